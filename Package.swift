@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mongo-rs-bootstrap",
+    products: [
+        .executable(name: "mongo-rs-bootstrap", targets: ["mongo-rs-bootstrap"]),
+        .executable(name: "mongo-sim", targets: ["mongo-sim"]),
+        .library(name: "ReplicaSetBootstrap", targets: ["ReplicaSetBootstrap"]),
+        .library(name: "MongoSimulator", targets: ["MongoSimulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // libmongoc and libbson from the system (Debian: libmongoc-dev).
+        .systemLibrary(
+            name: "CMongoc",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev"])]
+        ),
+        // Swift values for BSON documents, converted through libbson. Shared by the tool's driver
+        // and the simulator; it knows nothing about replica sets.
+        .target(name: "MongoBSON", dependencies: ["CMongoc"]),
+        .target(
+            name: "ReplicaSetBootstrap",
+            dependencies: [
+                "CMongoc", "MongoBSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "mongo-rs-bootstrap",
+            dependencies: [
+                "ReplicaSetBootstrap",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MongoSimulator",
+            dependencies: [
+                "MongoBSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "mongo-sim",
+            dependencies: [
+                "MongoSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "MongoBSONTests",
+            dependencies: ["MongoBSON"]
+        ),
+        .testTarget(
+            name: "ReplicaSetBootstrapTests",
+            dependencies: [
+                "ReplicaSetBootstrap", "MongoBSON",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "MongoSimulatorTests",
+            dependencies: ["MongoSimulator", "MongoBSON", "CMongoc"]
+        ),
+    ]
+)

@@ -1,0 +1,26 @@
+#ifndef CMONGOC_SHIM_H
+#define CMONGOC_SHIM_H
+
+#include <mongoc/mongoc.h>
+
+/* Debian builds libbson with BSON_EXTRA_ALIGN: bson_t and bson_iter_t are 128-byte aligned, which
+ * Swift cannot import as values. They are allocated on the heap here and freed with bson_free. */
+static inline bson_iter_t *cmongoc_iter_new(void) {
+    return (bson_iter_t *) bson_aligned_alloc0(BSON_ALIGNOF(bson_iter_t), sizeof(bson_iter_t));
+}
+
+static inline void cmongoc_iter_free(bson_iter_t *iter) {
+    bson_free(iter);
+}
+
+/* The length of a document, whose struct fields Swift cannot see. */
+static inline uint32_t cmongoc_bson_length(const bson_t *bson) {
+    return bson->len;
+}
+
+/* The message of a bson_error_t, whose char array imports as a tuple. */
+static inline const char *cmongoc_error_message(const bson_error_t *error) {
+    return error->message;
+}
+
+#endif

@@ -1,0 +1,152 @@
+import CMongoc
+
+/// The conversions between `BSON` values and libbson; the only file of this module that calls
+/// libbson's append and iterate functions.
+enum LibBSON {
+    static func append(_ document: BSONDocument, to bson: OpaquePointer) {
+        for element in document.elements {
+            append(element.value, key: element.key, to: bson)
+        }
+    }
+
+    static func append(_ array: [BSON], to bson: OpaquePointer) {
+        for (index, value) in array.enumerated() {
+            append(value, key: String(index), to: bson)
+        }
+    }
+
+    private static func append(_ value: BSON, key: String, to bson: OpaquePointer) {
+        let ok: Bool = key.withCString { k in
+            switch value {
+            case .double(let v): return bson_append_double(bson, k, -1, v)
+            case .string(let v):
+                // Explicit length: a BSON string may contain NUL bytes.
+                let utf8 = Array(v.utf8)
+                if utf8.isEmpty { return bson_append_utf8(bson, k, -1, "", 0) }
+                return utf8.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { chars in
+                        bson_append_utf8(bson, k, -1, chars.baseAddress, Int32(chars.count))
+                    }
+                }
+            case .document(let v):
+                let child = BSONBuffer(v)
+                return child.withPointer { bson_append_document(bson, k, -1, $0) }
+            case .array(let v):
+                let child = BSONBuffer()
+                child.withReplyPointer { pointer in
+                    bson_init(pointer)
+                    append(v, to: pointer)
+                }
+                return child.withPointer { bson_append_array(bson, k, -1, $0) }
+            case .binary(let subtype, let bytes):
+                return bytes.withUnsafeBufferPointer { buffer in
+                    var empty: UInt8 = 0
+                    return bson_append_binary(bson, k, -1, bson_subtype_t(UInt32(subtype)), buffer.baseAddress ?? withUnsafePointer(to: &empty) { $0 }, UInt32(buffer.count))
+                }
+            case .objectId(let v):
+                var oid = bson_oid_t()
+                withUnsafeMutableBytes(of: &oid.bytes) { raw in
+                    for index in 0..<12 { raw[index] = v.bytes[index] }
+                }
+                return bson_append_oid(bson, k, -1, &oid)
+            case .bool(let v): return bson_append_bool(bson, k, -1, v)
+            case .datetime(let v): return bson_append_date_time(bson, k, -1, v)
+            case .null: return bson_append_null(bson, k, -1)
+            case .regex(let pattern, let options): return bson_append_regex(bson, k, -1, pattern, options)
+            case .int32(let v): return bson_append_int32(bson, k, -1, v)
+            case .timestamp(let seconds, let increment): return bson_append_timestamp(bson, k, -1, seconds, increment)
+            case .int64(let v): return bson_append_int64(bson, k, -1, v)
+            case .decimal128(let low, let high):
+                var dec = bson_decimal128_t(low: low, high: high)
+                return bson_append_decimal128(bson, k, -1, &dec)
+            case .undefined: return bson_append_undefined(bson, k, -1)
+            case .minKey: return bson_append_minkey(bson, k, -1)
+            case .maxKey: return bson_append_maxkey(bson, k, -1)
+            }
+        }
+        // libbson refuses only documents over 2 GiB or keys with NUL bytes: programming errors here.
+        precondition(ok, "libbson refused to append field '\(key)'")
+    }
+
+    static func decode(_ bson: OpaquePointer) throws(BSONError) -> BSONDocument {
+        let iter = cmongoc_iter_new()!
+        defer { cmongoc_iter_free(iter) }
+        guard bson_iter_init(iter, bson) else { throw BSONError.invalidDocument("libbson cannot iterate the document") }
+        return try decodeDocument(iter)
+    }
+
+    private static func decodeDocument(_ iter: OpaquePointer) throws(BSONError) -> BSONDocument {
+        var document = BSONDocument()
+        while bson_iter_next(iter) {
+            let key = String(cString: bson_iter_key(iter))
+            document.append(key, try decodeValue(iter))
+        }
+        return document
+    }
+
+    private static func decodeValue(_ iter: OpaquePointer) throws(BSONError) -> BSON {
+        switch bson_iter_type(iter) {
+        case BSON_TYPE_DOUBLE: return .double(bson_iter_double(iter))
+        case BSON_TYPE_UTF8:
+            var length: UInt32 = 0
+            let chars = bson_iter_utf8(iter, &length)!
+            let bytes = UnsafeRawBufferPointer(start: chars, count: Int(length))
+            return .string(String(decoding: bytes, as: UTF8.self))
+        case BSON_TYPE_DOCUMENT, BSON_TYPE_ARRAY:
+            let isArray = bson_iter_type(iter) == BSON_TYPE_ARRAY
+            let child = cmongoc_iter_new()!
+            defer { cmongoc_iter_free(child) }
+            guard bson_iter_recurse(iter, child) else { throw BSONError.invalidDocument("cannot descend into '\(String(cString: bson_iter_key(iter)))'") }
+            let nested = try decodeDocument(child)
+            return isArray ? .array(nested.elements.map(\.value)) : .document(nested)
+        case BSON_TYPE_BINARY:
+            var subtype = bson_subtype_t(0)
+            var length: UInt32 = 0
+            var data: UnsafePointer<UInt8>?
+            bson_iter_binary(iter, &subtype, &length, &data)
+            let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: Int(length))) } ?? []
+            return .binary(subtype: UInt8(truncatingIfNeeded: subtype.rawValue), bytes: bytes)
+        case BSON_TYPE_OID:
+            var oid = bson_iter_oid(iter)!.pointee
+            let bytes = withUnsafeBytes(of: &oid.bytes) { Array($0) }
+            return .objectId(ObjectId(unchecked: bytes))
+        case BSON_TYPE_BOOL: return .bool(bson_iter_bool(iter))
+        case BSON_TYPE_DATE_TIME: return .datetime(bson_iter_date_time(iter))
+        case BSON_TYPE_NULL: return .null
+        case BSON_TYPE_REGEX:
+            var options: UnsafePointer<CChar>?
+            let pattern = bson_iter_regex(iter, &options)
+            return .regex(pattern: pattern.map { String(cString: $0) } ?? "", options: options.map { String(cString: $0) } ?? "")
+        case BSON_TYPE_INT32: return .int32(bson_iter_int32(iter))
+        case BSON_TYPE_TIMESTAMP:
+            var seconds: UInt32 = 0
+            var increment: UInt32 = 0
+            bson_iter_timestamp(iter, &seconds, &increment)
+            return .timestamp(seconds: seconds, increment: increment)
+        case BSON_TYPE_INT64: return .int64(bson_iter_int64(iter))
+        case BSON_TYPE_DECIMAL128:
+            var dec = bson_decimal128_t()
+            _ = bson_iter_decimal128(iter, &dec)
+            return .decimal128(low: dec.low, high: dec.high)
+        case BSON_TYPE_UNDEFINED: return .undefined
+        case BSON_TYPE_MINKEY: return .minKey
+        case BSON_TYPE_MAXKEY: return .maxKey
+        default:
+            // DBPointer, code, symbol, code-with-scope: deprecated types no replica-set command uses.
+            throw BSONError.invalidDocument("unsupported BSON type 0x\(String(bson_iter_type(iter).rawValue, radix: 16)) in field '\(String(cString: bson_iter_key(iter)))'")
+        }
+    }
+
+    static func relaxedExtendedJSON(_ bson: OpaquePointer) -> String {
+        var length: Int = 0
+        guard let json = bson_as_relaxed_extended_json(bson, &length) else { return "{ }" }
+        defer { bson_free(json) }
+        return String(cString: json)
+    }
+
+    static func generateObjectIdBytes() -> [UInt8] {
+        var oid = bson_oid_t()
+        bson_oid_init(&oid, nil)
+        return withUnsafeBytes(of: &oid.bytes) { Array($0) }
+    }
+}

@@ -1,0 +1,53 @@
+import MongoBSON
+import Testing
+
+@Suite("BSON through libbson")
+struct BSONRoundTripTests {
+    @Test("every supported type survives encoding and decoding, in order")
+    func roundTrip() throws {
+        let oid = ObjectId.generate()
+        let document: BSONDocument = [
+            "replSetInitiate": ["_id": "rs0", "version": 1, "members": [["_id": 0, "host": "a:27017"]]],
+            "double": .double(1.5),
+            "long": .int64(1 << 40),
+            "bool": false,
+            "null": .null,
+            "date": .datetime(1_700_000_000_000),
+            "oid": .objectId(oid),
+            "ts": .timestamp(seconds: 7, increment: 3),
+            "bin": .binary(subtype: 0, bytes: [0, 1, 2, 255]),
+            "emptyBin": .binary(subtype: 0, bytes: []),
+            "empty": "",
+            "unicode": "prim\u{e4}r \u{1F600}",
+            "regex": .regex(pattern: "^a", options: "i"),
+            "dec": .decimal128(low: 1, high: 0x3040_0000_0000_0000),
+            "min": .minKey, "max": .maxKey,
+        ]
+        let decoded = try BSONDocument(bytes: document.bytes)
+        #expect(decoded == document)
+        #expect(decoded.firstKey == "replSetInitiate")
+    }
+
+    @Test("corrupt bytes are rejected with the offset, not crashed on")
+    func rejectsCorruptBytes() {
+        let document: BSONDocument = ["a": "hello"]
+        var bytes = document.bytes
+        bytes[4] = 0x7f  // not a valid element type
+        #expect(throws: BSONError.self) { try BSONDocument(bytes: bytes) }
+        #expect(throws: BSONError.self) { try BSONDocument(bytes: [1, 2, 3]) }
+        #expect(throws: BSONError.self) { try BSONDocument(bytes: [9, 0, 0, 0, 0]) }
+    }
+
+    @Test("relaxed extended JSON is libbson's")
+    func extendedJSON() {
+        let document: BSONDocument = ["ok": .double(1), "n": 3, "s": "x"]
+        #expect(document.relaxedExtendedJSON == #"{ "ok" : 1.0, "n" : 3, "s" : "x" }"#)
+    }
+
+    @Test("ObjectId hex round trip")
+    func objectIdHex() {
+        let oid = ObjectId(hex: "5f1a2b3c4d5e6f7081920a1b")
+        #expect(oid?.hex == "5f1a2b3c4d5e6f7081920a1b")
+        #expect(ObjectId(hex: "xyz") == nil)
+    }
+}

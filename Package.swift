@@ -29,7 +29,7 @@ let package = Package(
             name: "ReplicaSetBootstrap",
             dependencies: [
                 "CMongoc", "MongoBSON",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

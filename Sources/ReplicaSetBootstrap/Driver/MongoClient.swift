@@ -1,0 +1,145 @@
+import CMongoc
+import MongoBSON
+
+/// Options for the connections to one node.
+public struct ConnectionOptions: Hashable, Sendable {
+    /// TCP connect and server selection: short, so an unreachable node is reported quickly.
+    public var connectTimeout: Duration
+    /// How long a command may take once sent (replSetInitiate's quorum check can take 10 s per
+    /// unreachable member, replSetStepUp waits for the election).
+    public var commandTimeout: Duration
+
+    public init(connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(60)) {
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+    }
+}
+
+/// libmongoc's process-wide setup, done once.
+enum Mongoc {
+    private static let initialized: Bool = {
+        mongoc_init()
+        // libmongoc logs to stderr by default; the tool reports what matters itself.
+        mongoc_log_set_handler({ _, _, _, _ in }, nil)
+        return true
+    }()
+
+    static func initialize() {
+        precondition(initialized)
+    }
+}
+
+/// Owns one single-threaded `mongoc_client_t` connected directly to one node. Not thread-safe:
+/// one command at a time. After a network error it should be discarded: a single-threaded client
+/// will not reconnect for 5 s (SDAM's cooldownMS).
+///
+/// `@unchecked Sendable`: a single-threaded client may move between threads as long as no two use
+/// it at once; its only holder, `NodeConnections`, keeps it behind a lock.
+final class MongoClient: @unchecked Sendable {
+    let host: HostAddress
+    private let handle: OpaquePointer
+
+    /// `socketTimeout` must exceed the longest command, including an awaitable hello's wait.
+    init(host: HostAddress, connectTimeout: Duration, socketTimeout: Duration) throws(MongoError) {
+        Mongoc.initialize()
+        self.host = host
+        var error = bson_error_t()
+        // Only the validated host goes into the string; credentials are never put in a URI string.
+        guard let uri = mongoc_uri_new_with_error("mongodb://\(host)/", &error) else {
+            throw MongoError(.client, host: host, message: "libmongoc rejected the address: \(error.messageText)")
+        }
+        defer { mongoc_uri_destroy(uri) }
+        let connectMS = Int32(clamping: connectTimeout.milliseconds)
+        let applied = mongoc_uri_set_option_as_bool(uri, MONGOC_URI_DIRECTCONNECTION, true)
+            && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, connectMS)
+            && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, connectMS)
+            && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, Int32(clamping: socketTimeout.milliseconds))
+            && mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS, false)
+            && mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, false)
+            && mongoc_uri_set_appname(uri, "mongo-rs-bootstrap")
+        guard applied else { throw MongoError(.client, host: host, message: "libmongoc rejected a connection option") }
+        guard let client = mongoc_client_new_from_uri_with_error(uri, &error) else {
+            throw MongoError(.client, host: host, message: "libmongoc could not create a client: \(error.messageText)")
+        }
+        mongoc_client_set_error_api(client, 2)
+        handle = client
+    }
+
+    deinit {
+        mongoc_client_destroy(handle)
+    }
+
+    /// Runs a command on the admin database (where every replSet command must run) and returns
+    /// the reply of an `ok: 1` answer. Blocks the calling thread.
+    func runCommand(_ command: BSONDocument) throws(MongoError) -> BSONDocument {
+        let commandBuffer = BSONBuffer(command)
+        let replyBuffer = BSONBuffer()
+        var error = bson_error_t()
+        let succeeded = commandBuffer.withPointer { commandPointer in
+            replyBuffer.withReplyPointer { replyPointer in
+                mongoc_client_command_simple(handle, "admin", commandPointer, nil, replyPointer, &error)
+            }
+        }
+        let reply = try? replyBuffer.document()
+        guard succeeded else { throw MongoError(error, reply: reply, host: host) }
+        guard let reply else { throw MongoError(.unexpectedReply, host: host, message: "the reply is not a valid BSON document") }
+        return reply
+    }
+}
+
+extension bson_error_t {
+    var messageText: String {
+        withUnsafePointer(to: self) { String(cString: cmongoc_error_message($0)) }
+    }
+}
+
+extension MongoError {
+    /// Classifies a libmongoc error (error API v2). Server errors keep mongod's code, codeName and
+    /// errmsg from the reply; network errors are told apart by libmongoc's own wording, the only
+    /// place a server-selection failure carries its cause.
+    init(_ error: bson_error_t, reply: BSONDocument?, host: HostAddress) {
+        let message = error.messageText
+        switch error.domain {
+        case UInt32(MONGOC_ERROR_SERVER.rawValue), UInt32(MONGOC_ERROR_QUERY.rawValue), UInt32(MONGOC_ERROR_WRITE_CONCERN.rawValue):
+            let code = Int(reply?["code"]?.intValue ?? Int(error.code))
+            let codeName = reply?["codeName"]?.stringValue ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
+            self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue ?? message)
+        case UInt32(MONGOC_ERROR_SERVER_SELECTION.rawValue), UInt32(MONGOC_ERROR_STREAM.rawValue):
+            self.init(Self.networkKind(message, code: error.code), host: host, message: Self.networkCause(message, host: host))
+        case UInt32(MONGOC_ERROR_CLIENT.rawValue) where error.code == UInt32(MONGOC_ERROR_CLIENT_AUTHENTICATE.rawValue),
+             UInt32(MONGOC_ERROR_SASL.rawValue), UInt32(MONGOC_ERROR_SCRAM.rawValue):
+            self.init(.authentication, host: host, message: message)
+        case UInt32(MONGOC_ERROR_PROTOCOL.rawValue):
+            self.init(.unexpectedReply, host: host, message: message)
+        default:
+            self.init(.client, host: host, message: message)
+        }
+    }
+
+    private static func networkKind(_ message: String, code: UInt32) -> Kind {
+        if code == UInt32(MONGOC_ERROR_STREAM_NAME_RESOLUTION.rawValue) || message.contains("Failed to resolve") {
+            return .nameNotResolved
+        }
+        if message.contains("connection refused") || message.contains("Connection refused") { return .connectionRefused }
+        return .networkFailure
+    }
+
+    /// "No suitable servers found (`serverSelectionTryOnce` set): [connection refused calling hello
+    /// on 'h:1']" becomes "connection refused".
+    private static func networkCause(_ message: String, host: HostAddress) -> String {
+        guard let open = message.firstIndex(of: "["), let close = message.lastIndex(of: "]"), open < close else { return message }
+        var cause = String(message[message.index(after: open)..<close])
+        if let range = cause.firstRange(of: " calling hello on ") ?? cause.firstRange(of: " calling ismaster on ") {
+            cause = String(cause[..<range.lowerBound])
+        }
+        if cause.hasPrefix("Failed to resolve") { return "name does not resolve (DNS has no address for \(host.host) yet)" }
+        return cause
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

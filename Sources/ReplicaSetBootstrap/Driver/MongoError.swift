@@ -1,0 +1,133 @@
+/// Every failure of a command sent to a node: network, server or reply shape. The one error type
+/// the driver throws and the state machine reads.
+public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        /// DNS has no address for the host (yet): common while a pod starts.
+        case nameNotResolved
+        case connectionRefused
+        /// Connect timeout, reset, closed connection, socket timeout.
+        case networkFailure
+        /// The server answered `ok: 0` with this code.
+        case server(code: Int, codeName: String)
+        case authentication
+        /// The reply did not have the shape mongod gives.
+        case unexpectedReply
+        /// libmongoc refused to do the call (bad option, internal limit).
+        case client
+    }
+
+    public var kind: Kind
+    public var host: HostAddress
+    /// The server's or libmongoc's own words, never containing credentials.
+    public var message: String
+
+    public init(_ kind: Kind, host: HostAddress, message: String) {
+        self.kind = kind
+        self.host = host
+        self.message = message
+    }
+
+    public static func server(_ code: ServerErrorCode, host: HostAddress, message: String) -> MongoError {
+        MongoError(.server(code: code.rawValue, codeName: code.name), host: host, message: message)
+    }
+
+    public var serverCode: Int? {
+        if case .server(let code, _) = kind { return code }
+        return nil
+    }
+
+    public func hasCode(_ code: ServerErrorCode) -> Bool { serverCode == code.rawValue }
+
+    public var isNetworkError: Bool {
+        switch kind {
+        case .nameNotResolved, .connectionRefused, .networkFailure: return true
+        default: return false
+        }
+    }
+
+    /// Whether trying again later can succeed without anyone changing anything.
+    public var isRetriable: Bool {
+        switch kind {
+        case .nameNotResolved, .connectionRefused, .networkFailure: return true
+        case .authentication, .client: return false
+        case .unexpectedReply: return true
+        case .server(let code, _):
+            guard let known = ServerErrorCode(rawValue: code) else { return true }
+            return known.isRetriable
+        }
+    }
+
+    public var isAuthorizationFailure: Bool {
+        kind == .authentication || hasCode(.authenticationFailed) || hasCode(.unauthorized)
+    }
+
+    public var description: String {
+        switch kind {
+        case .server(let code, let codeName): return "\(host): \(message) (\(codeName) \(code))"
+        default: return "\(host): \(message)"
+        }
+    }
+}
+
+/// mongod's error codes that replica-set commands answer with (`error_codes.yml`).
+public enum ServerErrorCode: Int, Sendable, CaseIterable {
+    case unauthorized = 13
+    case authenticationFailed = 18
+    case alreadyInitialized = 23
+    case maxTimeMSExpired = 50
+    case commandNotFound = 59
+    case nodeNotFound = 74
+    case noReplicationEnabled = 76
+    case shutdownInProgress = 91
+    case invalidReplicaSetConfig = 93
+    case notYetInitialized = 94
+    case newReplicaSetConfigurationIncompatible = 103
+    case nodeNotElectable = 104
+    case configurationInProgress = 109
+    case commandFailed = 125
+    case primarySteppedDown = 189
+    case currentConfigNotCommittedYet = 308
+    case notWritablePrimary = 10107
+    case interruptedAtShutdown = 11600
+    case interruptedDueToReplStateChange = 11602
+    case notPrimaryNoSecondaryOk = 13435
+    case notPrimaryOrSecondary = 13436
+
+    public var name: String {
+        switch self {
+        case .unauthorized: return "Unauthorized"
+        case .authenticationFailed: return "AuthenticationFailed"
+        case .alreadyInitialized: return "AlreadyInitialized"
+        case .maxTimeMSExpired: return "MaxTimeMSExpired"
+        case .commandNotFound: return "CommandNotFound"
+        case .nodeNotFound: return "NodeNotFound"
+        case .noReplicationEnabled: return "NoReplicationEnabled"
+        case .shutdownInProgress: return "ShutdownInProgress"
+        case .invalidReplicaSetConfig: return "InvalidReplicaSetConfig"
+        case .notYetInitialized: return "NotYetInitialized"
+        case .newReplicaSetConfigurationIncompatible: return "NewReplicaSetConfigurationIncompatible"
+        case .nodeNotElectable: return "NodeNotElectable"
+        case .configurationInProgress: return "ConfigurationInProgress"
+        case .commandFailed: return "CommandFailed"
+        case .primarySteppedDown: return "PrimarySteppedDown"
+        case .currentConfigNotCommittedYet: return "CurrentConfigNotCommittedYet"
+        case .notWritablePrimary: return "NotWritablePrimary"
+        case .interruptedAtShutdown: return "InterruptedAtShutdown"
+        case .interruptedDueToReplStateChange: return "InterruptedDueToReplStateChange"
+        case .notPrimaryNoSecondaryOk: return "NotPrimaryNoSecondaryOk"
+        case .notPrimaryOrSecondary: return "NotPrimaryOrSecondary"
+        }
+    }
+
+    var isRetriable: Bool {
+        switch self {
+        case .unauthorized, .authenticationFailed, .noReplicationEnabled, .commandNotFound, .nodeNotElectable:
+            return false
+        case .alreadyInitialized, .invalidReplicaSetConfig, .newReplicaSetConfigurationIncompatible:
+            // Not errors to retry blindly: the state machine reads them.
+            return false
+        default:
+            return true
+        }
+    }
+}

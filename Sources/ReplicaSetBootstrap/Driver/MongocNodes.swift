@@ -1,0 +1,142 @@
+import MongoBSON
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// The nodes through libmongoc: per node a monitoring client (awaitable hello) and a command
+/// client, each created on first use and discarded after a network error. libmongoc blocks, so
+/// calls run on a dedicated thread pool, never on the Swift concurrency pool; a cancelled caller
+/// returns at once and the blocked call finishes on its own thread.
+public final class MongocNodes: ReplicaSetNodes {
+    private let options: ConnectionOptions
+    private let pool: NIOThreadPool
+    private let connections: [HostAddress: NodeConnections]
+
+    public init(hosts: [HostAddress], options: ConnectionOptions, maxAwaitTime: Duration) {
+        self.options = options
+        // Two connections per node, each with at most one call in flight.
+        pool = NIOThreadPool(numberOfThreads: max(2, 2 * hosts.count))
+        pool.start()
+        var connections: [HostAddress: NodeConnections] = [:]
+        for host in hosts {
+            connections[host] = NodeConnections(host: host, options: options, maxAwaitTime: maxAwaitTime)
+        }
+        self.connections = connections
+    }
+
+    deinit {
+        // Calls still blocked in libmongoc end on their own (socket timeouts); nothing waits.
+        pool.shutdownGracefully { _ in }
+    }
+
+    public func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
+        guard let node = connections[host] else { preconditionFailure("\(host) is not a node of this run") }
+        let result: Result<BootstrapStateMachine.CommandReply, MongoError> = await runBlocking(host: host) {
+            Result { () throws(MongoError) in try node.run(command) }
+        }
+        return try result.get()
+    }
+
+    /// Runs `work` on the pool; resumes with a cancellation error as soon as the task is cancelled.
+    private func runBlocking<T: Sendable>(host: HostAddress, _ work: @escaping @Sendable () -> Result<T, MongoError>) async -> Result<T, MongoError> {
+        let resumed = NIOLockedValueBox<CheckedContinuation<Result<T, MongoError>, Never>?>(nil)
+        let cancelled = Result<T, MongoError>.failure(MongoError(.client, host: host, message: "cancelled"))
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                resumed.withLockedValue { $0 = continuation }
+                if Task.isCancelled {
+                    resumed.withLockedValue { $0.take() }?.resume(returning: cancelled)
+                    return
+                }
+                pool.submit { state in
+                    let result = state == .active ? work() : cancelled
+                    resumed.withLockedValue { $0.take() }?.resume(returning: result)
+                }
+            }
+        } onCancel: {
+            resumed.withLockedValue { $0.take() }?.resume(returning: cancelled)
+        }
+    }
+}
+
+/// The two clients of one node. Each slot is used by one call at a time (the state machine keeps
+/// at most one command in flight per connection); the locks make that safe regardless.
+final class NodeConnections: Sendable {
+    private let host: HostAddress
+    private let options: ConnectionOptions
+    private let maxAwaitTime: Duration
+    private let monitor = NIOLockedValueBox<MongoClient?>(nil)
+    private let command = NIOLockedValueBox<MongoClient?>(nil)
+    /// Servers before 4.4.2 do not know `hello`; they get `isMaster` once they answered 59.
+    private let legacyHello = NIOLockedValueBox(false)
+
+    init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration) {
+        self.host = host
+        self.options = options
+        self.maxAwaitTime = maxAwaitTime
+    }
+
+    func run(_ request: BootstrapStateMachine.NodeCommand) throws(MongoError) -> BootstrapStateMachine.CommandReply {
+        switch request {
+        case .awaitHello(let topologyVersion, let maxAwait):
+            var document = helloCommand
+            if let topologyVersion {
+                document["topologyVersion"] = .document(topologyVersion.document)
+                document["maxAwaitTimeMS"] = .int64(maxAwait.milliseconds)
+            }
+            return .hello(HelloResponse(document: try runHello(document, on: monitor, socketTimeout: maxAwait + options.connectTimeout + .seconds(5))))
+        case .hello:
+            return .hello(HelloResponse(document: try runHello(helloCommand, on: command, socketTimeout: options.commandTimeout)))
+        case .getStatus:
+            _ = try run(["replSetGetStatus": 1], on: command, socketTimeout: options.commandTimeout)
+            return .statusOK
+        case .getConfig:
+            let reply = try run(["replSetGetConfig": 1], on: command, socketTimeout: options.commandTimeout)
+            guard let document = reply["config"]?.documentValue else {
+                throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig reply has no config document")
+            }
+            do {
+                return .config(try ReplicaSetConfig(document: document))
+            } catch {
+                throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig: \(error.message)")
+            }
+        case .initiate(let config):
+            _ = try run(["replSetInitiate": .document(config.document)], on: command, socketTimeout: options.commandTimeout)
+            return .initiated
+        case .stepUp:
+            _ = try run(["replSetStepUp": 1], on: command, socketTimeout: options.commandTimeout)
+            return .steppedUp
+        }
+    }
+
+    private var helloCommand: BSONDocument {
+        legacyHello.withLockedValue { $0 } ? ["isMaster": 1] : ["hello": 1]
+    }
+
+    private func runHello(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration) throws(MongoError) -> BSONDocument {
+        do throws(MongoError) {
+            return try run(document, on: slot, socketTimeout: socketTimeout)
+        } catch where error.hasCode(.commandNotFound) && document.firstKey == "hello" {
+            legacyHello.withLockedValue { $0 = true }
+            var legacy = document
+            legacy.elements[0] = .init(key: "isMaster", value: 1)
+            return try run(legacy, on: slot, socketTimeout: socketTimeout)
+        }
+    }
+
+    private func run(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration) throws(MongoError) -> BSONDocument {
+        let result = slot.withLockedValue { (client: inout MongoClient?) -> Result<BSONDocument, MongoError> in
+            do throws(MongoError) {
+                if client == nil {
+                    client = try MongoClient(host: host, connectTimeout: options.connectTimeout, socketTimeout: socketTimeout)
+                }
+                return .success(try client!.runCommand(document))
+            } catch {
+                // A fresh client next time: this one would sit out libmongoc's 5 s cooldown, and
+                // its DNS answer may be stale.
+                if error.isNetworkError { client = nil }
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,139 @@
+/// A member address as mongod writes it in a replica-set config: `host:port`, the port explicit.
+/// Host names are lowercased (DNS is case-insensitive, and `DB-0` and `db-0` must count as one
+/// member); IPv6 addresses are kept without brackets and printed with them.
+public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public static let defaultPort = 27017
+
+    public let host: String
+    public let port: Int
+
+    public init(host: String, port: Int = HostAddress.defaultPort) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// Sorted host order, used to pick the initiator deterministically whatever order `--nodes`
+    /// was given in.
+    public static func < (lhs: HostAddress, rhs: HostAddress) -> Bool {
+        (lhs.host, lhs.port) < (rhs.host, rhs.port)
+    }
+
+    public var isLocalhost: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Parses `host`, `host:port`, `[ipv6]` or `[ipv6]:port`.
+    public init(parsing text: String) throws(InvalidInput) {
+        let trimmed = text.trimmingSpaces
+        guard !trimmed.isEmpty else { throw InvalidInput("empty host: give host[:port], for example db-0.mongo:27017") }
+        if let at = trimmed.lastIndex(of: "@") {
+            // Never echo what precedes '@': it may be a password.
+            throw InvalidInput("host '…\(trimmed[trimmed.index(after: at)...])' contains credentials ('@'): give host[:port] only and pass credentials with --username and --password-file")
+        }
+        if trimmed.contains("://") {
+            throw InvalidInput("'\(trimmed)' is a connection string: give each member as host[:port], for example db-0.mongo:27017")
+        }
+        var hostPart: Substring
+        var portPart: Substring?
+        if trimmed.hasPrefix("[") {
+            guard let close = trimmed.firstIndex(of: "]") else {
+                throw InvalidInput("host '\(trimmed)': missing ']' after the IPv6 address, for example [::1]:27017")
+            }
+            hostPart = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
+            let rest = trimmed[trimmed.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { throw InvalidInput("host '\(trimmed)': expected ':port' after ']'") }
+                portPart = rest.dropFirst()
+            }
+            guard Self.isIPv6(hostPart) else { throw InvalidInput("host '\(trimmed)': '\(hostPart)' is not an IPv6 address") }
+        } else {
+            let colons = trimmed.filter { $0 == ":" }.count
+            if colons > 1 {
+                throw InvalidInput("host '\(trimmed)': IPv6 addresses need brackets, for example [\(trimmed)]:27017")
+            }
+            if let colon = trimmed.firstIndex(of: ":") {
+                hostPart = trimmed[..<colon]
+                portPart = trimmed[trimmed.index(after: colon)...]
+            } else {
+                hostPart = Substring(trimmed)
+            }
+            if let problem = Self.hostNameProblem(hostPart) {
+                throw InvalidInput("host '\(trimmed)': \(problem)")
+            }
+        }
+        var port = Self.defaultPort
+        if let portPart {
+            guard !portPart.isEmpty else { throw InvalidInput("host '\(trimmed)': empty port after ':'; give a port from 1 to 65535 or leave out ':' for 27017") }
+            guard portPart.allSatisfy(\.isASCIIDigit), let number = Int(portPart), (1...65535).contains(number) else {
+                throw InvalidInput("host '\(trimmed)': port '\(portPart)' is not a number from 1 to 65535")
+            }
+            port = number
+        }
+        self.init(host: hostPart.lowercased(), port: port)
+    }
+
+    /// Why `name` is not a usable host name or IPv4 address, or nil when it is.
+    static func hostNameProblem(_ name: Substring) -> String? {
+        if name.isEmpty { return "empty host name before ':'" }
+        if name.utf8.count > 253 { return "host name longer than 253 characters" }
+        if name.hasSuffix(".") { return "remove the trailing '.' from the host name" }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }) {
+            // All-numeric: it must be a dotted-quad IPv4 address.
+            guard labels.count == 4, labels.allSatisfy({ Int($0).map { (0...255).contains($0) } ?? false }) else {
+                return "'\(name)' is not a valid IPv4 address (four numbers from 0 to 255)"
+            }
+            return nil
+        }
+        for label in labels {
+            if label.isEmpty { return "empty label ('..') in host name '\(name)'" }
+            if label.utf8.count > 63 { return "label '\(label)' is longer than 63 characters" }
+            // Underscores are not RFC 1123, but Docker and compose names use them and resolve.
+            if let bad = label.first(where: { !($0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == "_") }) {
+                return "character '\(bad)' is not allowed in a host name (letters, digits, '-', '_' and '.')"
+            }
+            if label.hasPrefix("-") || label.hasSuffix("-") { return "label '\(label)' starts or ends with '-'" }
+        }
+        return nil
+    }
+
+    static func isIPv6(_ text: Substring) -> Bool {
+        guard text.contains(":"), text.count <= 45 else { return false }
+        // Hex groups, '::' at most once, optionally a trailing IPv4 part; zone ids are not valid in
+        // a replica-set config.
+        let allowed = text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        guard allowed else { return false }
+        let doubleColons = text.components(separatedBy: "::")
+        guard doubleColons.count <= 2 else { return false }
+        let groups = text.split(separator: ":", omittingEmptySubsequences: true)
+        guard groups.allSatisfy({ $0.count <= 4 || $0.contains(".") }) else { return false }
+        return doubleColons.count == 2 ? groups.count < 8 : groups.count == 8 || (groups.count == 7 && text.contains("."))
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+    var isASCIILetter: Bool { isASCII && isLetter }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+
+    /// Splits on `separator` (a plain substring), like Foundation's, which this module avoids.
+    func components(separatedBy separator: String) -> [String] {
+        var parts: [String] = []
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: separator) {
+            parts.append(String(rest[..<range.lowerBound]))
+            rest = rest[range.upperBound...]
+        }
+        parts.append(String(rest))
+        return parts
+    }
+}

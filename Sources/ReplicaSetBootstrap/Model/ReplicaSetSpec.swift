@@ -1,0 +1,155 @@
+/// The replica set the user wants: its name and members. Validated with mongod's own rules before
+/// any node is contacted.
+public struct ReplicaSetSpec: Hashable, Sendable {
+    /// mongod's `kMaxMembers` and `kMaxVotingMembers` (`repl_set_config.h`).
+    public static let maxMembers = 50
+    public static let maxVotingMembers = 7
+
+    public var name: String
+    public var members: [MemberSpec]
+
+    public init(name: String, members: [MemberSpec]) {
+        self.name = name
+        self.members = members
+    }
+
+    /// The spec for a plain list of nodes (`--nodes`): every member with mongod's defaults, except
+    /// that members 8 and up (in the order given) join with votes 0 and priority 0, since mongod
+    /// allows at most 7 voters. The notes say so.
+    public static func plain(name: String, nodes: [HostAddress]) throws(InvalidInput) -> (spec: ReplicaSetSpec, notes: [String]) {
+        var members: [MemberSpec] = []
+        var nonVoting: [HostAddress] = []
+        for (index, host) in nodes.enumerated() {
+            if index >= maxVotingMembers {
+                members.append(MemberSpec(host: host, priority: 0, votes: 0))
+                nonVoting.append(host)
+            } else {
+                members.append(MemberSpec(host: host))
+            }
+        }
+        let spec = ReplicaSetSpec(name: name, members: members)
+        try spec.validate()
+        var notes: [String] = []
+        if !nonVoting.isEmpty {
+            notes.append("mongod allows at most \(maxVotingMembers) voting members: \(nonVoting.map(\.description).joined(separator: ", ")) join with votes 0 and priority 0")
+        }
+        return (spec, notes)
+    }
+
+    public func validate() throws(InvalidInput) {
+        try Self.validateName(name)
+        guard !members.isEmpty else { throw InvalidInput("no members: give at least one node with --nodes host[:port]") }
+        guard members.count <= Self.maxMembers else {
+            throw InvalidInput("\(members.count) members given, but a replica set has at most \(Self.maxMembers) (mongod's limit)")
+        }
+        var seen: Set<HostAddress> = []
+        for member in members where !seen.insert(member.host).inserted {
+            throw InvalidInput("member \(member.host) is listed twice (host and host:27017 are the same member)")
+        }
+        for member in members {
+            try member.validate()
+        }
+        let resolved = members.map(\.resolvedOptions)
+        let voters = resolved.filter(\.isVoter).count
+        guard (1...Self.maxVotingMembers).contains(voters) else {
+            throw InvalidInput("\(voters) voting members, but mongod needs at least 1 and at most \(Self.maxVotingMembers); give the others votes 0 and priority 0")
+        }
+        guard resolved.contains(where: \.isElectable) else {
+            throw InvalidInput("no electable member: at least one non-arbiter member needs priority > 0, votes 1, not hidden, no delay")
+        }
+        let localhost = members.filter(\.host.isLocalhost)
+        if !localhost.isEmpty && localhost.count != members.count {
+            throw InvalidInput("\(localhost[0].host) is a localhost address but \(members.first { !$0.host.isLocalhost }!.host) is not: mongod needs either all members on localhost or none")
+        }
+    }
+
+    /// mongod only needs a non-empty name; this also keeps it usable in `--replSet name/seeds` and
+    /// in connection strings (`replicaSet=`).
+    static func validateName(_ name: String) throws(InvalidInput) {
+        guard !name.isEmpty else { throw InvalidInput("empty replica set name: give --replica-set NAME, for example rs0") }
+        guard name.utf8.count <= 128 else { throw InvalidInput("replica set name '\(name.prefix(20))…' is longer than 128 characters") }
+        if let bad = name.first(where: { !($0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == "_" || $0 == ".") }) {
+            throw InvalidInput("replica set name '\(name)': character '\(bad)' is not allowed (letters, digits, '-', '_' and '.')")
+        }
+    }
+
+    /// The member that initiates the set: the first electable member in sorted host order, so that
+    /// concurrent runs given the same members in any order pick the same node.
+    public var initiator: HostAddress {
+        members.filter(\.resolvedOptions.isElectable).map(\.host).min()!
+    }
+
+    /// The member that should become primary: highest priority, then sorted host order.
+    public var preferredPrimary: HostAddress {
+        members.filter(\.resolvedOptions.isElectable)
+            .min { ($1.resolvedOptions.priority, $0.host) < ($0.resolvedOptions.priority, $1.host) }!.host
+    }
+
+    public var hosts: [HostAddress] { members.map(\.host) }
+
+    public func member(_ host: HostAddress) -> MemberSpec? {
+        members.first { $0.host == host }
+    }
+
+    /// The version-1 config that `replSetInitiate` gets: members numbered in the order given.
+    public var initiateConfig: ReplicaSetConfig {
+        ReplicaSetConfig(
+            name: name, version: 1, term: nil,
+            members: members.enumerated().map { ReplicaSetConfig.Member(id: $0.offset, host: $0.element.host, options: $0.element.resolvedOptions) })
+    }
+
+    /// How `config` differs from this spec.
+    public func difference(from config: ReplicaSetConfig) -> ConfigDifference {
+        var difference = ConfigDifference()
+        for member in members {
+            guard let current = config.member(member.host) else {
+                difference.missing.append(member)
+                continue
+            }
+            let names = member.mismatches(current.options)
+            if !names.isEmpty { difference.changed.append(.init(host: member.host, options: names)) }
+        }
+        difference.extra = config.members.filter { self.member($0.host) == nil }.map(\.host)
+        return difference
+    }
+}
+
+extension MemberSpec {
+    /// mongod's member rules (`member_config.cpp`), checked before contact.
+    func validate() throws(InvalidInput) {
+        let o = resolvedOptions
+        let name = "member \(host)"
+        guard (0...1000).contains(o.priority) else { throw InvalidInput("\(name): priority \(o.priority) is outside 0 to 1000") }
+        guard o.votes == 0 || o.votes == 1 else { throw InvalidInput("\(name): votes \(o.votes) must be 0 or 1") }
+        guard (0...31_622_400).contains(o.secondaryDelaySecs) else { throw InvalidInput("\(name): secondaryDelaySecs \(o.secondaryDelaySecs) is outside 0 to 31622400") }
+        if o.arbiterOnly {
+            guard o.votes == 1 else { throw InvalidInput("\(name): an arbiter must vote (votes 1)") }
+            guard o.priority == 0 else { throw InvalidInput("\(name): an arbiter must have priority 0") }
+            guard o.tags.isEmpty else { throw InvalidInput("\(name): an arbiter cannot have tags") }
+        }
+        if o.priority > 0 {
+            guard o.votes == 1 else { throw InvalidInput("\(name): priority \(o.priority) needs votes 1 (a non-voting member must have priority 0)") }
+            guard !o.hidden else { throw InvalidInput("\(name): a hidden member must have priority 0") }
+            guard o.secondaryDelaySecs == 0 else { throw InvalidInput("\(name): a delayed member must have priority 0") }
+            guard o.buildIndexes else { throw InvalidInput("\(name): a member with buildIndexes false must have priority 0") }
+        }
+    }
+}
+
+/// What separates a current config from the desired spec.
+public struct ConfigDifference: Hashable, Sendable {
+    public struct Change: Hashable, Sendable {
+        public var host: HostAddress
+        public var options: [String]
+    }
+
+    /// Desired members the config does not have.
+    public var missing: [MemberSpec] = []
+    /// Members whose specified options differ.
+    public var changed: [Change] = []
+    /// Members of the config that the spec does not list; kept unless removal is asked for.
+    public var extra: [HostAddress] = []
+
+    /// True when the config has every desired member with every specified option.
+    public var satisfiesSpec: Bool { missing.isEmpty && changed.isEmpty }
+}

@@ -1,0 +1,37 @@
+/// A change worth one progress line on stderr. The state machine reports each once, when it
+/// happens, not on every retry.
+public enum Progress: Hashable, Sendable {
+    case unreachable(HostAddress, MongoError)
+    case classified(HostAddress, NodeStatus)
+    case initiating(HostAddress, ReplicaSetConfig)
+    case initiated(HostAddress)
+    /// Another run (or a person) initiated it first: observe again.
+    case alreadyInitialized(HostAddress)
+    case initiateFailed(HostAddress, MongoError, retryIn: Duration)
+    case steppingUp(HostAddress)
+    case stepUpFailed(HostAddress, MongoError, retryIn: Duration)
+    case primaryWritable(HostAddress)
+    case waiting(String)
+}
+
+/// What a node turned out to be.
+public enum NodeStatus: Hashable, Sendable, CustomStringConvertible {
+    /// Running with --replSet, no config yet (replSetGetStatus: NotYetInitialized 94).
+    case fresh
+    /// Holds a config that does not list it (replSetGetStatus: InvalidReplicaSetConfig 93).
+    case removed
+    case member(setName: String, version: Int?, state: MemberState)
+    case standalone
+    case mongos
+
+    public var description: String {
+        switch self {
+        case .fresh: return "fresh (no replica set config yet)"
+        case .removed: return "REMOVED (holds a config that does not list it)"
+        case .member(let setName, let version, let state):
+            return "\(state.rawValue) of '\(setName)'" + (version.map { ", config version \($0)" } ?? "")
+        case .standalone: return "standalone (not started with --replSet)"
+        case .mongos: return "mongos"
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import Testing
+@testable import ReplicaSetBootstrap
+
+/// What each answer to replSetInitiate means, as mongod means it.
+@Suite("State machine: replSetInitiate answers")
+struct InitiateFailureTests {
+    let config = spec([a, b, c]).initiateConfig
+
+    /// A machine whose initiate to `a` is in flight.
+    func initiating() -> Machine {
+        var machine = machineWithFreshNodes([a, b, c], confirmedExceptLast: true)
+        _ = machine.commandFailed(.code(.notYetInitialized, c), from: c, at: .milliseconds(3))
+        return machine
+    }
+
+    @Test("AlreadyInitialized (23): someone else initiated; confirm every node again before anything")
+    func alreadyInitialized() {
+        var machine = initiating()
+        let error = MongoError.code(.alreadyInitialized, a, "already initialized")
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(4)) == [
+            .report(.alreadyInitialized(a)),
+            .send(.getStatus, to: a), .send(.getStatus, to: b), .send(.getStatus, to: c),
+        ])
+        // a now has a config: replSetGetStatus answers ok, and no second initiate follows.
+        #expect(machine.commandSucceeded(.statusOK, from: a, at: .milliseconds(5)) == [])
+        _ = machine.commandFailed(.code(.notYetInitialized, b), from: b, at: .milliseconds(5))
+        #expect(machine.commandFailed(.code(.notYetInitialized, c), from: c, at: .milliseconds(5)) == [])
+        #expect(machine.helloReceived(.member(a, .other, counter: 1), from: a, at: .milliseconds(6)).sends == [
+            .send(awaitHello(tv(1)), to: a), .send(.getConfig, to: a),
+        ])
+    }
+
+    @Test("'maps to this node' (93) heals by itself once DNS is ready: retried after the backoff")
+    func mapsToThisNode() {
+        var machine = initiating()
+        let error = MongoError.code(.invalidReplicaSetConfig, a,
+            "No host described in new configuration with {version: 1, term: 0} for replica set rs0 maps to this node")
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(4)) == [
+            .report(.initiateFailed(a, error, retryIn: .milliseconds(10))),
+            .send(.getStatus, to: a), .send(.getStatus, to: b), .send(.getStatus, to: c),
+        ])
+        _ = machine.commandFailed(.code(.notYetInitialized, a), from: a, at: .milliseconds(5))
+        _ = machine.commandFailed(.code(.notYetInitialized, b), from: b, at: .milliseconds(5))
+        // All confirmed before the backoff is over: wait for it.
+        #expect(machine.commandFailed(.code(.notYetInitialized, c), from: c, at: .milliseconds(5)) == [.wakeUp(after: .milliseconds(9))])
+        #expect(machine.timerFired(at: .milliseconds(14)) == [.report(.initiating(a, config)), .send(.initiate(config), to: a)])
+    }
+
+    @Test("any other InvalidReplicaSetConfig (93) is refused with mongod's words")
+    func invalidConfig() {
+        var machine = initiating()
+        let error = MongoError.code(.invalidReplicaSetConfig, a, "Either all host names in a replica set configuration must be localhost references, or none must be")
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(4)) == [.finish(.refused(.configRejected(a, error)))])
+    }
+
+    @Test("NodeNotElectable is refused")
+    func notElectable() {
+        var machine = initiating()
+        let error = MongoError.code(.nodeNotElectable, a, "This node, db-0.mongo:27017, with _id 0 is not electable")
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(4)).outcome == .refused(.configRejected(a, error)))
+    }
+
+    @Test("NodeNotFound (74) from the quorum check: a member is not reachable from the initiator yet; retried")
+    func quorumCheckFailed() {
+        var machine = initiating()
+        let error = MongoError.code(.nodeNotFound, a,
+            "replSetInitiate quorum check failed because not all proposed set members responded affirmatively: db-2.mongo:27017 failed with Connection refused")
+        let actions = machine.commandFailed(error, from: a, at: .milliseconds(4))
+        #expect(actions.first == .report(.initiateFailed(a, error, retryIn: .milliseconds(10))))
+        #expect(actions.outcome == nil)
+        #expect(machine.actionsTaken == [ActionRecord(command: .initiate(config), host: a, error: error)])
+    }
+
+    @Test("a network error on initiate: outcome unknown, so every node is confirmed again")
+    func networkErrorOnInitiate() {
+        var machine = initiating()
+        let error = MongoError(.networkFailure, host: a, message: "socket error or timeout")
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(4)).sends == [
+            .send(.getStatus, to: a), .send(.getStatus, to: b), .send(.getStatus, to: c),
+        ])
+    }
+
+    @Test("the initiator restarting without its config after a successful initiate is initiated again")
+    func initiatorLostConfig() {
+        var machine = machineAfterInitiate([a, b])
+        // a restarted empty; b never got the config.
+        _ = machine.helloFailed(.refused(a), from: a, at: .milliseconds(10))
+        #expect(machine.helloReceived(.noConfig(0), from: a, at: .milliseconds(20)).sends == [
+            .send(awaitHello(tv(0)), to: a), .send(.getStatus, to: a),
+        ])
+        // The initiator answering 94 after the initiate means the initiate is lost: b, whose
+        // hello predates it, is confirmed again before a second initiate.
+        #expect(machine.commandFailed(.code(.notYetInitialized, a), from: a, at: .milliseconds(21)) == [
+            .report(.classified(a, .fresh)), .send(.getStatus, to: b),
+        ])
+        let config = spec([a, b]).initiateConfig
+        #expect(machine.commandFailed(.code(.notYetInitialized, b), from: b, at: .milliseconds(23)).sends == [.send(.initiate(config), to: a)])
+    }
+}
+
+@Suite("State machine: reaching nodes")
+struct ReachabilityTests {
+    @Test("reconnect backoff grows and is capped; the same trouble is reported once")
+    func reconnectBackoff() {
+        var machine = Machine(configuration([a]))
+        _ = machine.start(at: .zero)
+        let refused = MongoError.refused(a)
+        var delays: [Duration] = []
+        for attempt in 1...7 {
+            let actions = machine.helloFailed(refused, from: a, at: .milliseconds(attempt))
+            if attempt > 1 { #expect(!actions.contains(.report(.unreachable(a, refused)))) }
+            for case .sendLater(_, _, let delay) in actions { delays.append(delay) }
+        }
+        #expect(delays == [5, 10, 20, 40, 80, 100, 100].map { .milliseconds($0) })
+        // A different trouble is worth a new line.
+        let dns = MongoError(.nameNotResolved, host: a, message: "name does not resolve")
+        #expect(machine.helloFailed(dns, from: a, at: .milliseconds(8)).first == .report(.unreachable(a, dns)))
+    }
+
+    @Test("with --max-retry-connection the run gives up after that many failed attempts")
+    func maxConnectionAttempts() {
+        var machine = Machine(configuration([a, b], maxConnectionAttempts: 3))
+        _ = machine.start(at: .zero)
+        _ = machine.helloFailed(.refused(a), from: a, at: .milliseconds(1))
+        _ = machine.helloFailed(.refused(a), from: a, at: .milliseconds(2))
+        let end = machine.helloFailed(.refused(a), from: a, at: .milliseconds(3))
+        guard case .timedOut(let blockers) = end.outcome else {
+            Issue.record("expected to give up, got \(end)")
+            return
+        }
+        #expect(blockers.contains(.unreachable(a, .refused(a))))
+        #expect(blockers.contains(.unreachable(b, nil)))
+    }
+
+    @Test("the deadline names each node still unreachable with its last error")
+    func deadline() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.noConfig(), from: a, at: .milliseconds(1))
+        _ = machine.commandFailed(.code(.notYetInitialized, a), from: a, at: .milliseconds(2))
+        let dns = MongoError(.nameNotResolved, host: b, message: "name does not resolve")
+        _ = machine.helloFailed(dns, from: b, at: .milliseconds(1))
+        #expect(machine.deadlineReached(at: .seconds(300)) == [.finish(.timedOut([.unreachable(b, dns)]))])
+    }
+
+    @Test("a failed read on the command connection is retried after the backoff")
+    func readRetry() {
+        var machine = Machine(configuration([a]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        let error = MongoError(.networkFailure, host: a, message: "connection closed")
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(2)) == [.wakeUp(after: .milliseconds(10))])
+        #expect(machine.timerFired(at: .milliseconds(12)) == [.send(.getConfig, to: a)])
+    }
+}
+
+@Suite("State machine: existing sets and dry runs")
+struct ExistingSetTests {
+    @Test("re-run on a healthy set: reads only, converged without a single write")
+    func healthyRerun() {
+        var machine = machineObservingHealthySet([a, b, c])
+        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(2))
+        let end = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: c, at: .milliseconds(2))
+        guard case .converged(let summary) = end.outcome else {
+            Issue.record("expected convergence, got \(end)")
+            return
+        }
+        #expect(summary.actions.isEmpty)
+        #expect(machine.actionsTaken.isEmpty)
+        #expect(summary.members.map(\.state) == [.primary, .secondary, .secondary])
+    }
+
+    @Test("members of the set that --nodes omits are kept and mentioned")
+    func extraMembersKept() {
+        var machine = machineObservingHealthySet([a, b])
+        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
+        let end = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(2))
+        guard case .converged(let summary) = end.outcome else {
+            Issue.record("expected convergence, got \(end)")
+            return
+        }
+        #expect(summary.notes.contains { $0.contains("kept db-2.mongo:27017") })
+    }
+
+    @Test("dry run of a fresh set plans the initiate and sends no write")
+    func dryRunFresh() {
+        var machine = machineWithFreshNodes([a, b], confirmedExceptLast: true, dryRun: true)
+        let end = machine.commandFailed(.code(.notYetInitialized, b), from: b, at: .milliseconds(3))
+        guard case .planned(let plan) = end.outcome else {
+            Issue.record("expected a plan, got \(end)")
+            return
+        }
+        #expect(plan.steps == [.initiate(a, spec([a, b]).initiateConfig)])
+        #expect(!end.sends.contains { if case .send(let command, _) = $0 { return command.isWrite } else { return false } })
+    }
+
+    @Test("dry run of a healthy set plans nothing")
+    func dryRunHealthy() {
+        var machine = machineObservingHealthySet([a, b], dryRun: true)
+        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        let end = machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2))
+        guard case .planned(let plan) = end.outcome else {
+            Issue.record("expected a plan, got \(end)")
+            return
+        }
+        #expect(plan.steps.isEmpty)
+    }
+
+    @Test("an existing set without primary gets the preferred member stepped up")
+    func stepUpExistingSet() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .secondary), from: a, at: .milliseconds(1))
+        _ = machine.helloReceived(.member(b, .secondary), from: b, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        #expect(machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2)) == [
+            .report(.steppingUp(a)), .send(.stepUp, to: a),
+        ])
+    }
+}

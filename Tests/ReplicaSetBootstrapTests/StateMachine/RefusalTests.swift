@@ -1,0 +1,116 @@
+import MongoBSON
+import Testing
+@testable import ReplicaSetBootstrap
+
+/// Exit 65 cases: what a node reports that forbids acting, and what is not a refusal.
+@Suite("State machine: refusals")
+struct RefusalTests {
+    @Test("a node of another set is refused at once, whatever the others say")
+    func foreignSet() {
+        var machine = Machine(configuration([a, b, c]))
+        _ = machine.start(at: .zero)
+        let actions = machine.helloReceived(.member(b, .secondary, setName: "other", version: 4), from: b, at: .milliseconds(1))
+        #expect(actions == [
+            .report(.classified(b, .member(setName: "other", version: 4, state: .secondary))),
+            .send(awaitHello(tv(1)), to: b),
+            .finish(.refused(.foreignSet(b, setName: "other", wanted: "rs0"))),
+        ])
+        #expect(machine.isFinished)
+        #expect(machine.actionsTaken.isEmpty)
+        // Events after the end change nothing.
+        #expect(machine.helloReceived(.noConfig(), from: a, at: .milliseconds(2)) == [])
+    }
+
+    @Test("a removed node (93) is refused when every other node is fresh")
+    func removedWhileOthersFresh() {
+        var machine = machineWithFreshNodes([a, b, c], confirmedExceptLast: true)
+        #expect(machine.commandFailed(.code(.invalidReplicaSetConfig, c, "Our replica set config is invalid or we are not a member of it"), from: c, at: .milliseconds(3)) == [
+            .report(.classified(c, .removed)),
+            .finish(.refused(.removedMember(c))),
+        ])
+    }
+
+    @Test("a removed node is not refused while another node is unreachable: it may hold a config listing it")
+    func removedWhileOtherUnreachable() {
+        var machine = Machine(configuration([a, b, c]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.noConfig(), from: a, at: .milliseconds(1))
+        _ = machine.helloFailed(.refused(b), from: b, at: .milliseconds(1))
+        _ = machine.helloReceived(.noConfig(), from: c, at: .milliseconds(1))
+        _ = machine.commandFailed(.code(.notYetInitialized, a), from: a, at: .milliseconds(2))
+        #expect(machine.commandFailed(.code(.invalidReplicaSetConfig, c), from: c, at: .milliseconds(2)).outcome == nil)
+    }
+
+    @Test("a node reporting REMOVED that the set's config lists is waited for, then named at the deadline")
+    func removedButListed() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .secondary), from: a, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        _ = machine.helloReceived(.noConfig(), from: b, at: .milliseconds(3))
+        #expect(machine.commandFailed(.code(.invalidReplicaSetConfig, b), from: b, at: .milliseconds(4)).outcome == nil)
+        let end = machine.deadlineReached(at: .seconds(300))
+        guard case .timedOut(let blockers) = end.outcome else {
+            Issue.record("expected a timeout, got \(end)")
+            return
+        }
+        #expect(blockers.contains(.notFindingItself(b)))
+    }
+
+    @Test("a standalone mongod is refused, by its hello or by replSetGetStatus 76")
+    func standalone() {
+        var byHello = Machine(configuration([a, b]))
+        _ = byHello.start(at: .zero)
+        let standaloneHello = HelloResponse(isWritablePrimary: true, topologyVersion: tv(0))
+        #expect(byHello.helloReceived(standaloneHello, from: a, at: .milliseconds(1)).outcome == .refused(.standalone(a)))
+
+        var byStatus = Machine(configuration([a, b]))
+        _ = byStatus.start(at: .zero)
+        _ = byStatus.helloReceived(.noConfig(), from: a, at: .milliseconds(1))
+        #expect(byStatus.commandFailed(.code(.noReplicationEnabled, a), from: a, at: .milliseconds(2)).outcome == .refused(.standalone(a)))
+    }
+
+    @Test("a mongos is refused")
+    func mongos() {
+        var machine = Machine(configuration([a]))
+        _ = machine.start(at: .zero)
+        #expect(machine.helloReceived(HelloResponse(isMongos: true), from: a, at: .milliseconds(1)).outcome == .refused(.mongos(a)))
+    }
+
+    @Test("two configs of the same set name with different replicaSetIds: split brain")
+    func splitBrain() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        _ = machine.helloReceived(.member(b, .primary), from: b, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        let otherId = ObjectId(hex: "65a1b2c3d4e5f60718293a00")!
+        let end = machine.commandSucceeded(.config(storedConfig([a, b], id: otherId)), from: b, at: .milliseconds(2))
+        #expect(end.outcome == .refused(.splitBrain(setName: "rs0", [a: replicaSetId.hex, b: otherId.hex])))
+    }
+
+    @Test("an existing set with other members is refused, naming the difference")
+    func needsReconfiguration() {
+        var machine = Machine(configuration([a, b, c]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        _ = machine.helloReceived(.member(b, .secondary, primary: a), from: b, at: .milliseconds(1))
+        _ = machine.helloReceived(.noConfig(), from: c, at: .milliseconds(1))
+        _ = machine.commandFailed(.code(.notYetInitialized, c), from: c, at: .milliseconds(2))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        let end = machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2))
+        var difference = ConfigDifference()
+        difference.missing = [MemberSpec(host: c)]
+        #expect(end.outcome == .refused(.needsReconfiguration(setName: "rs0", version: 1, difference)))
+        #expect(machine.actionsTaken.isEmpty)
+    }
+
+    @Test("authentication or authorization failure ends the run at once")
+    func notAuthorized() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        let denied = MongoError.code(.unauthorized, a, "not authorized on admin to execute command { replSetGetStatus: 1 }")
+        _ = machine.helloReceived(.noConfig(), from: a, at: .milliseconds(1))
+        #expect(machine.commandFailed(denied, from: a, at: .milliseconds(2)) == [.finish(.notAuthorized(denied))])
+    }
+}

@@ -1,0 +1,122 @@
+import MongoBSON
+@testable import ReplicaSetBootstrap
+
+typealias Machine = BootstrapStateMachine
+typealias Action = BootstrapStateMachine.Action
+
+let a = HostAddress(host: "db-0.mongo")
+let b = HostAddress(host: "db-1.mongo")
+let c = HostAddress(host: "db-2.mongo")
+let processId = ObjectId(hex: "65a1b2c3d4e5f60718293a4b")!
+let otherProcessId = ObjectId(hex: "65a1b2c3d4e5f60718293a4c")!
+let replicaSetId = ObjectId(hex: "65a1b2c3d4e5f60718293aff")!
+let maxAwait = Duration.seconds(10)
+
+/// Backoffs without jitter, so tests can name exact delays.
+let testReconnect = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100), jitter: 0)
+let testRetry = Backoff(initial: .milliseconds(10), maximum: .seconds(1), jitter: 0)
+
+func spec(_ hosts: [HostAddress], name: String = "rs0") -> ReplicaSetSpec {
+    try! ReplicaSetSpec.plain(name: name, nodes: hosts).spec
+}
+
+func configuration(_ hosts: [HostAddress], dryRun: Bool = false, waitFor: Machine.WaitFor = .primary, maxConnectionAttempts: Int? = nil) -> Machine.Configuration {
+    Machine.Configuration(spec: spec(hosts), dryRun: dryRun, waitFor: waitFor, reconnect: testReconnect, retry: testRetry,
+                          maxAwaitTime: maxAwait, maxConnectionAttempts: maxConnectionAttempts)
+}
+
+func tv(_ counter: Int64, _ pid: ObjectId = processId) -> TopologyVersion {
+    TopologyVersion(processId: pid, counter: counter)
+}
+
+func awaitHello(_ version: TopologyVersion?) -> Machine.NodeCommand {
+    .awaitHello(version, maxAwait: maxAwait)
+}
+
+extension HelloResponse {
+    /// An uninitialized or removed node (`isreplicaset: true`, no set name).
+    static func noConfig(_ counter: Int64 = 0) -> HelloResponse {
+        HelloResponse(isReplicaSet: true, topologyVersion: tv(counter))
+    }
+
+    static func member(_ host: HostAddress, _ state: MemberState, setName: String = "rs0", version: Int = 1,
+                       primary: HostAddress? = nil, counter: Int64 = 1) -> HelloResponse {
+        HelloResponse(
+            isWritablePrimary: state == .primary, secondary: state == .secondary || state == .primaryDraining,
+            arbiterOnly: state == .arbiter, setName: setName, setVersion: version,
+            primary: state == .primary || state == .primaryDraining ? host : primary, me: host,
+            topologyVersion: tv(counter))
+    }
+}
+
+extension MongoError {
+    static func refused(_ host: HostAddress) -> MongoError {
+        MongoError(.connectionRefused, host: host, message: "connection refused")
+    }
+
+    static func code(_ code: ServerErrorCode, _ host: HostAddress, _ message: String = "") -> MongoError {
+        .server(code, host: host, message: message)
+    }
+}
+
+/// The config a plain spec of `hosts` initiates, as mongod returns it afterwards.
+func storedConfig(_ hosts: [HostAddress], version: Int = 1, term: Int = 1, id: ObjectId = replicaSetId) -> ReplicaSetConfig {
+    var config = spec(hosts).initiateConfig
+    config.version = version
+    config.term = term
+    config.replicaSetId = id
+    return config
+}
+
+// MARK: - Factories: machines started mid-run by replaying events
+
+/// Every node answered hello; all but `pending` also confirmed NotYetInitialized (94).
+func machineWithFreshNodes(_ hosts: [HostAddress], confirmedExceptLast: Bool = false, dryRun: Bool = false) -> Machine {
+    var machine = Machine(configuration(hosts, dryRun: dryRun))
+    _ = machine.start(at: .zero)
+    for host in hosts { _ = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1)) }
+    for host in (confirmedExceptLast ? Array(hosts.dropLast()) : hosts) {
+        _ = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2))
+    }
+    return machine
+}
+
+/// `replSetInitiate` was sent to the initiator and acknowledged.
+func machineAfterInitiate(_ hosts: [HostAddress]) -> Machine {
+    var machine = machineWithFreshNodes(hosts)
+    _ = machine.commandSucceeded(.initiated, from: spec(hosts).initiator, at: .milliseconds(3))
+    return machine
+}
+
+/// After initiate: the initiator reports SECONDARY with its config read; the others are still fresh.
+func machineWithSecondaryInitiator(_ hosts: [HostAddress]) -> (Machine, [Action]) {
+    var machine = machineAfterInitiate(hosts)
+    let initiator = spec(hosts).initiator
+    _ = machine.helloReceived(.member(initiator, .other, counter: 1), from: initiator, at: .milliseconds(4))
+    _ = machine.commandSucceeded(.config(storedConfig(hosts)), from: initiator, at: .milliseconds(5))
+    let actions = machine.helloReceived(.member(initiator, .secondary, counter: 2), from: initiator, at: .milliseconds(6))
+    return (machine, actions)
+}
+
+/// An existing healthy set: every node answered hello as a member, configs not read yet.
+func machineObservingHealthySet(_ hosts: [HostAddress], dryRun: Bool = false, waitFor: Machine.WaitFor = .primary) -> Machine {
+    var machine = Machine(configuration(hosts, dryRun: dryRun, waitFor: waitFor))
+    _ = machine.start(at: .zero)
+    for (index, host) in hosts.enumerated() {
+        let hello: HelloResponse = index == 0 ? .member(host, .primary, counter: 5) : .member(host, .secondary, primary: hosts[0], counter: 5)
+        _ = machine.helloReceived(hello, from: host, at: .milliseconds(1))
+    }
+    return machine
+}
+
+extension Array where Element == Action {
+    /// The commands among the actions, for tests that do not care about progress lines.
+    var sends: [Action] {
+        filter { if case .send = $0 { return true } else if case .sendLater = $0 { return true } else { return false } }
+    }
+
+    var outcome: Outcome? {
+        for action in self { if case .finish(let outcome) = action { return outcome } }
+        return nil
+    }
+}

@@ -13,6 +13,16 @@ static inline void cmongoc_iter_free(bson_iter_t *iter) {
     bson_free(iter);
 }
 
+/* Storage for a bson_t that the caller owns: bson_init() and C calls with output documents
+ * (libmongoc's `reply`) initialize it in place; bson_destroy() then frees only its data. */
+static inline bson_t *cmongoc_bson_storage_new(void) {
+    return (bson_t *) bson_aligned_alloc0(BSON_ALIGNOF(bson_t), sizeof(bson_t));
+}
+
+static inline void cmongoc_bson_storage_free(bson_t *storage) {
+    bson_free(storage);
+}
+
 /* The length of a document, whose struct fields Swift cannot see. */
 static inline uint32_t cmongoc_bson_length(const bson_t *bson) {
     return bson->len;

@@ -1,16 +1,20 @@
 import CMongoc
 
-/// Owns one heap-allocated libbson `bson_t`. Created empty, from a `BSONDocument`, or by copying
-/// bytes; freed in `deinit`. The pointer is lent only inside `withPointer`/`withMutablePointer`.
+/// Owns one libbson `bson_t`. Created empty (in storage this object owns, so C calls may
+/// initialize it in place), from a `BSONDocument`, or by copying bytes; freed in `deinit`. The
+/// pointer is lent only inside `withPointer`/`withReplyPointer`.
 public final class BSONBuffer {
     private let handle: OpaquePointer
+    /// True when `handle` is storage from `cmongoc_bson_storage_new`, which `bson_destroy` does not
+    /// free; false for documents from `bson_new_from_data`, which it frees whole.
+    private let ownsStorage: Bool
 
-    /// An empty document, ready to be filled by a C call that writes into an initialized bson_t
-    /// (libmongoc's reply parameters are documented to be initialized by the callee, but freeing
-    /// an empty initialized document first is harmless).
+    /// An empty, initialized document.
     public init() {
-        guard let handle = bson_new() else { fatalError("libbson: bson_new failed (out of memory)") }
-        self.handle = handle
+        guard let storage = cmongoc_bson_storage_new() else { fatalError("libbson: out of memory") }
+        bson_init(storage)
+        handle = storage
+        ownsStorage = true
     }
 
     /// A copy of a complete BSON document's bytes. Fails when the bytes are not a valid document.
@@ -26,6 +30,7 @@ public final class BSONBuffer {
             throw BSONError.invalidDocument("corrupt BSON at byte offset \(offset)")
         }
         handle = created
+        ownsStorage = false
     }
 
     public convenience init(_ document: BSONDocument) {
@@ -35,15 +40,17 @@ public final class BSONBuffer {
 
     deinit {
         bson_destroy(handle)
+        if ownsStorage { cmongoc_bson_storage_free(handle) }
     }
 
     public func withPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try body(handle)
     }
 
-    /// For C calls that fill an output document (for example libmongoc's `reply`). The callee
-    /// initializes it; the previous content is discarded first so nothing leaks.
+    /// For C calls that initialize an output document in place (libmongoc's `reply`, or
+    /// `bson_init`). The previous content is destroyed first so nothing leaks; the storage stays.
     public func withReplyPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
+        precondition(ownsStorage, "only an empty BSONBuffer() can receive an output document")
         bson_destroy(handle)
         return try body(handle)
     }

@@ -11,7 +11,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -36,9 +35,9 @@ let package = Package(
         .executableTarget(
             name: "mongo-rs-bootstrap",
             dependencies: [
-                "ReplicaSetBootstrap",
+                "ReplicaSetBootstrap", "MongoBSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
@@ -66,6 +65,10 @@ let package = Package(
                 "ReplicaSetBootstrap", "MongoBSON",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["mongo-rs-bootstrap"]
         ),
         .testTarget(
             name: "MongoSimulatorTests",

@@ -1,0 +1,104 @@
+import ReplicaSetBootstrap
+
+/// One run, as the CLI performs it: wires the runner to libmongoc, the clock, the progress log
+/// and the signals, then prints the result. Returns the exit code.
+struct Bootstrap {
+    let invocation: Invocation
+
+    init(_ invocation: Invocation) {
+        self.invocation = invocation
+    }
+
+    func run() async -> Int32 {
+        let log = ProgressLog(format: invocation.logFormat, quiet: invocation.quiet, debug: invocation.debug)
+        for warning in invocation.warnings { log.note(warning, level: "warning", event: "warning") }
+        let spec = invocation.spec
+        log.note("\(invocation.dryRun ? "dry run: " : "")replica set '\(spec.name)' with \(spec.members.count) member\(spec.members.count == 1 ? "" : "s"): \(spec.hosts.map(\.description).joined(separator: ", ")); giving up after \(DurationParsing.format(invocation.timeout))", event: "start")
+        for note in invocation.notes { log.note(note) }
+
+        let configuration = invocation.machineConfiguration
+        let clock = ContinuousClock()
+        let started = clock.now
+        var nodes: any ReplicaSetNodes = MongocNodes(
+            hosts: spec.hosts, options: ConnectionOptions(connectTimeout: invocation.connectTimeout),
+            maxAwaitTime: configuration.maxAwaitTime)
+        if invocation.debug {
+            nodes = DebugLoggingNodes(nodes, log: log) { started.duration(to: clock.now) }
+        }
+        let runner = BootstrapRunner(configuration: configuration, nodes: nodes, clock: clock, timeout: invocation.timeout) { progress, elapsed in
+            log.report(progress, elapsed: elapsed)
+        }
+        let run = Task { await runner.run() }
+        let signals = SignalWatcher { _ in run.cancel() }
+        let result = await run.value
+        signals.stop()
+
+        let ending: ResultReport.Ending
+        let code: Int32
+        if let signal = signals.signal, result.outcome == nil {
+            ending = .interrupted(signal: signal)
+            code = ExitStatus.code(forSignal: signal)
+        } else if let outcome = result.outcome {
+            ending = .outcome(outcome)
+            code = ExitStatus.code(for: outcome)
+        } else {
+            Terminal.error("internal error: the run ended without an outcome")
+            return ExitStatus.internalError
+        }
+        ResultReport(ending: ending, exitCode: code, setName: spec.name, elapsed: result.elapsed,
+                     actions: result.actions, warnings: invocation.warnings).print(as: invocation.output)
+        return code
+    }
+}
+
+/// `--debug`: every command sent and its answer, on the progress log.
+struct DebugLoggingNodes: ReplicaSetNodes {
+    let wrapped: any ReplicaSetNodes
+    let log: ProgressLog
+    let elapsed: @Sendable () -> Duration
+
+    init(_ wrapped: any ReplicaSetNodes, log: ProgressLog, elapsed: @escaping @Sendable () -> Duration) {
+        self.wrapped = wrapped
+        self.log = log
+        self.elapsed = elapsed
+    }
+
+    func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
+        log.debugLine("→ \(host) \(command.debugDescription)", node: host, elapsed: elapsed())
+        do throws(MongoError) {
+            let reply = try await wrapped.run(command, on: host)
+            log.debugLine("← \(host) \(reply.debugDescription)", node: host, elapsed: elapsed())
+            return reply
+        } catch {
+            log.debugLine("← \(host) error: \(error.message) (\(error.kindName))", node: host, elapsed: elapsed())
+            throw error
+        }
+    }
+}
+
+extension BootstrapStateMachine.NodeCommand {
+    var debugDescription: String {
+        switch self {
+        case .awaitHello(let version?, let maxAwait): return "hello (awaiting a change from topologyVersion counter \(version.counter), up to \(DurationParsing.format(maxAwait)))"
+        case .awaitHello(nil, _), .hello: return "hello"
+        case .getStatus: return "replSetGetStatus"
+        case .getConfig: return "replSetGetConfig"
+        case .initiate(let config): return "replSetInitiate \(config.document)"
+        case .stepUp: return "replSetStepUp"
+        }
+    }
+}
+
+extension BootstrapStateMachine.CommandReply {
+    var debugDescription: String {
+        switch self {
+        case .hello(let hello):
+            if let setName = hello.setName { return "hello: \(hello.memberState.rawValue) of '\(setName)', config version \(hello.setVersion.map(String.init) ?? "?")" }
+            return hello.isReplicaSet ? "hello: no replica set config" : "hello: not a replica set member"
+        case .statusOK: return "replSetGetStatus: ok"
+        case .config(let config): return "replSetGetConfig: version \(config.version), \(config.members.count) members"
+        case .initiated: return "replSetInitiate: ok"
+        case .steppedUp: return "replSetStepUp: ok"
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import MongoBSON
+import ReplicaSetBootstrap
+
+/// Writes progress to stderr: one line per state change, as text for people or JSON for log
+/// collectors.
+struct ProgressLog: Sendable {
+    let format: LogFormat
+    let quiet: Bool
+    let debug: Bool
+
+    struct Line {
+        var event: String
+        var level = "info"
+        var node: HostAddress?
+        var message: String
+        var fields: [(String, BSON)] = []
+    }
+
+    func report(_ progress: Progress, elapsed: Duration) {
+        write(Self.line(for: progress), elapsed: elapsed)
+    }
+
+    func note(_ message: String, elapsed: Duration = .zero, level: String = "info", event: String = "note") {
+        write(Line(event: event, level: level, message: message), elapsed: elapsed)
+    }
+
+    func debugLine(_ message: String, node: HostAddress, elapsed: Duration) {
+        guard debug else { return }
+        write(Line(event: "command", level: "debug", node: node, message: message), elapsed: elapsed)
+    }
+
+    func write(_ line: Line, elapsed: Duration) {
+        if quiet && line.level != "error" { return }
+        switch format {
+        case .text:
+            let prefix = line.level == "debug" ? "debug " : line.level == "warning" ? "warning: " : ""
+            Terminal.err("[\(Self.seconds(elapsed))] \(prefix)\(line.message)")
+        case .json:
+            var document: BSONDocument = [
+                "time": .string(Terminal.timestamp()),
+                "elapsedMs": .int64(elapsed.totalMilliseconds),
+                "level": .string(line.level),
+                "event": .string(line.event),
+            ]
+            if let node = line.node { document["node"] = .string(node.description) }
+            document["message"] = .string(line.message)
+            for (key, value) in line.fields { document[key] = value }
+            Terminal.err(document.relaxedExtendedJSON)
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let ms = duration.totalMilliseconds
+        let text = "\(ms / 1000).\(String(repeating: "0", count: 3 - String(ms % 1000).count))\(ms % 1000)s"
+        return String(repeating: " ", count: max(0, 8 - text.count)) + text
+    }
+
+    static func line(for progress: Progress) -> Line {
+        switch progress {
+        case .unreachable(let host, let error):
+            return Line(event: "unreachable", node: host, message: "\(host) unreachable: \(error.message); retrying",
+                        fields: [("reason", .string(error.kindName))])
+        case .classified(let host, let status):
+            return Line(event: "node", node: host, message: "\(host): \(status)")
+        case .initiating(let host, let config):
+            return Line(event: "initiating", node: host,
+                        message: "all \(config.members.count) nodes are fresh: replSetInitiate '\(config.name)' on \(host) with \(config.members.map(\.host.description).joined(separator: ", "))")
+        case .initiated(let host):
+            return Line(event: "initiated", node: host, message: "\(host) accepted replSetInitiate")
+        case .alreadyInitialized(let host):
+            return Line(event: "alreadyInitialized", node: host, message: "\(host) was initiated by someone else (AlreadyInitialized): observing again")
+        case .initiateFailed(let host, let error, let retry):
+            return Line(event: "initiateFailed", level: "warning", node: host,
+                        message: "replSetInitiate on \(host) failed: \(error.message) (\(error.kindName)); retrying in \(DurationParsing.format(retry))")
+        case .steppingUp(let host):
+            return Line(event: "steppingUp", node: host, message: "\(host) is SECONDARY and there is no primary: replSetStepUp (instead of waiting out the election timeout)")
+        case .stepUpFailed(let host, let error, let retry):
+            return Line(event: "stepUpFailed", node: host,
+                        message: "replSetStepUp on \(host): \(error.message) (\(error.kindName)); retrying in \(DurationParsing.format(retry))")
+        case .primaryWritable(let host):
+            return Line(event: "primary", node: host, message: "\(host) is PRIMARY and writable")
+        case .waiting(let what):
+            return Line(event: "waiting", message: what)
+        }
+    }
+}
+
+extension MongoError {
+    /// A short name of what went wrong: mongod's codeName or the kind of network trouble.
+    var kindName: String {
+        switch kind {
+        case .server(let code, let codeName): return "\(codeName) \(code)"
+        case .nameNotResolved: return "name not resolved"
+        case .connectionRefused: return "connection refused"
+        case .networkFailure: return "network error"
+        case .authentication: return "authentication failed"
+        case .unexpectedReply: return "unexpected reply"
+        case .client: return "client error"
+        }
+    }
+}
+
+extension Duration {
+    var totalMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

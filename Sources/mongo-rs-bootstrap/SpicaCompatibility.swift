@@ -1,0 +1,71 @@
+import ReplicaSetBootstrap
+
+/// Rewrites the command line before ArgumentParser sees it:
+/// - The Spica controller parsed its booleans with yargs: `--debug`, `--debug true`,
+///   `--debug=false` and `--no-debug` all work there. They become `--debug=value`.
+/// - A value that starts with '-' (`--timeout -5s`, a password `-x…`) would be taken for an
+///   option; it is attached with '=' unless it is one of ours.
+enum SpicaCompatibility {
+    static let booleanOptions: Set<String> = ["from-srv", "bypass-quorum-check", "debug"]
+    static let valueOptions: Set<String> = [
+        "nodes", "replica-set", "timeout", "wait-for", "connect-timeout", "log-format", "output",
+        "hostname", "max-retry-connection", "wait-before-retry",
+    ]
+    static let flags: Set<String> = ["dry-run", "quiet", "help", "version"]
+
+    static func normalize(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument == "--" {
+                result.append(contentsOf: arguments[(index - 1)...])
+                break
+            }
+            guard argument.hasPrefix("--"), !argument.contains("=") else {
+                result.append(argument)
+                continue
+            }
+            let name = String(argument.dropFirst(2))
+            if name.hasPrefix("no-"), booleanOptions.contains(String(name.dropFirst(3))) {
+                result.append("--\(name.dropFirst(3))=false")
+            } else if booleanOptions.contains(name) {
+                if index < arguments.count, let value = booleanWord(arguments[index]) {
+                    result.append("--\(name)=\(value)")
+                    index += 1
+                } else {
+                    result.append("--\(name)=true")
+                }
+            } else if valueOptions.contains(name), index < arguments.count, arguments[index].hasPrefix("-"), !isOption(arguments[index]) {
+                result.append("--\(name)=\(arguments[index])")
+                index += 1
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
+    }
+
+    private static func isOption(_ argument: String) -> Bool {
+        guard argument.hasPrefix("--") else { return argument == "-h" }
+        let name = String(argument.dropFirst(2).prefix { $0 != "=" })
+        let known = booleanOptions.union(valueOptions).union(flags)
+        return known.contains(name) || (name.hasPrefix("no-") && booleanOptions.contains(String(name.dropFirst(3))))
+    }
+
+    private static func booleanWord(_ text: String) -> String? {
+        switch text.lowercased() {
+        case "true", "false": return text.lowercased()
+        default: return nil
+        }
+    }
+
+    static func parseBool(_ text: String, name: String) throws(InvalidInput) -> Bool {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off", "": return false
+        default: throw InvalidInput("\(name): '\(text)' is not a boolean; give true or false")
+        }
+    }
+}

@@ -62,13 +62,15 @@ let package = Package(
         .testTarget(
             name: "ReplicaSetBootstrapTests",
             dependencies: [
-                "ReplicaSetBootstrap", "MongoBSON",
+                "ReplicaSetBootstrap", "MongoBSON", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Helpers shared by the test targets: running the built binary, loopback listeners.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["mongo-rs-bootstrap"]
+            dependencies: ["mongo-rs-bootstrap", "TestSupport"]
         ),
         .testTarget(
             name: "MongoSimulatorTests",

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Every bad input: exit 64, a message naming the input and what would be valid, nothing on

@@ -1,0 +1,73 @@
+import CMongoc
+import MongoBSON
+import TestSupport
+import Testing
+@testable import ReplicaSetBootstrap
+
+/// The driver's classification of libmongoc's own errors, produced by the real client.
+@Suite("Driver: libmongoc errors")
+struct DriverErrorTests {
+    @Test("connection refused on a closed loopback port: a retriable error naming the host")
+    func connectionRefused() throws {
+        let port = try SilentListener.closedPort()
+        let host = HostAddress(host: "127.0.0.1", port: Int(port))
+        let client = try MongoClient(host: host, connectTimeout: .seconds(1), socketTimeout: .seconds(1))
+        let error = #expect(throws: MongoError.self) { try client.runCommand(["hello": 1]) }
+        #expect(error?.kind == .connectionRefused)
+        #expect(error?.host == host)
+        #expect(error?.message == "connection refused")
+        #expect(error?.isRetriable == true)
+        #expect(error?.description == "127.0.0.1:\(port): connection refused")
+    }
+
+    @Test("a name that does not resolve: retriable, and says so")
+    func nameNotResolved() throws {
+        let host = HostAddress(host: "db-9.bootstrap-test.invalid")
+        let client = try MongoClient(host: host, connectTimeout: .seconds(2), socketTimeout: .seconds(2))
+        let error = #expect(throws: MongoError.self) { try client.runCommand(["hello": 1]) }
+        #expect(error?.kind == .nameNotResolved)
+        #expect(error?.message.contains("name does not resolve") == true)
+        #expect(error?.isRetriable == true)
+    }
+
+    @Test("after a network error the next call uses a new client, not libmongoc's 5 s cooldown")
+    func noCooldownAfterFailure() async throws {
+        let port = try SilentListener.closedPort()
+        let host = HostAddress(host: "127.0.0.1", port: Int(port))
+        let nodes = MongocNodes(hosts: [host], options: ConnectionOptions(connectTimeout: .milliseconds(300)), maxAwaitTime: .seconds(1))
+        let first = await #expect(throws: MongoError.self) { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(1)), on: host) }
+        #expect(first?.kind == .connectionRefused)
+        // Something listens now (and never answers): a reused client would fail at once with
+        // "No servers yet eligible for rescan" without connecting.
+        let listener = try SilentListener(port: port)
+        let second = await #expect(throws: MongoError.self) { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(1)), on: host) }
+        #expect(second?.message.contains("eligible for rescan") == false)
+        #expect(listener.wasContacted)
+    }
+
+    @Test("a call blocked in libmongoc returns as soon as its task is cancelled")
+    func cancellation() async throws {
+        let listener = try SilentListener()
+        let host = HostAddress(host: "127.0.0.1", port: Int(listener.port))
+        let nodes = MongocNodes(hosts: [host], options: ConnectionOptions(connectTimeout: .seconds(20)), maxAwaitTime: .seconds(20))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let call = Task { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(20)), on: host) }
+        try await Task.sleep(for: .milliseconds(100))
+        call.cancel()
+        _ = await call.result
+        #expect(started.duration(to: clock.now) < .seconds(5))
+    }
+
+    @Test("server errors keep mongod's code, codeName and errmsg (error API v2)")
+    func serverError() {
+        var error = bson_error_t()
+        error.domain = UInt32(MONGOC_ERROR_SERVER.rawValue)
+        error.code = 94
+        let reply: BSONDocument = ["ok": .double(0), "errmsg": "no replset config has been received", "code": 94, "codeName": "NotYetInitialized"]
+        let mapped = MongoError(error, reply: reply, host: a)
+        #expect(mapped.kind == .server(code: 94, codeName: "NotYetInitialized"))
+        #expect(mapped.message == "no replset config has been received")
+        #expect(mapped.hasCode(.notYetInitialized))
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import MongoBSON
+
+/// One entry of a replica-set config's `members` (`src/mongo/db/repl/member_config.{idl,cpp}`).
+struct MemberConfig: Equatable, Sendable {
+    var id: Int
+    /// "host:port" with the port made explicit, as mongod stores it.
+    var host: String
+    var votes: Int64 = 1
+    var priority: Double = 1
+    var hidden = false
+    var arbiterOnly = false
+    var buildIndexes = true
+    var secondaryDelaySecs: Int64 = 0
+    var tags: BSONDocument?
+    var horizons: BSONDocument?
+    var newlyAdded = false
+
+    init(id: Int, host: String) {
+        self.id = id
+        self.host = host
+    }
+
+    /// `MemberConfig::MemberConfig(const BSONObj&)`. Errors carry mongod's "member: {...}" context.
+    init(parsing document: BSONDocument) throws(CommandError) {
+        do {
+            try self.init(fields: document)
+        } catch {
+            throw error.withContext("member: \(BSONText.render(document))")
+        }
+    }
+
+    private init(fields document: BSONDocument) throws(CommandError) {
+        let reader = IDLReader(structName: "MemberConfig", document: document)
+        try reader.rejectUnknownFields(allowed: ["_id", "host", "votes", "newlyAdded", "priority", "hidden",
+                                                 "secondaryDelaySecs", "arbiterOnly", "buildIndexes", "tags", "horizons"])
+        let idValue = try reader.required("_id")
+        guard let id = idValue.intValue, id >= 0, id <= Int(Int32.max) else {
+            throw CommandError(.badValue, "_id field value of \(BSONText.render(idValue)) is out of range.")
+        }
+        _ = try reader.required("host")
+        let rawHost = try reader.string("host") ?? ""
+        self.init(id: id, host: try HostAndPort.normalize(rawHost))
+        if let votes = try reader.safeInt64("votes") {
+            try reader.check("votes", votes, ">=", 0, >=)
+            try reader.check("votes", votes, "<=", 1, <=)
+            self.votes = votes
+        }
+        if let added = document["newlyAdded"] {
+            guard case .bool(let flag) = added else {
+                throw CommandError(.typeMismatch, "BSON field 'MemberConfig.newlyAdded' is the wrong type '\(added.typeName)', expected type 'bool'")
+            }
+            guard flag else { throw CommandError(.badValue, "newlyAdded field must be true") }
+            newlyAdded = true
+        }
+        if let priority = try reader.safeDouble("priority") {
+            try reader.check("priority", priority, ">=", 0, >=)
+            try reader.check("priority", priority, "<=", 1000, <=)
+            self.priority = priority
+        }
+        hidden = try reader.safeBool("hidden") ?? false
+        if let delay = try reader.safeInt64("secondaryDelaySecs") {
+            try reader.check("secondaryDelaySecs", delay, ">=", 0, >=)
+            try reader.check("secondaryDelaySecs", delay, "<=", 31_622_400, <=)
+            secondaryDelaySecs = delay
+        }
+        arbiterOnly = try reader.safeBool("arbiterOnly") ?? false
+        buildIndexes = try reader.safeBool("buildIndexes") ?? true
+        tags = try reader.document("tags")
+        if let tags {
+            for element in tags where element.value.stringValue == nil {
+                throw CommandError(.typeMismatch, "tags.\(element.key) field has non-string value of type \(element.value.typeName)")
+            }
+        }
+        horizons = try reader.document("horizons")
+
+        // The constructor's semantic checks, in mongod's order.
+        if arbiterOnly {
+            if priority == 1 { priority = 0 }
+            if votes == 0 { throw CommandError(.badValue, "Arbiter must vote (cannot have 0 votes)") }
+            if newlyAdded { throw CommandError(.badValue, "Arbiter cannot have newlyAdded field set") }
+        }
+        if priority != 0 {
+            if votes == 0 { throw CommandError(.badValue, "priority must be 0 when non-voting (votes:0)") }
+            if secondaryDelaySecs > 0 { throw CommandError(.badValue, "priority must be 0 when secondaryDelaySecs is used") }
+            if hidden { throw CommandError(.badValue, "priority must be 0 when hidden=true") }
+            if !buildIndexes { throw CommandError(.badValue, "priority must be 0 when buildIndexes=false") }
+        }
+    }
+
+    /// `getNumVotes`/`getPriority`: a newly added member counts as votes 0, priority 0.
+    var isVoter: Bool { votes != 0 && !newlyAdded }
+    var effectivePriority: Double { newlyAdded ? 0 : priority }
+    var isElectable: Bool { !arbiterOnly && effectivePriority > 0 }
+
+    /// `MemberConfig::toBSON`, field order and types included (votes int, priority double,
+    /// secondaryDelaySecs long, tags always present).
+    func document(includeNewlyAdded: Bool) -> BSONDocument {
+        var doc: BSONDocument = ["_id": .int32(Int32(id)), "host": .string(host), "arbiterOnly": .bool(arbiterOnly)]
+        if includeNewlyAdded && newlyAdded { doc.append("newlyAdded", true) }
+        doc.append("buildIndexes", .bool(buildIndexes))
+        doc.append("hidden", .bool(hidden))
+        doc.append("priority", .double(priority))
+        doc.append("tags", .document(tags ?? [:]))
+        if let horizons { doc.append("horizons", .document(horizons)) }
+        doc.append("secondaryDelaySecs", .int64(secondaryDelaySecs))
+        doc.append("votes", .int32(votes != 0 ? 1 : 0))
+        return doc
+    }
+}
+
+/// `HostAndPort` parsing and the checks mongod makes on host names.
+enum HostAndPort {
+    /// Trims, requires a host, and makes the default port 27017 explicit
+    /// (`HostAndPort::initialize`, `MemberConfig` constructor).
+    static func normalize(_ raw: String) throws(CommandError) -> String {
+        let text = raw.trimmingCharacters(in: .whitespaces)
+        let (host, port) = split(text)
+        guard !host.isEmpty else {
+            throw CommandError(.failedToParse, "Empty host component parsing HostAndPort from \"\(text)\"")
+        }
+        guard let port else { return text.hasPrefix("[") ? "\(text):27017" : "\(host):27017" }
+        guard let number = Int(port), number > 0, number <= 65535 else {
+            throw CommandError(.failedToParse, "Port number \(port) out of range parsing HostAndPort from \"\(text)\"")
+        }
+        return text
+    }
+
+    static func split(_ text: String) -> (host: String, port: String?) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            return (host, rest.hasPrefix(":") ? String(rest.dropFirst()) : nil)
+        }
+        guard let colon = text.lastIndex(of: ":") else { return (text, nil) }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    /// `HostAndPort::isLocalHost`.
+    static func isLocalHost(_ hostAndPort: String) -> Bool {
+        let host = split(hostAndPort).host
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host.hasPrefix("/")
+    }
+
+    /// Whether the host parses as an IP address (mongod rejects those in split horizons).
+    static func isIPAddress(_ hostAndPort: String) -> Bool {
+        let host = split(hostAndPort).host
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { return true }
+        return host.contains(":")
+    }
+}

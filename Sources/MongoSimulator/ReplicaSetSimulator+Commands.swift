@@ -1,0 +1,388 @@
+import Foundation
+import MongoBSON
+
+/// A command as it came off the wire.
+struct WireRequest: Sendable {
+    enum Opcode: Sendable { case query, message }
+
+    var opcode: Opcode
+    var requestID: Int32
+    var database: String
+    var command: BSONDocument
+    /// OP_MSG moreToCome: the client wants no reply.
+    var moreToCome = false
+}
+
+/// The connection went away with the process (mongod drops connections when it stops).
+struct ConnectionDropped: Error {}
+
+/// Command dispatch and the read-only commands, after `service_entry_point_common.cpp`,
+/// `replication_info.cpp` (hello), `repl_set_commands.cpp` and `topology_coordinator.cpp`
+/// (`prepareStatusResponse`, `fillHelloForReplSet`).
+extension ReplicaSetSimulator {
+    /// Runs one command for a member and returns the reply document (nil: no reply, the
+    /// connection is dropped).
+    func handle(_ request: WireRequest, member: Int, connection: Int32) async -> BSONDocument? {
+        guard !isShutDown, nodes.indices.contains(member), nodes[member].isRunning else { return nil }
+        let name = request.command.firstKey ?? ""
+        commandLog.append(CommandRecord(member: member, host: nodes[member].host, name: name, database: request.database,
+                                        document: request.command, connection: connection, time: .now, date: Date()))
+        if let trigger = nodes[member].faults.stepDownOnCommand, trigger.name == name {
+            nodes[member].faults.stepDownOnCommand = nil
+            nodes[member].faults.pendingStepDownPeriod = trigger.period
+            if trigger.after == .zero {
+                stepDownByRequest(member, period: trigger.period)
+            } else {
+                schedule(.stepDown(member), after: trigger.after)
+            }
+            settle()
+        }
+        let delay = nodes[member].faults.replyDelay
+        if delay > .zero { try? await Task.sleep(for: delay) }
+        guard nodes[member].isRunning else { return nil }
+        var reply: BSONDocument
+        do {
+            reply = try await run(name, request, member: member, connection: connection)
+        } catch let error as CommandError {
+            reply = error.reply
+            if error.isNotPrimaryError { reply.append("topologyVersion", nodes[member].topologyVersion) }
+        } catch {
+            return nil
+        }
+        settle()
+        guard nodes[member].isRunning else { return nil }
+        return withClusterTime(reply, member: member)
+    }
+
+    private func run(_ name: String, _ request: WireRequest, member: Int, connection: Int32) async throws -> BSONDocument {
+        let command = request.command
+        // check_allowed_op_query_cmd.cpp: OP_QUERY only for the handshake and a few others.
+        let allowedOverOpQuery: Set = ["hello", "isMaster", "ismaster", "_isSelf", "authenticate", "buildinfo", "buildInfo", "saslContinue", "saslStart"]
+        if request.opcode == .query && !allowedOverOpQuery.contains(name) {
+            throw CommandError(.unsupportedOpQueryCommand, "Unsupported OP_QUERY command: \(name). The client driver may require an upgrade. For more details see https://dochub.mongodb.org/core/legacy-opcode-removal")
+        }
+        let replSetCommands: Set = ["replSetInitiate", "replSetReconfig", "replSetGetStatus", "replSetGetConfig", "replSetStepUp"]
+        if replSetCommands.contains(name) && request.database != "admin" {
+            // ReplSetCommand::adminOnly.
+            throw CommandError(.unauthorized, "\(name) may only be run against the admin database.")
+        }
+        switch name {
+        case "hello": return try await hello(member, command, legacy: false, connection: connection)
+        case "isMaster", "ismaster": return try await hello(member, command, legacy: true, connection: connection)
+        case "ping", "endSessions": return ["ok": 1.0]
+        case "buildInfo", "buildinfo": return buildInfo()
+        case "replSetGetStatus": return try replSetGetStatus(member)
+        case "replSetGetConfig": return try replSetGetConfig(member, command)
+        case "replSetStepUp": return try replSetStepUp(member, command)
+        case "replSetInitiate": return try await replSetInitiate(member, command)
+        case "replSetReconfig": return try await replSetReconfig(member, command)
+        default: throw CommandError(.commandNotFound, "no such command: '\(name)'")
+        }
+    }
+
+    /// `checkReplEnabledForCommand`.
+    func checkReplEnabled(_ member: Int) throws(CommandError) {
+        guard nodes[member].replSetName != nil else {
+            throw CommandError(.noReplicationEnabled, "not running with --replSet")
+        }
+        if nodes[member].memberState == .startup {
+            throw CommandError(.notYetInitialized, "no replset config has been received")
+        }
+    }
+
+    /// `maxTimeMS` as an operation deadline (0 or absent: none).
+    func deadline(_ command: BSONDocument) throws(CommandError) -> ContinuousClock.Instant? {
+        guard let value = command["maxTimeMS"] else { return nil }
+        guard let millis = value.intValue, millis >= 0, millis <= Int(Int32.max) else {
+            throw CommandError(.badValue, "\(BSONText.render(value)) is not a valid value for maxTimeMS")
+        }
+        return millis == 0 ? nil : .now + .milliseconds(millis)
+    }
+
+    /// Replica-set members gossip the cluster time on every reply.
+    private func withClusterTime(_ reply: BSONDocument, member: Int) -> BSONDocument {
+        let node = nodes[member]
+        guard node.config != nil, !node.lastApplied.isNull else { return reply }
+        var reply = reply
+        let time = BSON.timestamp(seconds: node.lastApplied.seconds, increment: node.lastApplied.increment)
+        reply.append("$clusterTime", ["clusterTime": time, "signature": ["hash": .binary(subtype: 0, bytes: Array(repeating: 0, count: 20)), "keyId": .int64(0)]])
+        reply.append("operationTime", time)
+        return reply
+    }
+
+    // MARK: - hello
+
+    /// `CmdHello::runWithReplyBuilder`, including the awaitable protocol
+    /// (`awaitHelloResponse`): with a current topologyVersion it answers when the counter
+    /// changes or maxAwaitTimeMS passes.
+    private func hello(_ member: Int, _ command: BSONDocument, legacy: Bool, connection: Int32) async throws -> BSONDocument {
+        if command["client"] != nil && !nodes[member].connectionsWithMetadata.insert(connection).inserted {
+            throw CommandError(.clientMetadataCannotBeMutated, "The client metadata document may only be sent in the first hello")
+        }
+        let topologyVersion = command["topologyVersion"]
+        let maxAwaitTimeMS = command["maxAwaitTimeMS"]
+        if (topologyVersion == nil) != (maxAwaitTimeMS == nil) {
+            throw CommandError(.awaitableHelloArguments, topologyVersion != nil
+                ? "A request with a 'topologyVersion' must include 'maxAwaitTimeMS'"
+                : "A request with 'maxAwaitTimeMS' must include a 'topologyVersion'")
+        }
+        if let topologyVersion, let maxAwaitTimeMS {
+            let reader = IDLReader(structName: "hello", document: command)
+            guard let wait = try reader.safeInt64("maxAwaitTimeMS") else { throw CommandError(.badValue, "maxAwaitTimeMS") }
+            try reader.check("maxAwaitTimeMS", wait, ">=", 0, >=)
+            _ = maxAwaitTimeMS
+            guard case .document(let version) = topologyVersion else {
+                throw CommandError(.typeMismatch, "BSON field 'hello.topologyVersion' is the wrong type '\(topologyVersion.typeName)', expected type 'object'")
+            }
+            let versionReader = IDLReader(structName: "TopologyVersion", document: version)
+            guard case .objectId(let processId) = try versionReader.required("processId") else {
+                throw CommandError(.typeMismatch, "BSON field 'TopologyVersion.processId' is the wrong type '\(version["processId"]?.typeName ?? "missing")', expected type 'objectId'")
+            }
+            _ = try versionReader.required("counter")
+            guard let counter = try versionReader.safeInt64("counter") else { throw CommandError(.badValue, "counter") }
+            guard counter >= 0 else { throw CommandError(.topologyVersionNegative, "topologyVersion must have a non-negative counter") }
+            if processId == nodes[member].processId {
+                let current = nodes[member].topologyCounter
+                guard counter <= current else {
+                    throw CommandError(.topologyVersionFromFuture, "Received a topology version with counter: \(counter) which is greater than the server topology version counter: \(current)")
+                }
+                if counter == current {
+                    _ = await self.wait(until: .now + .milliseconds(wait)) { [self] in
+                        !self.nodes[member].isRunning || self.nodes[member].processId != processId
+                            || self.nodes[member].topologyCounter != counter
+                    }
+                    guard nodes[member].isRunning, nodes[member].processId == processId else { throw ConnectionDropped() }
+                }
+            }
+        }
+        return helloReply(member, command, legacy: legacy, connection: connection)
+    }
+
+    private func helloReply(_ member: Int, _ command: BSONDocument, legacy: Bool, connection: Int32) -> BSONDocument {
+        let node = nodes[member]
+        let writableField = legacy ? "ismaster" : "isWritablePrimary"
+        var reply = BSONDocument()
+        if command["helloOk"] != nil { reply.append("helloOk", true) }
+        if node.replSetName == nil {
+            reply.append(writableField, true)
+            reply.append("topologyVersion", node.topologyVersion)
+        } else if let config = node.config, let me = node.selfConfig {
+            // fillHelloForReplSet, then _makeHelloResponse's overrides.
+            reply.append("topologyVersion", node.topologyVersion)
+            var hosts: [BSON] = [], passives: [BSON] = [], arbiters: [BSON] = []
+            for other in config.members where !other.hidden && other.secondaryDelaySecs == 0 {
+                if other.isElectable {
+                    hosts.append(.string(other.host))
+                } else if other.arbiterOnly {
+                    arbiters.append(.string(other.host))
+                } else {
+                    passives.append(.string(other.host))
+                }
+            }
+            if !hosts.isEmpty { reply.append("hosts", .array(hosts)) }
+            if !passives.isEmpty { reply.append("passives", .array(passives)) }
+            if !arbiters.isEmpty { reply.append("arbiters", .array(arbiters)) }
+            reply.append("setName", .string(config.name))
+            reply.append("setVersion", .int32(Int32(truncatingIfNeeded: config.version)))
+            var writable = node.memberState == .primary && !node.isSteppingDown
+            var secondary = node.memberState == .secondary
+            if writable && !node.isWritablePrimary {
+                // A primary still draining reports that it is a secondary that cannot take writes.
+                writable = false
+                secondary = true
+            }
+            reply.append(writableField, .bool(writable))
+            reply.append("secondary", .bool(secondary))
+            if let primary = node.primaryHost { reply.append("primary", .string(primary)) }
+            if me.arbiterOnly {
+                reply.append("arbiterOnly", true)
+            } else if me.effectivePriority == 0 {
+                reply.append("passive", true)
+            }
+            if me.hidden { reply.append("hidden", true) }
+            if !me.buildIndexes { reply.append("buildIndexes", false) }
+            if me.secondaryDelaySecs > 0 { reply.append(legacy ? "slaveDelay" : "secondaryDelaySecs", Self.number(me.secondaryDelaySecs)) }
+            if let tags = me.tags, !tags.isEmpty { reply.append("tags", .document(tags)) }
+            reply.append("me", .string(me.host))
+            if node.role == .leader { reply.append("electionId", .objectId(Node.electionId(term: node.electionIdTerm))) }
+            var lastWrite: BSONDocument = ["opTime": node.lastApplied.document, "lastWriteDate": node.lastApplied.date]
+            if !node.lastCommitted.isNull {
+                lastWrite.append("majorityOpTime", node.lastCommitted.document)
+                lastWrite.append("majorityWriteDate", node.lastCommitted.date)
+            }
+            reply.append("lastWrite", .document(lastWrite))
+        } else {
+            // No config, or REMOVED: `markAsNoConfig`.
+            reply.append("topologyVersion", node.topologyVersion)
+            reply.append(writableField, false)
+            reply.append("secondary", false)
+            reply.append("info", "Does not have a valid replica set config")
+            reply.append("isreplicaset", true)
+        }
+        reply.append("maxBsonObjectSize", .int32(16 * 1024 * 1024))
+        reply.append("maxMessageSizeBytes", .int32(48_000_000))
+        reply.append("maxWriteBatchSize", .int32(100_000))
+        reply.append("localTime", .datetime(Int64(Date().timeIntervalSince1970 * 1000)))
+        reply.append("logicalSessionTimeoutMinutes", .int32(30))
+        reply.append("connectionId", .int32(connection))
+        reply.append("minWireVersion", .int32(0))
+        reply.append("maxWireVersion", .int32(options.serverVersion.maxWireVersion))
+        reply.append("readOnly", false)
+        reply.append("ok", 1.0)
+        return reply
+    }
+
+    /// `BSONObjBuilder::appendNumber(long long)`: an int when it fits in 31 bits.
+    static func number(_ value: Int64) -> BSON {
+        abs(value) < (1 << 30) ? .int32(Int32(value)) : .int64(value)
+    }
+
+    private func buildInfo() -> BSONDocument {
+        let version = options.serverVersion
+        return [
+            "version": .string(version.versionString),
+            "gitVersion": "0000000000000000000000000000000000000000",
+            "modules": [],
+            "allocator": "tcmalloc",
+            "javascriptEngine": "mozjs",
+            "sysInfo": "deprecated",
+            "versionArray": .array(version.versionArray.map(BSON.int32)),
+            "bits": 64,
+            "debug": false,
+            "maxBsonObjectSize": .int32(16 * 1024 * 1024),
+            "storageEngines": ["devnull", "wiredTiger"],
+            "ok": 1.0,
+        ]
+    }
+
+    // MARK: - replSetGetStatus, replSetGetConfig, replSetStepUp
+
+    /// `TopologyCoordinator::prepareStatusResponse`.
+    private func replSetGetStatus(_ member: Int) throws -> BSONDocument {
+        try checkReplEnabled(member)
+        let node = nodes[member]
+        guard let config = node.config, let me = node.selfConfig else {
+            throw CommandError(.invalidReplicaSetConfig, "Our replica set config is invalid or we are not a member of it")
+        }
+        let now = Date()
+        func date(_ value: Date?) -> BSON { .datetime(Int64((value ?? Date(timeIntervalSince1970: 0)).timeIntervalSince1970 * 1000)) }
+        func wall(_ millis: Int64) -> BSON { .datetime(millis) }
+        let syncSource = node.memberState == .secondary ? node.primaryHost : nil
+        let syncSourceId = syncSource.flatMap(config.index(ofHost:)).map { Int32(config.members[$0].id) } ?? -1
+
+        var members: [(id: Int, document: BSONDocument)] = []
+        for other in config.members {
+            var entry: BSONDocument = ["_id": .int32(Int32(other.id)), "name": .string(other.host)]
+            if node.isSelf(other.host) {
+                entry.append("health", 1.0)
+                entry.append("state", .int32(node.memberState.rawValue))
+                entry.append("stateStr", .string(node.memberState.description))
+                entry.append("uptime", .int32(Int32(now.timeIntervalSince(node.startedAt))))
+                if !me.arbiterOnly {
+                    entry.append("optime", node.lastApplied.document)
+                    entry.append("optimeDate", node.lastApplied.date)
+                    entry.append("lastAppliedWallTime", wall(node.storage.lastAppliedWallMillis))
+                    entry.append("lastDurableWallTime", wall(node.storage.lastAppliedWallMillis))
+                }
+                entry.append("syncSourceHost", .string(syncSource ?? ""))
+                entry.append("syncSourceId", .int32(syncSourceId))
+                entry.append("infoMessage", "")
+                if node.memberState == .primary, let electionTime = node.electionTime {
+                    entry.append("electionTime", .timestamp(seconds: electionTime.seconds, increment: electionTime.increment))
+                    entry.append("electionDate", electionTime.date)
+                }
+                entry.append("configVersion", Self.number(config.version))
+                entry.append("configTerm", Self.number(config.term))
+                entry.append("self", true)
+                entry.append("lastHeartbeatMessage", "")
+            } else {
+                let peer = node.peers[other.host] ?? PeerData()
+                entry.append("health", .double(peer.health))
+                entry.append("state", .int32(peer.state.rawValue))
+                entry.append("stateStr", .string(peer.health == 0 ? "(not reachable/healthy)" : peer.state.description))
+                entry.append("uptime", .int32(Int32(peer.upSince.map { now.timeIntervalSince($0) } ?? 0)))
+                if !other.arbiterOnly {
+                    entry.append("optime", peer.applied.document)
+                    entry.append("optimeDurable", peer.applied.document)
+                    entry.append("optimeDate", peer.applied.date)
+                    entry.append("optimeDurableDate", peer.applied.date)
+                    entry.append("lastAppliedWallTime", wall(peer.appliedWallMillis))
+                    entry.append("lastDurableWallTime", wall(peer.appliedWallMillis))
+                }
+                entry.append("lastHeartbeat", date(peer.lastHeartbeat))
+                entry.append("lastHeartbeatRecv", date(peer.lastHeartbeatRecv))
+                entry.append("pingMs", .int64(0))
+                entry.append("lastHeartbeatMessage", .string(peer.lastHeartbeatMessage))
+                let peerSync = peer.state == .primary ? nil : peer.syncSource
+                entry.append("syncSourceHost", .string(peerSync ?? ""))
+                entry.append("syncSourceId", .int32(peerSync.flatMap(config.index(ofHost:)).map { Int32(config.members[$0].id) } ?? -1))
+                entry.append("infoMessage", "")
+                if peer.state == .primary, let electionTime = peer.electionTime {
+                    entry.append("electionTime", .timestamp(seconds: electionTime.seconds, increment: electionTime.increment))
+                    entry.append("electionDate", electionTime.date)
+                }
+                entry.append("configVersion", Self.number(peer.configVersion))
+                entry.append("configTerm", Self.number(peer.configTerm))
+            }
+            members.append((other.id, entry))
+        }
+
+        var optimes: BSONDocument = ["lastCommittedOpTime": node.lastCommitted.document,
+                                     "lastCommittedWallTime": node.lastCommitted.date]
+        if !node.lastCommitted.isNull { optimes.append("readConcernMajorityOpTime", node.lastCommitted.document) }
+        optimes.append("appliedOpTime", node.lastApplied.document)
+        optimes.append("durableOpTime", node.lastApplied.document)
+        optimes.append("lastAppliedWallTime", wall(node.storage.lastAppliedWallMillis))
+        optimes.append("lastDurableWallTime", wall(node.storage.lastAppliedWallMillis))
+
+        var reply: BSONDocument = [
+            "set": .string(config.name),
+            "date": date(now),
+            "myState": .int32(node.memberState.rawValue),
+            "term": .int64(node.term),
+            "syncSourceHost": .string(syncSource ?? ""),
+            "syncSourceId": .int32(syncSourceId),
+            "heartbeatIntervalMillis": .int64(Int64(heartbeatInterval(member).components.seconds * 1000 + heartbeatInterval(member).components.attoseconds / 1_000_000_000_000_000)),
+            "majorityVoteCount": .int32(Int32(config.majorityVoteCount)),
+            "writeMajorityCount": .int32(Int32(config.writeMajority)),
+            "votingMembersCount": .int32(Int32(config.totalVotingMembers)),
+            "writableVotingMembersCount": .int32(Int32(config.writableVotingMembersCount)),
+            "optimes": .document(optimes),
+        ]
+        if !node.lastCommitted.isNull {
+            reply.append("lastStableRecoveryTimestamp", .timestamp(seconds: node.lastCommitted.seconds, increment: node.lastCommitted.increment))
+        }
+        // The members array is sorted by BSON order, which puts them in _id order.
+        reply.append("members", .array(members.sorted { $0.id < $1.id }.map { .document($0.document) }))
+        reply.append("ok", 1.0)
+        return reply
+    }
+
+    /// `CmdReplSetGetConfig` and `processReplSetGetConfig`: newlyAdded is hidden, and
+    /// commitmentStatus is answered only by a writable primary.
+    private func replSetGetConfig(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
+        try checkReplEnabled(member)
+        guard let config = nodes[member].config else { throw CommandError(.notYetInitialized, "no replset config has been received") }
+        let wantsCommitmentStatus = try IDLReader(structName: "replSetGetConfig", document: command).safeBool("commitmentStatus") ?? false
+        var reply: BSONDocument = ["config": .document(config.document(includeNewlyAdded: false))]
+        if wantsCommitmentStatus {
+            guard nodes[member].isWritablePrimary else {
+                throw CommandError(.notWritablePrimary, "commitmentStatus is only supported on primary.")
+            }
+            reply.append("commitmentStatus", .bool(isConfigReplicated(member) && isOplogCommitted(member)))
+        }
+        reply.append("ok", 1.0)
+        return reply
+    }
+
+    /// `stepUpIfEligible`: returns once the election is over; fails unless this node won it.
+    private func replSetStepUp(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
+        try checkReplEnabled(member)
+        let skipDryRun = command["skipDryRun"]?.isTruthy ?? false
+        startElection(member, reason: .stepUp(skipDryRun: skipDryRun))
+        settle()
+        guard nodes[member].memberState == .primary else { throw CommandError(.commandFailed, "Election failed.") }
+        if nodes[member].isSteppingDown { throw CommandError(.commandFailed, "Election failed due to concurrent stepdown.") }
+        return ["ok": 1.0]
+    }
+}

@@ -124,6 +124,8 @@ public struct BootstrapStateMachine: Sendable {
         var command: (command: NodeCommand, requestSeq: Int)?
         var commandNotBefore: Duration = .zero
         var commandFailures = 0
+        /// The last failure on the command connection, for the final report.
+        var lastCommandError: MongoError?
         var connectFailures = 0
 
         var isMonitorBusy: Bool { monitorRequestSeq != nil }
@@ -219,6 +221,7 @@ public struct BootstrapStateMachine: Sendable {
         sequence += 1
         nodes[index].command = nil
         nodes[index].commandFailures = 0
+        nodes[index].lastCommandError = nil
         var actions: [Action] = []
         switch (pending.command, reply) {
         case (.hello, .hello(let hello)):
@@ -266,6 +269,9 @@ public struct BootstrapStateMachine: Sendable {
         case .getStatus where error.hasCode(.noReplicationEnabled):
             actions += setStatus(.known(.standalone), at: index)
         case .awaitHello, .hello, .getStatus, .getConfig:
+            // Ask again after the backoff, even for the same hello.
+            if pending.command == .getStatus { nodes[index].statusAskedForHello = -1 }
+            nodes[index].lastCommandError = error
             nodes[index].commandFailures += 1
             nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
         case .initiate(let config):
@@ -308,6 +314,10 @@ public struct BootstrapStateMachine: Sendable {
         if let existing = nodes[index].hello, existing.requestSeq > requestSeq { return [] }
         let previous = nodes[index].hello?.value
         nodes[index].hello = Observed(value: hello, requestSeq: requestSeq)
+        if !hello.hasConfig {
+            // A config read before is gone (restarted with an empty dbpath, or removed).
+            nodes[index].config = nil
+        }
         let status: NodeStatusTracking
         if hello.isMongos {
             status = .known(.mongos)
@@ -460,6 +470,14 @@ public struct BootstrapStateMachine: Sendable {
         }
         // Like every write, only once each node was seen, so the refusal checks had their say.
         guard !primaryKnown, nodes[index].command == nil, observationComplete else { return [] }
+        // Members vote only once they hold the config: before a majority of voters show it, a
+        // step-up can only fail (and bump the term).
+        let voters = config.members.filter(\.options.isVoter).map(\.host)
+        let votersWithConfig = voters.filter { host in
+            guard let hello = nodes.first(where: { $0.host == host })?.hello?.value else { return false }
+            return hello.setName == config.name && (hello.setVersion ?? 0) >= config.version
+        }
+        guard votersWithConfig.count * 2 > voters.count else { return [] }
         if configuration.dryRun { return finish(.planned(plan(steps: [.stepUp(target)]))) }
         guard now >= stepUpNotBefore else { return wakeUp(at: stepUpNotBefore, now: now) }
         nodes[index].command = (.stepUp, sequence)
@@ -593,6 +611,7 @@ public struct BootstrapStateMachine: Sendable {
             switch node.status {
             case .unknown: blockers.append(.unreachable(node.host, nil))
             case .unreachable(let error): blockers.append(.unreachable(node.host, error))
+            case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.lastCommandError))
             case .known(.removed) where current?.member(node.host) != nil: blockers.append(.notFindingItself(node.host))
             default: break
             }

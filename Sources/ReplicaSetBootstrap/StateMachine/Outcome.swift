@@ -136,6 +136,8 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
     case noPrimary(states: [HostAddress: String])
     case notHealthy(HostAddress, String)
     case waitingForConfig(HostAddress)
+    /// The node answers hello but not this command.
+    case unanswered(HostAddress, String, MongoError?)
 
     public var description: String {
         switch self {
@@ -152,6 +154,8 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
             return "\(host) is \(state), not yet PRIMARY, SECONDARY or ARBITER (--wait-for all)"
         case .waitingForConfig(let host):
             return "\(host) has not confirmed the config yet"
+        case .unanswered(let host, let command, let error):
+            return "\(host) did not answer \(command)" + (error.map { ": \($0.message)" } ?? "")
         }
     }
 }

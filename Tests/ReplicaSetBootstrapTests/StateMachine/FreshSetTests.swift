@@ -52,6 +52,9 @@ struct FreshSetTests {
     @Test("after initiate: config read, step up once SECONDARY, verify, converge")
     func fullFlowToConvergence() {
         var machine = machineAfterInitiate([a, b, c])
+        // b received the config by heartbeat and is in initial sync; c has not got it yet.
+        _ = machine.helloReceived(.member(b, .other, counter: 1), from: b, at: .milliseconds(4))
+        #expect(machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(4)) == [])
         #expect(machine.helloReceived(.member(a, .other, counter: 1), from: a, at: .milliseconds(4)) == [
             .report(.classified(a, .member(setName: "rs0", version: 1, state: .other))),
             .send(awaitHello(tv(1)), to: a),
@@ -84,6 +87,36 @@ struct FreshSetTests {
         #expect(summary.actions.map(\.command) == [.initiate(spec([a, b, c]).initiateConfig), .stepUp])
         #expect(summary.members.map(\.host) == [a, b, c])
         #expect(machine.isFinished)
+    }
+
+    @Test("no step up before a majority of voters hold the config: their votes would be refused")
+    func stepUpWaitsForVoters() {
+        var machine = machineAfterInitiate([a, b, c])
+        _ = machine.helloReceived(.member(a, .other, counter: 1), from: a, at: .milliseconds(4))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(5))
+        #expect(machine.helloReceived(.member(a, .secondary, counter: 2), from: a, at: .milliseconds(6)).sends == [
+            .send(awaitHello(tv(2)), to: a),
+        ])
+        // b gets the config: a and b are two of three voters.
+        #expect(machine.helloReceived(.member(b, .other, counter: 1), from: b, at: .milliseconds(7)).sends == [
+            .send(awaitHello(tv(1)), to: b), .send(.getConfig, to: b),
+        ])
+        #expect(machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(8)) == [
+            .report(.steppingUp(a)), .send(.stepUp, to: a),
+        ])
+    }
+
+    @Test("a config read before is forgotten when the node shows no config again")
+    func configForgottenAfterRestart() {
+        var machine = machineAfterInitiate([a])
+        _ = machine.helloReceived(.member(a, .other, counter: 1), from: a, at: .milliseconds(4))
+        _ = machine.commandSucceeded(.config(storedConfig([a])), from: a, at: .milliseconds(5))
+        _ = machine.helloFailed(.refused(a), from: a, at: .milliseconds(6))
+        _ = machine.helloReceived(.noConfig(0), from: a, at: .milliseconds(60))
+        let config = spec([a]).initiateConfig
+        #expect(machine.commandFailed(.code(.notYetInitialized, a), from: a, at: .milliseconds(61)) == [
+            .report(.classified(a, .fresh)), .report(.initiating(a, config)), .send(.initiate(config), to: a),
+        ])
     }
 
     @Test("a single-member set is not stepped up: mongod elects it alone at once")

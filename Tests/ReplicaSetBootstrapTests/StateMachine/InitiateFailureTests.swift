@@ -132,6 +132,18 @@ struct ReachabilityTests {
         #expect(blockers.contains(.unreachable(b, nil)))
     }
 
+    @Test("a lost replSetGetStatus reply is asked again after the backoff, not at the next hello")
+    func statusRetried() {
+        var machine = Machine(configuration([a]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.noConfig(), from: a, at: .milliseconds(1))
+        let lost = MongoError(.networkFailure, host: a, message: "connection closed")
+        #expect(machine.commandFailed(lost, from: a, at: .milliseconds(2)) == [.wakeUp(after: .milliseconds(10))])
+        #expect(machine.timerFired(at: .milliseconds(12)) == [.send(.getStatus, to: a)])
+        #expect(machine.commandFailed(lost, from: a, at: .milliseconds(13)) == [.wakeUp(after: .milliseconds(20))])
+        #expect(machine.deadlineReached(at: .seconds(1)) == [.finish(.timedOut([.unanswered(a, "replSetGetStatus", lost)]))])
+    }
+
     @Test("the deadline names each node still unreachable with its last error")
     func deadline() {
         var machine = Machine(configuration([a, b]))

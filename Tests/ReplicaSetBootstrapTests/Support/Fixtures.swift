@@ -88,10 +88,15 @@ func machineAfterInitiate(_ hosts: [HostAddress]) -> Machine {
     return machine
 }
 
-/// After initiate: the initiator reports SECONDARY with its config read; the others are still fresh.
+/// After initiate: the other members got the config (STARTUP2), and the initiator reports
+/// SECONDARY with its config read.
 func machineWithSecondaryInitiator(_ hosts: [HostAddress]) -> (Machine, [Action]) {
     var machine = machineAfterInitiate(hosts)
     let initiator = spec(hosts).initiator
+    for host in hosts where host != initiator {
+        _ = machine.helloReceived(.member(host, .other, counter: 1), from: host, at: .milliseconds(4))
+        _ = machine.commandSucceeded(.config(storedConfig(hosts)), from: host, at: .milliseconds(4))
+    }
     _ = machine.helloReceived(.member(initiator, .other, counter: 1), from: initiator, at: .milliseconds(4))
     _ = machine.commandSucceeded(.config(storedConfig(hosts)), from: initiator, at: .milliseconds(5))
     let actions = machine.helloReceived(.member(initiator, .secondary, counter: 2), from: initiator, at: .milliseconds(6))

@@ -18,23 +18,40 @@ public struct ToolProcess {
         return bundleFolder.appendingPathComponent("mongo-rs-bootstrap")
     }
 
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(30)) throws -> Result {
+    /// Starts the binary and returns at once; `finish()` collects the result.
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        // Only what the test gives, so a developer's MONGO_RS_* variables cannot leak in.
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read before waiting: a full pipe would block the child.
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(exitCode: process.terminationStatus,
-                      stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+        return Running(process: process, stdout: out, stderr: err)
+    }
+
+    public struct Running {
+        public let process: Process
+        let stdout: Pipe
+        let stderr: Pipe
+
+        public func signal(_ number: Int32) {
+            kill(process.processIdentifier, number)
+        }
+
+        public func finish() -> Result {
+            let stdoutData = stdout.fileHandleForReading.readDataToEndOfFile()
+            let stderrData = stderr.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(exitCode: process.terminationStatus,
+                          stdout: String(decoding: stdoutData, as: UTF8.self),
+                          stderr: String(decoding: stderrData, as: UTF8.self))
+        }
+    }
+
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try start(arguments, environment: environment).finish()
     }
 }

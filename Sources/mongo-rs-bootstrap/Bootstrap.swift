@@ -85,6 +85,7 @@ extension BootstrapStateMachine.NodeCommand {
         case .getConfig: return "replSetGetConfig"
         case .initiate(let config): return "replSetInitiate \(config.document)"
         case .stepUp: return "replSetStepUp"
+        case .reconfig(let config, let force, _): return "replSetReconfig\(force ? " (force)" : "") \(config.document)"
         }
     }
 }
@@ -99,6 +100,7 @@ extension BootstrapStateMachine.CommandReply {
         case .config(let config): return "replSetGetConfig: version \(config.version), \(config.members.count) members"
         case .initiated: return "replSetInitiate: ok"
         case .steppedUp: return "replSetStepUp: ok"
+        case .reconfigured: return "replSetReconfig: ok"
         }
     }
 }

@@ -105,6 +105,12 @@ final class NodeConnections: Sendable {
         case .stepUp:
             _ = try run(["replSetStepUp": 1], on: command, socketTimeout: options.commandTimeout)
             return .steppedUp
+        case .reconfig(let config, let force, let maxTime):
+            var document: BSONDocument = ["replSetReconfig": .document(config.document)]
+            if force { document["force"] = true }
+            document["maxTimeMS"] = .int64(maxTime.milliseconds)
+            _ = try run(document, on: command, socketTimeout: max(options.commandTimeout, maxTime + .seconds(5)))
+            return .reconfigured
         }
     }
 

@@ -20,16 +20,21 @@ public struct ReplicaSetConfig: Hashable, Sendable {
     public var term: Int?
     public var members: [Member]
     public var replicaSetId: ObjectId?
-    /// Everything else mongod returned (settings, protocolVersion, …), kept for reconfigs.
+    /// `settings` without `replicaSetId`.
     public var settings: BSONDocument
+    /// Top-level fields this model does not interpret (`protocolVersion`, `configsvr`,
+    /// `writeConcernMajorityJournalDefault`, …), sent back unchanged in a reconfig.
+    public var otherFields: BSONDocument
 
-    public init(name: String, version: Int, term: Int?, members: [Member], replicaSetId: ObjectId? = nil, settings: BSONDocument = [:]) {
+    public init(name: String, version: Int, term: Int?, members: [Member], replicaSetId: ObjectId? = nil,
+                settings: BSONDocument = [:], otherFields: BSONDocument = [:]) {
         self.name = name
         self.version = version
         self.term = term
         self.members = members
         self.replicaSetId = replicaSetId
         self.settings = settings
+        self.otherFields = otherFields
     }
 
     public func member(_ host: HostAddress) -> Member? {
@@ -43,13 +48,17 @@ public struct ReplicaSetConfig: Hashable, Sendable {
         return version > other.version
     }
 
-    /// The document sent with `replSetInitiate`: only what differs from mongod's defaults, so the
-    /// stored config reads like one written by hand.
+    /// The config as a command sends it: member options only where they differ from mongod's
+    /// defaults (so an initiated config reads like one written by hand), everything read from
+    /// mongod kept.
     public var document: BSONDocument {
         var doc: BSONDocument = ["_id": .string(name), "version": .int32(Int32(version))]
         if let term { doc["term"] = .int64(Int64(term)) }
         doc["members"] = .array(members.map { .document($0.document) })
-        if !settings.isEmpty { doc["settings"] = .document(settings) }
+        doc.elements += otherFields.elements
+        var allSettings = settings
+        if let replicaSetId { allSettings["replicaSetId"] = .objectId(replicaSetId) }
+        if !allSettings.isEmpty { doc["settings"] = .document(allSettings) }
         return doc
     }
 }
@@ -99,8 +108,10 @@ extension ReplicaSetConfig {
         var settings = doc["settings"]?.documentValue ?? [:]
         let replicaSetId = settings["replicaSetId"]?.objectIdValue
         settings["replicaSetId"] = nil
+        let interpreted: Set<String> = ["_id", "version", "term", "members", "settings"]
+        let otherFields = BSONDocument(doc.elements.filter { !interpreted.contains($0.key) }.map { ($0.key, $0.value) })
         self.init(name: name, version: version, term: doc["term"]?.intValue.flatMap { $0 < 0 ? nil : $0 },
-                  members: members, replicaSetId: replicaSetId, settings: settings)
+                  members: members, replicaSetId: replicaSetId, settings: settings, otherFields: otherFields)
     }
 
     private static func stringMap(_ value: BSON?) -> [String: String] {

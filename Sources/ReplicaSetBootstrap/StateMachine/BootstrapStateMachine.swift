@@ -62,6 +62,8 @@ public struct BootstrapStateMachine: Sendable {
         case getConfig
         case initiate(ReplicaSetConfig)
         case stepUp
+        /// `replSetReconfig` with `maxTimeMS`; `force` only when the user asked for it.
+        case reconfig(ReplicaSetConfig, force: Bool, maxTime: Duration)
 
         public var usesMonitorConnection: Bool {
             if case .awaitHello = self { return true }
@@ -70,7 +72,7 @@ public struct BootstrapStateMachine: Sendable {
 
         public var isWrite: Bool {
             switch self {
-            case .initiate, .stepUp: return true
+            case .initiate, .stepUp, .reconfig: return true
             case .awaitHello, .hello, .getStatus, .getConfig: return false
             }
         }
@@ -94,6 +96,7 @@ public struct BootstrapStateMachine: Sendable {
         case config(ReplicaSetConfig)
         case initiated
         case steppedUp
+        case reconfigured
     }
 
     struct Observed<Value: Hashable & Sendable>: Hashable, Sendable {
@@ -284,6 +287,8 @@ public struct BootstrapStateMachine: Sendable {
             let delay = configuration.retry.delay(afterFailures: initiateFailures, random: &random)
             initiateNotBefore = now + delay
             actions.append(.report(error.hasCode(.alreadyInitialized) ? .alreadyInitialized(host) : .initiateFailed(host, error, retryIn: delay)))
+        case .reconfig:
+            preconditionFailure("this version never sends replSetReconfig")
         case .stepUp:
             records.append(ActionRecord(command: .stepUp, host: host, error: error))
             lastWriteSeq = sequence

@@ -305,6 +305,10 @@ struct FakeReplicaSet {
             if lost { return machine.commandFailed(MongoError(.networkFailure, host: host, message: "socket error"), from: host, at: now) }
             return won ? machine.commandSucceeded(.steppedUp, from: host, at: now)
                 : machine.commandFailed(.server(.commandFailed, host: host, message: "Election failed."), from: host, at: now)
+        case .reconfig:
+            violations.append("replSetReconfig sent: this version never reconfigures")
+            seq += 1
+            return machine.commandFailed(.server(.commandNotFound, host: host, message: "not modelled"), from: host, at: now)
         }
     }
 

@@ -5,8 +5,11 @@
 
 /* Debian builds libbson with BSON_EXTRA_ALIGN: bson_t and bson_iter_t are 128-byte aligned, which
  * Swift cannot import as values. They are allocated on the heap here and freed with bson_free. */
+/* aligned_alloc wants the size to be a multiple of the alignment (bson_iter_t is 80 bytes). */
+#define CMONGOC_ALIGNED_SIZE(type) ((sizeof(type) + BSON_ALIGNOF(type) - 1) / BSON_ALIGNOF(type) * BSON_ALIGNOF(type))
+
 static inline bson_iter_t *cmongoc_iter_new(void) {
-    return (bson_iter_t *) bson_aligned_alloc0(BSON_ALIGNOF(bson_iter_t), sizeof(bson_iter_t));
+    return (bson_iter_t *) bson_aligned_alloc0(BSON_ALIGNOF(bson_iter_t), CMONGOC_ALIGNED_SIZE(bson_iter_t));
 }
 
 static inline void cmongoc_iter_free(bson_iter_t *iter) {
@@ -16,7 +19,7 @@ static inline void cmongoc_iter_free(bson_iter_t *iter) {
 /* Storage for a bson_t that the caller owns: bson_init() and C calls with output documents
  * (libmongoc's `reply`) initialize it in place; bson_destroy() then frees only its data. */
 static inline bson_t *cmongoc_bson_storage_new(void) {
-    return (bson_t *) bson_aligned_alloc0(BSON_ALIGNOF(bson_t), sizeof(bson_t));
+    return (bson_t *) bson_aligned_alloc0(BSON_ALIGNOF(bson_t), CMONGOC_ALIGNED_SIZE(bson_t));
 }
 
 static inline void cmongoc_bson_storage_free(bson_t *storage) {

@@ -72,6 +72,11 @@ let package = Package(
             name: "CLITests",
             dependencies: ["mongo-rs-bootstrap", "TestSupport"]
         ),
+        // The real binary, spawned as a process, against simulated members.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["mongo-rs-bootstrap", "ReplicaSetBootstrap", "MongoSimulator", "MongoBSON", "TestSupport"]
+        ),
         .testTarget(
             name: "MongoSimulatorTests",
             dependencies: ["MongoSimulator", "MongoBSON", "CMongoc"]

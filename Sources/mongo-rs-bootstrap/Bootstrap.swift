@@ -45,7 +45,7 @@ struct Bootstrap {
             Terminal.error("internal error: the run ended without an outcome")
             return ExitStatus.internalError
         }
-        ResultReport(ending: ending, exitCode: code, setName: spec.name, elapsed: result.elapsed,
+        ResultReport(ending: ending, exitCode: code, setName: spec.name, elapsed: result.elapsed, timeout: invocation.timeout,
                      actions: result.actions, warnings: invocation.warnings).print(as: invocation.output)
         return code
     }

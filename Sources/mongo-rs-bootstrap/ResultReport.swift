@@ -13,6 +13,8 @@ struct ResultReport {
     let exitCode: Int32
     let setName: String
     let elapsed: Duration
+    /// `--timeout`, to tell a deadline from connection attempts running out.
+    let timeout: Duration
     let actions: [ActionRecord]
     let warnings: [String]
 
@@ -34,7 +36,10 @@ struct ResultReport {
         case .outcome(.refused(let refusal)):
             return "refused: \(refusal)"
         case .outcome(.timedOut(let blockers)):
-            return "gave up after \(DurationParsing.format(elapsed)): " + blockers.map(\.description).joined(separator: "; ")
+            let why = elapsed >= timeout
+                ? "gave up at the --timeout of \(DurationParsing.format(timeout))"
+                : "gave up after \(DurationParsing.format(elapsed)): --max-retry-connection attempts ran out"
+            return "\(why): " + blockers.map(\.description).joined(separator: "; ")
         case .outcome(.notAuthorized(let error)):
             return "not authorized: \(error)"
         case .outcome(.converged), .outcome(.planned):

@@ -152,6 +152,14 @@ struct HelpTests {
         #expect(!overridden.stdout.contains("\"outcome\""))
     }
 
+    @Test("--max-retry-connection: gives up after that many refused attempts, long before --timeout")
+    func maxRetryConnection() throws {
+        let port = try SilentListener.closedPort()
+        let result = try ToolProcess.run(["--nodes", "127.0.0.1:\(port)", "--max-retry-connection", "3", "--wait-before-retry", "50ms", "--timeout", "1m"])
+        #expect(result.exitCode == 69)
+        #expect(result.stderr.contains("--max-retry-connection attempts ran out: 127.0.0.1:\(port) unreachable: connection refused"))
+    }
+
     @Test("more than 7 plain nodes: the extra members are non-voting and the output says so")
     func nonVotingMembers() throws {
         let nodes = (1...9).map { "127.0.0.1:\($0)" }.joined(separator: ",")

@@ -32,13 +32,20 @@ public struct ToolProcess {
         return Running(process: process, stdout: out, stderr: err)
     }
 
-    public struct Running {
+    public struct Running: @unchecked Sendable {
         public let process: Process
         let stdout: Pipe
         let stderr: Pipe
 
         public func signal(_ number: Int32) {
             kill(process.processIdentifier, number)
+        }
+
+        public func finished() async -> Result {
+            await withCheckedContinuation { continuation in
+                let thread = Thread { continuation.resume(returning: finish()) }
+                thread.start()
+            }
         }
 
         public func finish() -> Result {
@@ -53,5 +60,12 @@ public struct ToolProcess {
 
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         try start(arguments, environment: environment).finish()
+    }
+
+    /// Runs the binary on a thread of its own: waiting for it must not block the Swift
+    /// concurrency pool, where a simulator in the same process answers it.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        let running = try start(arguments, environment: environment)
+        return await running.finished()
     }
 }

@@ -22,6 +22,8 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
         (lhs.host, lhs.port) < (rhs.host, rhs.port)
     }
 
+    /// mongod's rule (`HostAndPort::isLocalHost`, `src/mongo/util/net/hostandport.cpp`): any
+    /// host starting with "127." counts, name or address.
     public var isLocalhost: Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }

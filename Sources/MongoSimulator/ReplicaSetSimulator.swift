@@ -384,6 +384,7 @@ public actor ReplicaSetSimulator {
 
     /// Suspends until the condition holds (true) or the deadline passes (false).
     func wait(until deadline: ContinuousClock.Instant?, for condition: @escaping () -> Bool) async -> Bool {
+        settle()
         if condition() { return true }
         if isShutDown { return false }
         generation += 1

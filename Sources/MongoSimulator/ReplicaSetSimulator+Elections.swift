@@ -150,8 +150,11 @@ extension ReplicaSetSimulator {
     /// cannot run for election for the period, and the election is handed off to the most
     /// suitable secondary (`_performElectionHandoff`).
     func stepDownByRequest(_ member: Int, period: Duration) {
-        guard nodes[member].isRunning, nodes[member].role == .leader, let config = nodes[member].config else { return }
+        guard nodes[member].isRunning, nodes[member].role == .leader else { return }
         nodes[member].topologyCounter += 1
+        // mongod waits for heartbeats showing a caught-up electable secondary; one round does it here.
+        heartbeatRound(member)
+        guard nodes[member].role == .leader, let config = nodes[member].config else { return }
         nodes[member].stepDownUntil = .now + period
         stepDownNow(member)
         schedule(.stepDownExpired(member), after: period)

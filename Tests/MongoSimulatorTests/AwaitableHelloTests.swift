@@ -1,0 +1,84 @@
+import MongoBSON
+import MongoSimulator
+import Testing
+
+/// The awaitable hello protocol (`awaitHelloResponse`; the SDAM server-monitoring spec).
+@Suite("awaitable hello")
+struct AwaitableHelloTests {
+    func topologyVersion(_ reply: WireClient.Reply?) -> BSONDocument? {
+        reply?.document["topologyVersion"]?.documentValue
+    }
+
+    @Test("a current topologyVersion waits, and the reply comes within milliseconds of a state change")
+    func repliesOnChange() async throws {
+        try await withSimulator(members: 1) { simulator in
+            let connection = try #require(WireClient(simulator.hosts[0], timeout: 10))
+            let first = try #require(topologyVersion(await connection.message(["hello": 1, "$db": "admin"])))
+            async let awaited = connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(first), "maxAwaitTimeMS": .int64(5000)])
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await simulator.client(0).run(["replSetInitiate": 1])["ok"] == 1.0)
+            let initiated = ContinuousClock.now
+            let reply = try #require(await awaited)
+            let latency = initiated.duration(to: .now)
+            #expect(latency < .milliseconds(100), "\(latency)")
+            let version = try #require(topologyVersion(reply))
+            #expect(version["processId"] == first["processId"])
+            #expect((version["counter"]?.intValue ?? 0) > 0)
+            #expect(reply.document["setName"] == "rs0")
+        }
+    }
+
+    @Test("without a change, the reply comes after maxAwaitTimeMS")
+    func waitsForMaxAwaitTime() async throws {
+        try await withSimulator(members: 1) { simulator in
+            let connection = try #require(WireClient(simulator.hosts[0], timeout: 10))
+            let version = try #require(topologyVersion(await connection.message(["hello": 1, "$db": "admin"])))
+            let start = ContinuousClock.now
+            let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(version), "maxAwaitTimeMS": .int64(300)])
+            let waited = start.duration(to: .now)
+            #expect(reply?.document["ok"] == 1.0)
+            #expect(topologyVersion(reply) == version)
+            #expect(waited >= .milliseconds(300) && waited < .milliseconds(1000), "\(waited)")
+        }
+    }
+
+    @Test("another processId or an older counter: answered at once")
+    func staleVersions() async throws {
+        try await withSimulator(members: 1) { simulator in
+            let connection = try #require(WireClient(simulator.hosts[0], timeout: 10))
+            for version: BSONDocument in [["processId": .objectId(ObjectId.generate()), "counter": .int64(0)]] {
+                let start = ContinuousClock.now
+                let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(version), "maxAwaitTimeMS": .int64(5000)])
+                #expect(reply?.document["ok"] == 1.0)
+                #expect(start.duration(to: .now) < .milliseconds(500))
+            }
+            _ = try await simulator.client(0).run(["replSetInitiate": 1])
+            let current = try #require(topologyVersion(await connection.message(["hello": 1, "$db": "admin"])))
+            var older = current
+            older["counter"] = .int64(0)
+            let start = ContinuousClock.now
+            let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(older), "maxAwaitTimeMS": .int64(5000)])
+            #expect(reply?.document["ok"] == 1.0)
+            #expect(start.duration(to: .now) < .milliseconds(500))
+        }
+    }
+
+    @Test("errors: topologyVersion without maxAwaitTimeMS (31368), a counter from the future (31382)")
+    func errors() async throws {
+        try await withSimulator(members: 1) { simulator in
+            let connection = try #require(WireClient(simulator.hosts[0], timeout: 10))
+            let version = try #require(topologyVersion(await connection.message(["hello": 1, "$db": "admin"])))
+            let missing = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(version)])
+            #expect(missing?.document["code"] == .int32(31368))
+            #expect(missing?.document["codeName"] == "Location31368")
+            #expect(missing?.document["errmsg"] == "A request with a 'topologyVersion' must include 'maxAwaitTimeMS'")
+            let alone = await connection.message(["hello": 1, "$db": "admin", "maxAwaitTimeMS": .int64(10)])
+            #expect(alone?.document["errmsg"] == "A request with 'maxAwaitTimeMS' must include a 'topologyVersion'")
+            var future = version
+            future["counter"] = .int64(99)
+            let ahead = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(future), "maxAwaitTimeMS": .int64(10)])
+            #expect(ahead?.document["code"] == .int32(31382))
+            #expect(ahead?.document["errmsg"] == "Received a topology version with counter: 99 which is greater than the server topology version counter: 0")
+        }
+    }
+}

@@ -55,11 +55,18 @@ final class MemberServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connectionId: id, replyIDs: self, dispatch: dispatch))
                 }
             }
-        do {
-            let listener = try await bootstrap.bind(host: address, port: port).get()
-            state.withLock { $0.listener = listener }
-        } catch {
-            throw SimulatorError.bindFailed(host: host, reason: "\(error)")
+        // A port closed a moment ago can still be held by the kernel briefly: try a few times.
+        var attempt = 0
+        while true {
+            do {
+                let listener = try await bootstrap.bind(host: address, port: port).get()
+                state.withLock { $0.listener = listener }
+                return
+            } catch {
+                attempt += 1
+                guard attempt < 20 else { throw SimulatorError.bindFailed(host: host, reason: "\(error)") }
+                try await Task.sleep(for: .milliseconds(25))
+            }
         }
     }
 

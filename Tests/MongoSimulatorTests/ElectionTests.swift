@@ -18,8 +18,8 @@ struct ElectionTests {
             let secondary = try #require(events.first { $0.kind == .state(.secondary) })
             let won = try #require(events.first { $0.kind == .electionWon(term: 1) })
             let waited = secondary.time.duration(to: won.time)
-            // SimulatorTimings.fast: 200 ms, plus up to 30 ms of jitter.
-            #expect(waited >= .milliseconds(200) && waited < .milliseconds(400), "\(waited)")
+            // SimulatorTimings.fast: 200 ms, plus up to 30 ms of jitter (and a loaded machine's delays).
+            #expect(waited >= .milliseconds(200) && waited < .seconds(1), "\(waited)")
             let writable = try #require(events.first { $0.kind == .becameWritablePrimary })
             #expect(won.time < writable.time)
         }

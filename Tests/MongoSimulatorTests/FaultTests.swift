@@ -74,8 +74,12 @@ struct FaultTests {
                 || Array(events) == [.processStarted, .configInstalled(version: 1, term: 1), .state(.startup2), .state(.recovering), .state(.secondary), .startedListening])
 
             try await simulator.restart(2, keepingData: false)
-            #expect(try await simulator.client(2).run(["hello": 1])["isreplicaset"] == true)
             try await simulator.waitUntil(timeout: .seconds(5), "member 2 back through initial sync") { $0[2].state == .secondary }
+            // Empty, it learned the config from the others' heartbeats and synced for `initialSync`.
+            let fresh = await simulator.events.filter { $0.member == 2 }.reversed().prefix { $0.kind != .processStarted }.reversed()
+                .filter { $0.kind != .startedListening }
+            #expect(fresh.map(\.kind) == [.configInstalled(version: 1, term: 1), .state(.startup2), .state(.recovering), .state(.secondary)])
+            #expect(fresh[fresh.startIndex + 1].time.duration(to: fresh[fresh.startIndex + 2].time) >= .milliseconds(50))
         }
     }
 

@@ -118,7 +118,7 @@ struct InitiateTests {
             try await simulator.inject(.slowReplies(.milliseconds(300)), into: 1)
             let config = configDocument(simulator.hosts)
             async let first = simulator.client(0).command(["replSetInitiate": .document(config)])
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitForCommand(simulator, "replSetInitiate")
             let concurrent = await MongocClient(simulator.hosts[0]).failure(["replSetInitiate": .document(config)])
             #expect(concurrent?.code == 23)
             #expect(concurrent?.codeName == "AlreadyInitialized")

@@ -109,11 +109,14 @@ sys.exit(1 if problems else 0)
 
     /// Discovers the set from one seed, as an application would, and reads its primary.
     static let discoveryScript = #"""
-import sys
+import sys, time
 import pymongo
 hosts = sys.argv[1:]
 client = pymongo.MongoClient(hosts[1], replicaSet="rs0", serverSelectionTimeoutMS=5000)
 client.admin.command("ping")
+deadline = time.time() + 5
+while len(client.secondaries) < 2 and time.time() < deadline:
+    time.sleep(0.05)
 print("%s:%d" % client.primary)
 print(",".join(sorted("%s:%d" % node for node in client.secondaries)))
 """#

@@ -105,7 +105,7 @@ struct ReconfigTests {
             try await simulator.inject(.slowReplies(.milliseconds(300)), into: 1)
             let config = try await currentConfig(simulator, 0).bumped()
             async let reconfig = simulator.client(0).command(["replSetReconfig": .document(config), "maxTimeMS": 1000])
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitForCommand(simulator, "replSetReconfig")
             try await simulator.partition(0, 1)
             guard case .failure(let failure) = await reconfig else { Issue.record("reconfig succeeded"); return }
             #expect(failure.code == 50)
@@ -143,7 +143,7 @@ struct ReconfigTests {
             try await simulator.inject(.stepDownOnCommand("replSetReconfig", after: .milliseconds(400)), into: 0)
             let config = try await currentConfig(simulator, 0).bumped()
             async let reconfig = simulator.client(0).command(["replSetReconfig": .document(config)])
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitForCommand(simulator, "replSetReconfig")
             try await simulator.partition(0, 1)
             guard case .failure(let failure) = await reconfig else { Issue.record("reconfig succeeded"); return }
             #expect(failure.code == 189)
@@ -160,7 +160,7 @@ struct ReconfigTests {
             try await simulator.inject(.slowReplies(.milliseconds(300)), into: 2)
             let config = try await currentConfig(simulator, 0).bumped()
             async let first = simulator.client(0).command(["replSetReconfig": .document(config)])
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitForCommand(simulator, "replSetReconfig")
             let second = await MongocClient(simulator.hosts[0]).failure(["replSetReconfig": .document(config.bumped())])
             #expect(second?.code == 109)
             #expect(second?.codeName == "ConfigurationInProgress")

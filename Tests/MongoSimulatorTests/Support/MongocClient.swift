@@ -129,3 +129,13 @@ func withSimulator<T>(members count: Int, options: SimulatorOptions = .fast, sta
                       _ body: (ReplicaSetSimulator) async throws -> T) async throws -> T {
     try await withSimulator(Array(repeating: MemberSpec(), count: count), options: options, start: start, body)
 }
+
+/// Polls until a member has received `count` commands called `name` (a command runs up to its
+/// first wait in the same actor turn it is recorded in).
+func waitForCommand(_ simulator: ReplicaSetSimulator, _ name: String, count: Int = 1, timeout: Duration = .seconds(5)) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while await simulator.commands.filter({ $0.name == name }).count < count {
+        guard ContinuousClock.now < deadline else { throw SimulatorError.timedOut("\(name) to arrive") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}

@@ -68,10 +68,10 @@ struct BadInputTests {
     ]
 
     @Test("exit 64 with a message naming the input, no contact", arguments: cases)
-    func refused(_ testCase: Case) throws {
+    func refused(_ testCase: Case) async throws {
         let listener = try SilentListener()
         let substitute = { (text: String) in text.replacingOccurrences(of: "NODE", with: listener.address) }
-        let result = try ToolProcess.run(testCase.arguments.map(substitute), environment: testCase.environment.mapValues(substitute))
+        let result = try await ToolProcess.run(testCase.arguments.map(substitute), environment: testCase.environment.mapValues(substitute))
         #expect(result.exitCode == 64, "stderr: \(result.stderr)")
         for fragment in testCase.mentions {
             #expect(result.stderr.contains(fragment), "expected '\(fragment)' in: \(result.stderr)")
@@ -86,8 +86,8 @@ struct BadInputTests {
     }
 
     @Test("a password given as part of a host is never echoed")
-    func credentialsInHostNotEchoed() throws {
-        let result = try ToolProcess.run(["--nodes", "admin:Sup3r-s3cret@db-0:27017"])
+    func credentialsInHostNotEchoed() async throws {
+        let result = try await ToolProcess.run(["--nodes", "admin:Sup3r-s3cret@db-0:27017"])
         #expect(result.exitCode == 64)
         #expect(!result.stderr.contains("Sup3r-s3cret"))
         #expect(!result.stderr.contains("admin:"))
@@ -97,8 +97,8 @@ struct BadInputTests {
 @Suite("Help and compatibility")
 struct HelpTests {
     @Test("--help documents every flag, its environment variable, and every exit code")
-    func help() throws {
-        let result = try ToolProcess.run(["--help"])
+    func help() async throws {
+        let result = try await ToolProcess.run(["--help"])
         #expect(result.exitCode == 0)
         let flags = ["--nodes", "--replica-set", "--timeout", "--wait-for", "--connect-timeout", "--dry-run", "--log-format",
                      "--output", "--quiet", "--debug", "--from-srv", "--hostname", "--bypass-quorum-check",
@@ -120,50 +120,50 @@ struct HelpTests {
     }
 
     @Test("the Spica Job's arguments are accepted as they are")
-    func spicaArguments() throws {
+    func spicaArguments() async throws {
         // An unused port: the run gives up quickly, but only after parsing everything.
-        let result = try ToolProcess.run(["--from-srv", "false", "--nodes", "127.0.0.1:1", "--debug", "--timeout", "200ms"])
+        let result = try await ToolProcess.run(["--from-srv", "false", "--nodes", "127.0.0.1:1", "--debug", "--timeout", "200ms"])
         #expect(result.exitCode == 69, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("debug → 127.0.0.1:1 hello"))
         #expect(result.stderr.contains("127.0.0.1:1 unreachable: connection refused"))
     }
 
     @Test("yargs-style booleans: bare, with a value, with =, and --no-")
-    func yargsBooleans() throws {
+    func yargsBooleans() async throws {
         for arguments in [["--debug"], ["--debug", "true"], ["--debug=true"]] {
-            let result = try ToolProcess.run(["--nodes", "127.0.0.1:1", "--timeout", "50ms"] + arguments)
+            let result = try await ToolProcess.run(["--nodes", "127.0.0.1:1", "--timeout", "50ms"] + arguments)
             #expect(result.stderr.contains("debug →"), "\(arguments): \(result.stderr)")
         }
         for arguments in [["--debug", "false"], ["--no-debug"], ["--debug=false"]] {
-            let result = try ToolProcess.run(["--nodes", "127.0.0.1:1", "--timeout", "50ms"] + arguments)
+            let result = try await ToolProcess.run(["--nodes", "127.0.0.1:1", "--timeout", "50ms"] + arguments)
             #expect(!result.stderr.contains("debug →"), "\(arguments): \(result.stderr)")
         }
-        let bypass = try ToolProcess.run(["--nodes", "127.0.0.1:1", "--timeout", "50ms", "--bypass-quorum-check"])
+        let bypass = try await ToolProcess.run(["--nodes", "127.0.0.1:1", "--timeout", "50ms", "--bypass-quorum-check"])
         #expect(bypass.stderr.contains("never bypasses mongod's quorum check"))
     }
 
     @Test("environment variables stand in for options; the command line wins")
-    func environment() throws {
-        let fromEnvironment = try ToolProcess.run([], environment: ["MONGO_RS_NODES": "127.0.0.1:1", "MONGO_RS_TIMEOUT": "100ms", "MONGO_RS_OUTPUT": "json"])
+    func environment() async throws {
+        let fromEnvironment = try await ToolProcess.run([], environment: ["MONGO_RS_NODES": "127.0.0.1:1", "MONGO_RS_TIMEOUT": "100ms", "MONGO_RS_OUTPUT": "json"])
         #expect(fromEnvironment.exitCode == 69)
         #expect(fromEnvironment.stdout.contains("\"outcome\" : \"timedOut\""))
-        let overridden = try ToolProcess.run(["--output", "text"], environment: ["MONGO_RS_NODES": "127.0.0.1:1", "MONGO_RS_TIMEOUT": "100ms", "MONGO_RS_OUTPUT": "json"])
+        let overridden = try await ToolProcess.run(["--output", "text"], environment: ["MONGO_RS_NODES": "127.0.0.1:1", "MONGO_RS_TIMEOUT": "100ms", "MONGO_RS_OUTPUT": "json"])
         #expect(overridden.exitCode == 69)
         #expect(!overridden.stdout.contains("\"outcome\""))
     }
 
     @Test("--max-retry-connection: gives up after that many refused attempts, long before --timeout")
-    func maxRetryConnection() throws {
+    func maxRetryConnection() async throws {
         let port = try SilentListener.closedPort()
-        let result = try ToolProcess.run(["--nodes", "127.0.0.1:\(port)", "--max-retry-connection", "3", "--wait-before-retry", "50ms", "--timeout", "1m"])
+        let result = try await ToolProcess.run(["--nodes", "127.0.0.1:\(port)", "--max-retry-connection", "3", "--wait-before-retry", "50ms", "--timeout", "1m"])
         #expect(result.exitCode == 69)
         #expect(result.stderr.contains("--max-retry-connection attempts ran out: 127.0.0.1:\(port) unreachable: connection refused"))
     }
 
     @Test("more than 7 plain nodes: the extra members are non-voting and the output says so")
-    func nonVotingMembers() throws {
+    func nonVotingMembers() async throws {
         let nodes = (1...9).map { "127.0.0.1:\($0)" }.joined(separator: ",")
-        let result = try ToolProcess.run(["--nodes", nodes, "--timeout", "50ms"])
+        let result = try await ToolProcess.run(["--nodes", nodes, "--timeout", "50ms"])
         #expect(result.exitCode == 69)
         #expect(result.stderr.contains("at most 7 voting members: 127.0.0.1:8, 127.0.0.1:9 join with votes 0 and priority 0"))
     }

@@ -6,6 +6,8 @@ public struct ToolProcess {
         public var exitCode: Int32
         public var stdout: String
         public var stderr: String
+        /// When the process was seen to exit, by the thread waiting for it.
+        public var exitedAt: ContinuousClock.Instant = .now
     }
 
     /// The binary next to the test bundle (`swift build` puts both in the same folder).
@@ -52,9 +54,10 @@ public struct ToolProcess {
             let stdoutData = stdout.fileHandleForReading.readDataToEndOfFile()
             let stderrData = stderr.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
+            let exitedAt = ContinuousClock.now
             return Result(exitCode: process.terminationStatus,
                           stdout: String(decoding: stdoutData, as: UTF8.self),
-                          stderr: String(decoding: stderrData, as: UTF8.self))
+                          stderr: String(decoding: stderrData, as: UTF8.self), exitedAt: exitedAt)
         }
     }
 

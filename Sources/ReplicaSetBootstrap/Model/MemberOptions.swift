@@ -37,6 +37,9 @@ public struct MemberOptions: Hashable, Sendable {
 /// mongod's default, an existing member keeps what it has.
 public struct MemberSpec: Hashable, Sendable {
     public var host: HostAddress
+    /// The member's `_id`, when the spec fixes it; else existing members keep theirs and new
+    /// ones get the next free number.
+    public var id: Int?
     public var priority: Double?
     public var votes: Int?
     public var arbiterOnly: Bool?
@@ -46,10 +49,11 @@ public struct MemberSpec: Hashable, Sendable {
     public var tags: [String: String]?
     public var horizons: [String: String]?
 
-    public init(host: HostAddress, priority: Double? = nil, votes: Int? = nil, arbiterOnly: Bool? = nil,
+    public init(host: HostAddress, id: Int? = nil, priority: Double? = nil, votes: Int? = nil, arbiterOnly: Bool? = nil,
                 hidden: Bool? = nil, secondaryDelaySecs: Int? = nil, buildIndexes: Bool? = nil,
                 tags: [String: String]? = nil, horizons: [String: String]? = nil) {
         self.host = host
+        self.id = id
         self.priority = priority
         self.votes = votes
         self.arbiterOnly = arbiterOnly

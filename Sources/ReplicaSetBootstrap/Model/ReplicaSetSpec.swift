@@ -1,3 +1,5 @@
+import MongoBSON
+
 /// The replica set the user wants: its name and members. Validated with mongod's own rules before
 /// any node is contacted.
 public struct ReplicaSetSpec: Hashable, Sendable {
@@ -7,10 +9,16 @@ public struct ReplicaSetSpec: Hashable, Sendable {
 
     public var name: String
     public var members: [MemberSpec]
+    /// Only the settings given are part of the desire; others stay as mongod has them.
+    public var settings: ReplicaSetSettings
+    /// A config server replica set (`configsvr: true`).
+    public var configsvr: Bool?
 
-    public init(name: String, members: [MemberSpec]) {
+    public init(name: String, members: [MemberSpec], settings: ReplicaSetSettings = ReplicaSetSettings(), configsvr: Bool? = nil) {
         self.name = name
         self.members = members
+        self.settings = settings
+        self.configsvr = configsvr
     }
 
     /// The spec for a plain list of nodes (`--nodes`): every member with mongod's defaults, except
@@ -91,16 +99,31 @@ public struct ReplicaSetSpec: Hashable, Sendable {
         members.first { $0.host == host }
     }
 
-    /// The version-1 config that `replSetInitiate` gets: members numbered in the order given.
+    /// The version-1 config that `replSetInitiate` gets: members numbered in the order given
+    /// (or as the spec numbers them), with the settings given.
     public var initiateConfig: ReplicaSetConfig {
-        ReplicaSetConfig(
-            name: name, version: 1, term: nil,
-            members: members.enumerated().map { ReplicaSetConfig.Member(id: $0.offset, host: $0.element.host, options: $0.element.resolvedOptions) })
+        var nextId = 0
+        let used = Set(members.compactMap(\.id))
+        var configMembers: [ReplicaSetConfig.Member] = []
+        for member in members {
+            var id = member.id
+            if id == nil {
+                while used.contains(nextId) { nextId += 1 }
+                id = nextId
+                nextId += 1
+            }
+            configMembers.append(ReplicaSetConfig.Member(id: id!, host: member.host, options: member.resolvedOptions))
+        }
+        var otherFields: BSONDocument = [:]
+        if configsvr == true { otherFields["configsvr"] = true }
+        return ReplicaSetConfig(name: name, version: 1, term: nil, members: configMembers,
+                                settings: settings.applied(to: [:]), otherFields: otherFields)
     }
 
     /// How `config` differs from this spec.
     public func difference(from config: ReplicaSetConfig) -> ConfigDifference {
         var difference = ConfigDifference()
+        difference.settings = settings.mismatches(config.settings)
         for member in members {
             guard let current = config.member(member.host) else {
                 difference.missing.append(member)
@@ -150,6 +173,9 @@ public struct ConfigDifference: Hashable, Sendable {
     /// Members of the config that the spec does not list; kept unless removal is asked for.
     public var extra: [HostAddress] = []
 
-    /// True when the config has every desired member with every specified option.
-    public var satisfiesSpec: Bool { missing.isEmpty && changed.isEmpty }
+    /// Settings given in the spec that the config does not have, by name.
+    public var settings: [String] = []
+
+    /// True when the config has every desired member with every specified option and setting.
+    public var satisfiesSpec: Bool { missing.isEmpty && changed.isEmpty && settings.isEmpty }
 }

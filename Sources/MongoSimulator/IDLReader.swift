@@ -20,6 +20,19 @@ struct IDLReader {
         return value
     }
 
+    /// A required field read with one of the typed readers below.
+    func require<T>(_ key: String, _ read: (String) throws(CommandError) -> T?) throws(CommandError) -> T {
+        _ = try required(key)
+        guard let value = try read(key) else { throw CommandError(.idlMissingField, "BSON field '\(structName).\(key)' is missing but a required field") }
+        return value
+    }
+
+    func objectId(_ key: String) throws(CommandError) -> ObjectId? {
+        guard let value = document[key] else { return nil }
+        guard case .objectId(let id) = value else { throw wrongType(key, value, expected: "type 'objectId'") }
+        return id
+    }
+
     func string(_ key: String) throws(CommandError) -> String? {
         guard let value = document[key] else { return nil }
         guard case .string(let text) = value else { throw wrongType(key, value, expected: "type 'string'") }

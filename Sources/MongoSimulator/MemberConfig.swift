@@ -38,9 +38,7 @@ struct MemberConfig: Equatable, Sendable {
         guard let id = idValue.intValue, id >= 0, id <= Int(Int32.max) else {
             throw CommandError(.badValue, "_id field value of \(BSONText.render(idValue)) is out of range.")
         }
-        _ = try reader.required("host")
-        let rawHost = try reader.string("host") ?? ""
-        self.init(id: id, host: try HostAndPort.normalize(rawHost))
+        self.init(id: id, host: try HostAndPort.normalize(try reader.require("host", reader.string)))
         if let votes = try reader.safeInt64("votes") {
             try reader.check("votes", votes, ">=", 0, >=)
             try reader.check("votes", votes, "<=", 1, <=)

@@ -38,10 +38,8 @@ struct ReplicaSetConfig: Equatable, Sendable {
         let reader = IDLReader(structName: "ReplSetConfig", document: document)
         try reader.rejectUnknownFields(allowed: ["_id", "version", "term", "members", "configsvr", "protocolVersion",
                                                  "writeConcernMajorityJournalDefault", "settings", "repaired", "recipientConfig"])
-        _ = try reader.required("_id")
-        name = try reader.string("_id") ?? ""
-        _ = try reader.required("version")
-        version = try reader.smallExactInt64("version") ?? 0
+        name = try reader.require("_id", reader.string)
+        version = try reader.require("version", reader.smallExactInt64)
         try reader.check("version", version, ">", 0, >)
         try reader.check("version", version, "<", 2_147_483_648, <)
         if let term = try reader.smallExactInt64("term") {

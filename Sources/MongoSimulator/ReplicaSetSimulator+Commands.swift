@@ -119,43 +119,39 @@ extension ReplicaSetSimulator {
         if command["client"] != nil && !nodes[member].connectionsWithMetadata.insert(connection).inserted {
             throw CommandError(.clientMetadataCannotBeMutated, "The client metadata document may only be sent in the first hello")
         }
-        let topologyVersion = command["topologyVersion"]
-        let maxAwaitTimeMS = command["maxAwaitTimeMS"]
-        if (topologyVersion == nil) != (maxAwaitTimeMS == nil) {
-            throw CommandError(.awaitableHelloArguments, topologyVersion != nil
-                ? "A request with a 'topologyVersion' must include 'maxAwaitTimeMS'"
-                : "A request with 'maxAwaitTimeMS' must include a 'topologyVersion'")
-        }
-        if let topologyVersion, let maxAwaitTimeMS {
-            let reader = IDLReader(structName: "hello", document: command)
-            guard let wait = try reader.safeInt64("maxAwaitTimeMS") else { throw CommandError(.badValue, "maxAwaitTimeMS") }
-            try reader.check("maxAwaitTimeMS", wait, ">=", 0, >=)
-            _ = maxAwaitTimeMS
-            guard case .document(let version) = topologyVersion else {
-                throw CommandError(.typeMismatch, "BSON field 'hello.topologyVersion' is the wrong type '\(topologyVersion.typeName)', expected type 'object'")
+        if let (processId, counter, maxAwaitTimeMS) = try awaitableHelloArguments(command), processId == nodes[member].processId {
+            let current = nodes[member].topologyCounter
+            guard counter <= current else {
+                throw CommandError(.topologyVersionFromFuture, "Received a topology version with counter: \(counter) which is greater than the server topology version counter: \(current)")
             }
-            let versionReader = IDLReader(structName: "TopologyVersion", document: version)
-            guard case .objectId(let processId) = try versionReader.required("processId") else {
-                throw CommandError(.typeMismatch, "BSON field 'TopologyVersion.processId' is the wrong type '\(version["processId"]?.typeName ?? "missing")', expected type 'objectId'")
-            }
-            _ = try versionReader.required("counter")
-            guard let counter = try versionReader.safeInt64("counter") else { throw CommandError(.badValue, "counter") }
-            guard counter >= 0 else { throw CommandError(.topologyVersionNegative, "topologyVersion must have a non-negative counter") }
-            if processId == nodes[member].processId {
-                let current = nodes[member].topologyCounter
-                guard counter <= current else {
-                    throw CommandError(.topologyVersionFromFuture, "Received a topology version with counter: \(counter) which is greater than the server topology version counter: \(current)")
+            // Another process or an older counter: the client is behind, answer at once.
+            if counter == current {
+                _ = await wait(until: .now + .milliseconds(maxAwaitTimeMS)) { [self] in
+                    !nodes[member].isRunning || nodes[member].processId != processId || nodes[member].topologyCounter != counter
                 }
-                if counter == current {
-                    _ = await self.wait(until: .now + .milliseconds(wait)) { [self] in
-                        !self.nodes[member].isRunning || self.nodes[member].processId != processId
-                            || self.nodes[member].topologyCounter != counter
-                    }
-                    guard nodes[member].isRunning, nodes[member].processId == processId else { throw ConnectionDropped() }
-                }
+                guard nodes[member].isRunning, nodes[member].processId == processId else { throw ConnectionDropped() }
             }
         }
         return helloReply(member, command, legacy: legacy, connection: connection)
+    }
+
+    /// `topologyVersion` and `maxAwaitTimeMS` (the `hello` IDL): both or neither.
+    private func awaitableHelloArguments(_ command: BSONDocument) throws(CommandError) -> (ObjectId, Int64, Int64)? {
+        let reader = IDLReader(structName: "hello", document: command)
+        let version = try reader.document("topologyVersion")
+        let maxAwaitTimeMS = try reader.safeInt64("maxAwaitTimeMS")
+        guard let version, let maxAwaitTimeMS else {
+            if version == nil && maxAwaitTimeMS == nil { return nil }
+            throw CommandError(.awaitableHelloArguments, version != nil
+                ? "A request with a 'topologyVersion' must include 'maxAwaitTimeMS'"
+                : "A request with 'maxAwaitTimeMS' must include a 'topologyVersion'")
+        }
+        try reader.check("maxAwaitTimeMS", maxAwaitTimeMS, ">=", 0, >=)
+        let versionReader = IDLReader(structName: "TopologyVersion", document: version)
+        let processId = try versionReader.require("processId", versionReader.objectId)
+        let counter = try versionReader.require("counter", versionReader.safeInt64)
+        guard counter >= 0 else { throw CommandError(.topologyVersionNegative, "topologyVersion must have a non-negative counter") }
+        return (processId, counter, maxAwaitTimeMS)
     }
 
     private func helloReply(_ member: Int, _ command: BSONDocument, legacy: Bool, connection: Int32) -> BSONDocument {
@@ -342,7 +338,7 @@ extension ReplicaSetSimulator {
             "term": .int64(node.term),
             "syncSourceHost": .string(syncSource ?? ""),
             "syncSourceId": .int32(syncSourceId),
-            "heartbeatIntervalMillis": .int64(Int64(heartbeatInterval(member).components.seconds * 1000 + heartbeatInterval(member).components.attoseconds / 1_000_000_000_000_000)),
+            "heartbeatIntervalMillis": .int64(heartbeatInterval(member).wholeMilliseconds),
             "majorityVoteCount": .int32(Int32(config.majorityVoteCount)),
             "writeMajorityCount": .int32(Int32(config.writeMajority)),
             "votingMembersCount": .int32(Int32(config.totalVotingMembers)),

@@ -129,10 +129,7 @@ struct MongoSim: AsyncParsableCommand {
     static func logActivity(of simulator: ReplicaSetSimulator) async {
         let start = ContinuousClock.now
         var (events, commands) = (0, 0)
-        func millis(_ time: ContinuousClock.Instant) -> Int64 {
-            let elapsed = start.duration(to: time).components
-            return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
-        }
+        func millis(_ time: ContinuousClock.Instant) -> Int64 { start.duration(to: time).wholeMilliseconds }
         while !Task.isCancelled {
             for event in await simulator.events.dropFirst(events) {
                 write(#"{"t":\#(millis(event.time)),"member":\#(event.member),"host":"\#(event.host)","event":"\#(event.kind)"}"#, to: .standardError)

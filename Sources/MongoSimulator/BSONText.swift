@@ -38,3 +38,10 @@ enum BSONText {
         String(format: "%g", value)
     }
 }
+
+extension BSONDocument {
+    /// Appends every field of `other`, in order (`BSONObjBuilder::appendElements`).
+    mutating func append(contentsOf other: BSONDocument) {
+        for element in other { append(element.key, element.value) }
+    }
+}

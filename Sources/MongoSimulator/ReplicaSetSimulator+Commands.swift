@@ -263,8 +263,16 @@ extension ReplicaSetSimulator {
         let now = Date()
         func date(_ value: Date?) -> BSON { .datetime(Int64((value ?? Date(timeIntervalSince1970: 0)).timeIntervalSince1970 * 1000)) }
         func wall(_ millis: Int64) -> BSON { .datetime(millis) }
-        let syncSource = node.memberState == .secondary ? node.primaryHost : nil
-        let syncSourceId = syncSource.flatMap(config.index(ofHost:)).map { Int32(config.members[$0].id) } ?? -1
+        // The sync source and election fields, the same for this member and the others.
+        func syncSourceFields(_ host: String?) -> BSONDocument {
+            ["syncSourceHost": .string(host ?? ""),
+             "syncSourceId": .int32(host.flatMap(config.index(ofHost:)).map { Int32(config.members[$0].id) } ?? -1)]
+        }
+        func electionFields(_ time: OpTime?) -> BSONDocument {
+            guard let time else { return [:] }
+            return ["electionTime": .timestamp(seconds: time.seconds, increment: time.increment), "electionDate": time.date]
+        }
+        let syncSource = syncSourceFields(node.memberState == .secondary ? node.primaryHost : nil)
 
         var members: [(id: Int, document: BSONDocument)] = []
         for other in config.members {
@@ -280,13 +288,9 @@ extension ReplicaSetSimulator {
                     entry.append("lastAppliedWallTime", wall(node.storage.lastAppliedWallMillis))
                     entry.append("lastDurableWallTime", wall(node.storage.lastAppliedWallMillis))
                 }
-                entry.append("syncSourceHost", .string(syncSource ?? ""))
-                entry.append("syncSourceId", .int32(syncSourceId))
+                entry.append(contentsOf: syncSource)
                 entry.append("infoMessage", "")
-                if node.memberState == .primary, let electionTime = node.electionTime {
-                    entry.append("electionTime", .timestamp(seconds: electionTime.seconds, increment: electionTime.increment))
-                    entry.append("electionDate", electionTime.date)
-                }
+                entry.append(contentsOf: electionFields(node.memberState == .primary ? node.electionTime : nil))
                 entry.append("configVersion", Self.number(config.version))
                 entry.append("configTerm", Self.number(config.term))
                 entry.append("self", true)
@@ -309,14 +313,9 @@ extension ReplicaSetSimulator {
                 entry.append("lastHeartbeatRecv", date(peer.lastHeartbeatRecv))
                 entry.append("pingMs", .int64(0))
                 entry.append("lastHeartbeatMessage", .string(peer.lastHeartbeatMessage))
-                let peerSync = peer.state == .primary ? nil : peer.syncSource
-                entry.append("syncSourceHost", .string(peerSync ?? ""))
-                entry.append("syncSourceId", .int32(peerSync.flatMap(config.index(ofHost:)).map { Int32(config.members[$0].id) } ?? -1))
+                entry.append(contentsOf: syncSourceFields(peer.state == .primary ? nil : peer.syncSource))
                 entry.append("infoMessage", "")
-                if peer.state == .primary, let electionTime = peer.electionTime {
-                    entry.append("electionTime", .timestamp(seconds: electionTime.seconds, increment: electionTime.increment))
-                    entry.append("electionDate", electionTime.date)
-                }
+                entry.append(contentsOf: electionFields(peer.state == .primary ? peer.electionTime : nil))
                 entry.append("configVersion", Self.number(peer.configVersion))
                 entry.append("configTerm", Self.number(peer.configTerm))
             }
@@ -336,15 +335,14 @@ extension ReplicaSetSimulator {
             "date": date(now),
             "myState": .int32(node.memberState.rawValue),
             "term": .int64(node.term),
-            "syncSourceHost": .string(syncSource ?? ""),
-            "syncSourceId": .int32(syncSourceId),
-            "heartbeatIntervalMillis": .int64(heartbeatInterval(member).wholeMilliseconds),
-            "majorityVoteCount": .int32(Int32(config.majorityVoteCount)),
-            "writeMajorityCount": .int32(Int32(config.writeMajority)),
-            "votingMembersCount": .int32(Int32(config.totalVotingMembers)),
-            "writableVotingMembersCount": .int32(Int32(config.writableVotingMembersCount)),
-            "optimes": .document(optimes),
         ]
+        reply.append(contentsOf: syncSource)
+        reply.append("heartbeatIntervalMillis", .int64(heartbeatInterval(member).wholeMilliseconds))
+        reply.append("majorityVoteCount", .int32(Int32(config.majorityVoteCount)))
+        reply.append("writeMajorityCount", .int32(Int32(config.writeMajority)))
+        reply.append("votingMembersCount", .int32(Int32(config.totalVotingMembers)))
+        reply.append("writableVotingMembersCount", .int32(Int32(config.writableVotingMembersCount)))
+        reply.append("optimes", .document(optimes))
         if !node.lastCommitted.isNull {
             reply.append("lastStableRecoveryTimestamp", .timestamp(seconds: node.lastCommitted.seconds, increment: node.lastCommitted.increment))
         }

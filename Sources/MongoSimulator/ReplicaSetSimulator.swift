@@ -74,6 +74,22 @@ public actor ReplicaSetSimulator {
         try self.init(members: Array(repeating: MemberSpec(), count: memberCount), options: options)
     }
 
+    /// Runs `body` with a new simulator (its members listening unless `start` is false) and shuts
+    /// it down afterwards, also when the body throws.
+    public static func run<T>(_ members: [MemberSpec], options: SimulatorOptions = SimulatorOptions(), start: Bool = true,
+                              _ body: (ReplicaSetSimulator) async throws -> T) async throws -> T {
+        let simulator = try ReplicaSetSimulator(members: members, options: options)
+        do {
+            if start { try await simulator.start() }
+            let result = try await body(simulator)
+            await simulator.shutdown()
+            return result
+        } catch {
+            await simulator.shutdown()
+            throw error
+        }
+    }
+
     /// The disk of a member that initiated a one-member set long ago.
     private static func initiatedStorage(setName: String, host: String) -> NodeStorage {
         var source = TimestampSource()

@@ -90,26 +90,14 @@ enum WireProtocol {
     /// no checksum) for OP_MSG.
     static func encodeReply(_ document: BSONDocument, to requestID: Int32, opcode: WireRequest.Opcode, replyID: Int32) -> [UInt8] {
         let body = document.bytes
-        var out: [UInt8] = []
-        switch opcode {
-        case .query:
-            append(Int32(headerSize + 20 + body.count), to: &out)
-            append(replyID, to: &out)
-            append(requestID, to: &out)
-            append(opReply, to: &out)
-            append(Int32(0), to: &out)
-            out += [UInt8](repeating: 0, count: 8)
-            append(Int32(0), to: &out)
-            append(Int32(1), to: &out)
-        case .message:
-            append(Int32(headerSize + 5 + body.count), to: &out)
-            append(replyID, to: &out)
-            append(requestID, to: &out)
-            append(opMsg, to: &out)
-            append(Int32(0), to: &out)
-            out.append(0)
+        // OP_REPLY: responseFlags, cursorID, startingFrom, numberReturned 1. OP_MSG: flagBits, kind 0.
+        let (replyOpcode, prefix): (Int32, [UInt8]) = switch opcode {
+        case .query: (opReply, [UInt8](repeating: 0, count: 16) + [1, 0, 0, 0])
+        case .message: (opMsg, [0, 0, 0, 0, 0])
         }
-        return out + body
+        var out: [UInt8] = []
+        for field in [Int32(headerSize + prefix.count + body.count), replyID, requestID, replyOpcode] { append(field, to: &out) }
+        return out + prefix + body
     }
 
     static func append(_ value: Int32, to bytes: inout [UInt8]) {

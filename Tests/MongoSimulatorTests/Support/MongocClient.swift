@@ -113,16 +113,7 @@ func configDocument(_ hosts: [String], setName: String = "rs0", version: Int32 =
 /// Runs the body against a simulated set that is shut down afterwards, whatever happens.
 func withSimulator<T>(_ members: [MemberSpec], options: SimulatorOptions = .fast, start: Bool = true,
                       _ body: (ReplicaSetSimulator) async throws -> T) async throws -> T {
-    let simulator = try ReplicaSetSimulator(members: members, options: options)
-    do {
-        if start { try await simulator.start() }
-        let result = try await body(simulator)
-        await simulator.shutdown()
-        return result
-    } catch {
-        await simulator.shutdown()
-        throw error
-    }
+    try await ReplicaSetSimulator.run(members, options: options, start: start, body)
 }
 
 func withSimulator<T>(members count: Int, options: SimulatorOptions = .fast, start: Bool = true,

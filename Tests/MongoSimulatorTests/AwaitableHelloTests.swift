@@ -1,3 +1,5 @@
+import CMongoc
+import Foundation
 import MongoBSON
 import MongoSimulator
 import Testing
@@ -60,6 +62,29 @@ struct AwaitableHelloTests {
             let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(older), "maxAwaitTimeMS": .int64(5000)])
             #expect(reply?.document["ok"] == 1.0)
             #expect(start.duration(to: .now) < .milliseconds(500))
+        }
+    }
+
+    @Test("libmongoc's pooled client monitors with awaitable hello and does not busy-loop")
+    func pooledClient() async throws {
+        try await withSimulator(members: 1) { simulator in
+            let host = simulator.hosts[0]
+            let ok = await offload { MongocClient.withPool(host) { client in
+                let ping = BSONBuffer(["ping": 1])
+                let reply = BSONBuffer()
+                var error = bson_error_t()
+                let ok = ping.withPointer { command in
+                    reply.withReplyPointer { mongoc_client_command_simple(client, "admin", command, nil, $0, &error) }
+                }
+                Thread.sleep(forTimeInterval: 1.5)
+                return ok
+            } }
+            #expect(ok)
+            let hellos = await simulator.commands.filter { $0.name == "hello" || $0.name == "isMaster" }
+            let awaitable = hellos.filter { $0.document["topologyVersion"] != nil }
+            #expect(!awaitable.isEmpty, "the monitor never sent an awaitable hello")
+            #expect(awaitable.allSatisfy { $0.document["maxAwaitTimeMS"] != nil })
+            #expect(hellos.count < 10, "\(hellos.count) hellos in 1.5 s")
         }
     }
 

@@ -185,6 +185,40 @@ struct ReconfigTests {
         }
     }
 
+    @Test("a force reconfig that makes the primary unelectable steps it down")
+    func forceStepsDown() async throws {
+        try await withSimulator(members: 3) { simulator in
+            try await simulator.initiateSet()
+            let config = try await currentConfig(simulator, 0).bumped()
+            var members = config["members"]?.arrayValue ?? []
+            var first = members[0].documentValue ?? [:]
+            first["priority"] = 0.0
+            members[0] = .document(first)
+            _ = try await simulator.client(0).run(["replSetReconfig": .document(config.merging(["members": .array(members)])), "force": true])
+            #expect(await simulator.snapshot[0].state == .secondary)
+            let stepDown = await simulator.events.filter { $0.member == 0 && $0.kind == .steppedDown }
+            #expect(stepDown.count == 1)
+            try await simulator.waitUntil(timeout: .seconds(5), "another primary") { $0.primary.map { $0.index != 0 } ?? false }
+        }
+    }
+
+    @Test("a host that does not resolve fails the quorum check with the resolver's message")
+    func unresolvableHost() async throws {
+        try await withSimulator(members: 2) { simulator in
+            try await simulator.initiateSet()
+            // mongod treats names starting with "127." as localhost, so this one passes validation.
+            let config = try await currentConfig(simulator, 0).bumped().addingMember(id: 2, host: "127.0.0.1.invalid:27017")
+            let failure = await simulator.client(0).failure(["replSetReconfig": .document(config), "maxTimeMS": 2000])
+            // Two voters answered out of three: a reconfig needs a majority, not everyone.
+            #expect(failure == nil, "\(String(describing: failure))")
+            let initiate = try await withSimulator(members: 1) { other in
+                await other.client(0).failure(["replSetInitiate": .document(configDocument([other.hosts[0], "127.0.0.1.invalid:27017"]))])
+            }
+            #expect(initiate?.code == 74)
+            #expect(initiate?.message == "replSetInitiate quorum check failed because not all proposed set members responded affirmatively: 127.0.0.1.invalid:27017 failed with Error connecting to 127.0.0.1.invalid:27017 :: caused by :: Could not find address for 127.0.0.1.invalid:27017: SocketException: Host not found (authoritative)")
+        }
+    }
+
     @Test("adding an arbiter would change the implicit default write concern (103); PSA rule")
     func writeConcernRules() async throws {
         try await withSimulator(members: 4) { simulator in

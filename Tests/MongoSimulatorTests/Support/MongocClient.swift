@@ -50,6 +50,22 @@ final class MongocClient: @unchecked Sendable {
         Thread.detachNewThread { mongoc_client_destroy(client) }
     }
 
+    /// Runs the body with a client popped from a `mongoc_client_pool_t` (whose background
+    /// monitor uses awaitable hello), then destroys the pool. Blocking: call it from `offload`.
+    static func withPool<T>(_ host: String, _ body: (OpaquePointer) -> T) -> T {
+        _ = initialized
+        let (name, port) = split(host)
+        let uri = mongoc_uri_new_for_host_port(name, port)!
+        defer { mongoc_uri_destroy(uri) }
+        mongoc_uri_set_option_as_bool(uri, MONGOC_URI_DIRECTCONNECTION, true)
+        let pool = mongoc_client_pool_new(uri)!
+        defer { mongoc_client_pool_destroy(pool) }
+        mongoc_client_pool_set_error_api(pool, 2)
+        let client = mongoc_client_pool_pop(pool)!
+        defer { mongoc_client_pool_push(pool, client) }
+        return body(client)
+    }
+
     static func split(_ host: String) -> (String, UInt16) {
         let parts = host.split(separator: ":")
         return (String(parts[0]), UInt16(parts[1]) ?? 27017)

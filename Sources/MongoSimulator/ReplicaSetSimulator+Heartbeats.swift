@@ -75,11 +75,15 @@ extension ReplicaSetSimulator {
         return args
     }
 
-    /// Sends one heartbeat and processes the answer, as the sending member does.
+    /// Sends one heartbeat and processes the answer, as the sending member does. Heartbeats to a
+    /// seed, once started, repeat every interval (mongod schedules the next one after each reply).
     func heartbeat(from member: Int, to host: String) {
         guard nodes[member].isRunning else { return }
         let args = heartbeatArgs(member)
         handleHeartbeatResponse(member, target: host, deliverHeartbeat(from: member, to: host, args: args))
+        if nodes[member].selfIndex == nil, nodes[member].seedList.contains(host), !isScheduled(.heartbeats(member)) {
+            schedule(.heartbeats(member), after: heartbeatInterval(member))
+        }
     }
 
     /// The network and the target's `replSetHeartbeat` command.

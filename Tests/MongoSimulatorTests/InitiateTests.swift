@@ -126,6 +126,10 @@ struct InitiateTests {
             #expect(try await first.get()["ok"] == 1.0)
             let again = await simulator.client(0).failure(["replSetInitiate": .document(config)])
             #expect(again?.code == 23)
+            // Member 1 asked member 0 for a config while it was still initiating; it asks again.
+            try await simulator.waitUntil(timeout: .seconds(5), "both members SECONDARY") { set in
+                set.members.allSatisfy { $0.state == .secondary || $0.state == .primary }
+            }
         }
     }
 

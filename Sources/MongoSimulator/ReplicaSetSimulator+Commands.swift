@@ -1,18 +1,6 @@
 import Foundation
 import MongoBSON
 
-/// A command as it came off the wire.
-struct WireRequest: Sendable {
-    enum Opcode: Sendable { case query, message }
-
-    var opcode: Opcode
-    var requestID: Int32
-    var database: String
-    var command: BSONDocument
-    /// OP_MSG moreToCome: the client wants no reply.
-    var moreToCome = false
-}
-
 /// The connection went away with the process (mongod drops connections when it stops).
 struct ConnectionDropped: Error {}
 

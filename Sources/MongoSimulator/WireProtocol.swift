@@ -1,5 +1,17 @@
 import MongoBSON
 
+/// A command as it came off the wire.
+struct WireRequest: Sendable {
+    enum Opcode: Sendable { case query, message }
+
+    var opcode: Opcode
+    var requestID: Int32
+    var database: String
+    var command: BSONDocument
+    /// OP_MSG moreToCome: the client wants no reply.
+    var moreToCome = false
+}
+
 /// The MongoDB wire protocol as a simulated mongod reads and writes it
 /// (`src/mongo/rpc/op_msg.cpp`, `src/mongo/rpc/message.h`): OP_QUERY and OP_MSG requests in,
 /// OP_REPLY and OP_MSG replies out.

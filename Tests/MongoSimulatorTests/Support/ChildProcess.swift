@@ -66,6 +66,6 @@ final class ChildProcess: @unchecked Sendable {
             Issue.record("pymongo is not installed for /usr/bin/python3; install it with: apt-get install -y python3-pymongo")
             return nil
         }
-        return await try ChildProcess(python, ["-c", script] + arguments).finish()
+        return try await ChildProcess(python, ["-c", script] + arguments).finish()
     }
 }

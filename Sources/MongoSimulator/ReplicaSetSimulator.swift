@@ -25,6 +25,16 @@ public enum SimulatorError: Error, Equatable, CustomStringConvertible {
 /// it decoded commands. Timers are tasks that call back into the actor; work that mongod does
 /// "at once, on another thread" (a heartbeat triggered by a heartbeat) is queued and run at the
 /// end of the current actor turn by `settle()`.
+///
+/// ```swift
+/// try await ReplicaSetSimulator.run(Array(repeating: MemberSpec(), count: 3),
+///                                   options: SimulatorOptions(timings: .fast)) { simulator in
+///     // simulator.hosts: ["127.a.b.1:27017", "127.a.b.2:27017", "127.a.b.3:27017"]
+///     // … run the tool against them, then:
+///     try await simulator.waitUntil(timeout: .seconds(5)) { $0.primary != nil }
+///     let writes = await simulator.writeCommands   // replSetInitiate/Reconfig/StepUp received
+/// }
+/// ```
 public actor ReplicaSetSimulator {
     public nonisolated let hosts: [String]
     public nonisolated let options: SimulatorOptions

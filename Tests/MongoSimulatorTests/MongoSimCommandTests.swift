@@ -18,20 +18,25 @@ struct MongoSimCommandTests {
 
     @Test("prints the addresses, then ready; a late member listens later; SIGINT stops it cleanly")
     func lateMemberAndSignal() async throws {
-        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "3", "--set-name", "demo", "--late", "2:0.5",
+        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "3", "--set-name", "demo", "--late", "2:1.5",
                                                             "--other-set", "1:elsewhere", "--log"])
         let hosts = await sim.lines(until: "ready")
         #expect(hosts.count == 3)
         #expect(Set(hosts.map { $0.split(separator: ".").prefix(3).joined(separator: ".") }).count == 1)
+        let late = await MongocClient(hosts[2]).failure(["ping": 1])
+        #expect(late?.message.contains("connection refused") == true)
         let fresh = try await MongocClient(hosts[0]).run(["hello": 1])
         #expect(fresh["isreplicaset"] == true)
         let other = try await MongocClient(hosts[1]).run(["hello": 1])
         #expect(other["setName"] == "elsewhere")
-        let late = await MongocClient(hosts[2]).failure(["ping": 1])
-        #expect(late?.message.contains("connection refused") == true)
-        try await Task.sleep(for: .milliseconds(800))
-        let listening = try await MongocClient(hosts[2]).run(["ping": 1])
-        #expect(listening["ok"] == 1.0)
+        // Listening about 1.5 s after "ready".
+        let deadline = ContinuousClock.now + .seconds(10)
+        var listening = false
+        while !listening && ContinuousClock.now < deadline {
+            listening = await MongocClient(hosts[2]).failure(["ping": 1]) == nil
+            if !listening { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(listening)
         sim.signal(SIGINT)
         let exit = await sim.finish()
         #expect(exit.exitCode == 0)

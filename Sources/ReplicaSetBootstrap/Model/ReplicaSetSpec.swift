@@ -44,30 +44,14 @@ public struct ReplicaSetSpec: Hashable, Sendable {
         return (spec, notes)
     }
 
+    /// mongod's rules for a config (`ConfigRules`), applied to the members as they would be
+    /// initiated: options the spec leaves out count with mongod's defaults.
     public func validate() throws(InvalidInput) {
         try Self.validateName(name)
         guard !members.isEmpty else { throw InvalidInput("no members: give at least one node with --nodes host[:port]") }
-        guard members.count <= Self.maxMembers else {
-            throw InvalidInput("\(members.count) members given, but a replica set has at most \(Self.maxMembers) (mongod's limit)")
-        }
-        var seen: Set<HostAddress> = []
-        for member in members where !seen.insert(member.host).inserted {
-            throw InvalidInput("member \(member.host) is listed twice (host and host:27017 are the same member)")
-        }
-        for member in members {
-            try member.validate()
-        }
-        let resolved = members.map(\.resolvedOptions)
-        let voters = resolved.filter(\.isVoter).count
-        guard (1...Self.maxVotingMembers).contains(voters) else {
-            throw InvalidInput("\(voters) voting members, but mongod needs at least 1 and at most \(Self.maxVotingMembers); give the others votes 0 and priority 0")
-        }
-        guard resolved.contains(where: \.isElectable) else {
-            throw InvalidInput("no electable member: at least one non-arbiter member needs priority > 0, votes 1, not hidden, no delay")
-        }
-        let localhost = members.filter(\.host.isLocalhost)
-        if !localhost.isEmpty && localhost.count != members.count {
-            throw InvalidInput("\(localhost[0].host) is a localhost address but \(members.first { !$0.host.isLocalhost }!.host) is not: mongod needs either all members on localhost or none")
+        let resolved = members.map { ConfigRules.Member(id: $0.id, host: $0.host, options: $0.resolvedOptions) }
+        if let problem = ConfigRules.problem(members: resolved, settings: settings, configsvr: configsvr ?? false) {
+            throw InvalidInput(problem)
         }
     }
 
@@ -140,21 +124,8 @@ public struct ReplicaSetSpec: Hashable, Sendable {
 extension MemberSpec {
     /// mongod's member rules (`member_config.cpp`), checked before contact.
     func validate() throws(InvalidInput) {
-        let o = resolvedOptions
-        let name = "member \(host)"
-        guard (0...1000).contains(o.priority) else { throw InvalidInput("\(name): priority \(o.priority) is outside 0 to 1000") }
-        guard o.votes == 0 || o.votes == 1 else { throw InvalidInput("\(name): votes \(o.votes) must be 0 or 1") }
-        guard (0...31_622_400).contains(o.secondaryDelaySecs) else { throw InvalidInput("\(name): secondaryDelaySecs \(o.secondaryDelaySecs) is outside 0 to 31622400") }
-        if o.arbiterOnly {
-            guard o.votes == 1 else { throw InvalidInput("\(name): an arbiter must vote (votes 1)") }
-            guard o.priority == 0 else { throw InvalidInput("\(name): an arbiter must have priority 0") }
-            guard o.tags.isEmpty else { throw InvalidInput("\(name): an arbiter cannot have tags") }
-        }
-        if o.priority > 0 {
-            guard o.votes == 1 else { throw InvalidInput("\(name): priority \(o.priority) needs votes 1 (a non-voting member must have priority 0)") }
-            guard !o.hidden else { throw InvalidInput("\(name): a hidden member must have priority 0") }
-            guard o.secondaryDelaySecs == 0 else { throw InvalidInput("\(name): a delayed member must have priority 0") }
-            guard o.buildIndexes else { throw InvalidInput("\(name): a member with buildIndexes false must have priority 0") }
+        if let problem = ConfigRules.memberProblem(.init(id: id, host: host, options: resolvedOptions)) {
+            throw InvalidInput("member \(host): \(problem)")
         }
     }
 }

@@ -57,11 +57,6 @@ func replay(_ steps: [ReconfigStep], from current: ReplicaSetConfig, primary: Ho
 }
 
 extension ReconfigStep {
-    var config: ReplicaSetConfig? {
-        if case .reconfig(let config, _) = self { return config }
-        return nil
-    }
-
     var change: String {
         switch self {
         case .reconfig(_, let change): change

@@ -37,6 +37,14 @@ enum BSONText {
     static func formatDouble(_ value: Double) -> String {
         String(format: "%g", value)
     }
+
+    /// A date as mongod writes it in messages (`dateToISOStringUTC`): 2026-11-22T08:00:00.000+00:00.
+    static func isoDate(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date).replacingOccurrences(of: "Z", with: "+00:00")
+    }
 }
 
 extension BSONDocument {

@@ -90,6 +90,10 @@ public enum Fault: Sendable {
     /// for `period`) `after` the given delay: zero before the command runs, later in the middle
     /// of it.
     case stepDownOnCommand(String, after: Duration = .zero, period: Duration = .seconds(60))
+    /// The next `count` times a client's `command` arrives it fails as mongod answers in a race:
+    /// ConfigurationInProgress (109) and CurrentConfigNotCommittedYet (308) without running it;
+    /// MaxTimeMSExpired (50) after running it, as a reconfig whose commitment wait ran out.
+    case failCommand(String, code: Int32, count: Int = 1)
 }
 
 /// Faults active on a member.
@@ -100,4 +104,5 @@ struct Faults: Sendable {
     var electionsToFail = 0
     var stepDownOnCommand: (name: String, after: Duration, period: Duration)?
     var pendingStepDownPeriod: Duration = .seconds(60)
+    var failCommand: (name: String, code: Int32, count: Int)?
 }

@@ -30,6 +30,10 @@ extension ReplicaSetSimulator {
         guard nodes[member].isRunning else { return nil }
         var reply: BSONDocument
         do {
+            if let failure = takeInjectedFailure(member, name) {
+                if failure.code == .maxTimeMSExpired { _ = try await run(name, request, member: member, connection: connection) }
+                throw failure
+            }
             reply = try await run(name, request, member: member, connection: connection)
         } catch let error as CommandError {
             reply = error.reply
@@ -49,7 +53,7 @@ extension ReplicaSetSimulator {
         if request.opcode == .query && !allowedOverOpQuery.contains(name) {
             throw CommandError(.unsupportedOpQueryCommand, "Unsupported OP_QUERY command: \(name). The client driver may require an upgrade. For more details see https://dochub.mongodb.org/core/legacy-opcode-removal")
         }
-        let replSetCommands: Set = ["replSetInitiate", "replSetReconfig", "replSetGetStatus", "replSetGetConfig", "replSetStepUp"]
+        let replSetCommands: Set = ["replSetInitiate", "replSetReconfig", "replSetGetStatus", "replSetGetConfig", "replSetStepUp", "replSetStepDown"]
         if replSetCommands.contains(name) && request.database != "admin" {
             // ReplSetCommand::adminOnly.
             throw CommandError(.unauthorized, "\(name) may only be run against the admin database.")
@@ -62,9 +66,30 @@ extension ReplicaSetSimulator {
         case "replSetGetStatus": return try replSetGetStatus(member)
         case "replSetGetConfig": return try replSetGetConfig(member, command)
         case "replSetStepUp": return try replSetStepUp(member, command)
+        case "replSetStepDown": return try replSetStepDown(member, command)
+        case "setDefaultRWConcern": return try setDefaultRWConcern(member, command)
+        case "getDefaultRWConcern": return defaultRWConcernReply()
         case "replSetInitiate": return try await replSetInitiate(member, command)
         case "replSetReconfig": return try await replSetReconfig(member, command)
         default: throw CommandError(.commandNotFound, "no such command: '\(name)'")
+        }
+    }
+
+    /// The `failCommand` fault, with the words mongod uses for these races
+    /// (replication_coordinator_impl.cpp `processReplSetReconfig`, `awaitConfigCommitment`).
+    private func takeInjectedFailure(_ member: Int, _ name: String) -> CommandError? {
+        guard let fault = nodes[member].faults.failCommand, fault.name == name, fault.count > 0 else { return nil }
+        nodes[member].faults.failCommand?.count -= 1
+        let version = nodes[member].config.map { "{version: \($0.version), term: \($0.term)}" } ?? "{}"
+        switch fault.code {
+        case ErrorCode.configurationInProgress.code:
+            return CommandError(.configurationInProgress, "Cannot run replSetReconfig because the node is currently updating its configuration")
+        case ErrorCode.currentConfigNotCommittedYet.code:
+            return CommandError(.currentConfigNotCommittedYet, "Cannot run replSetReconfig because the current config: \(version) is not majority committed.")
+        case ErrorCode.maxTimeMSExpired.code:
+            return CommandError(.maxTimeMSExpired, "Reconfig finished but failed to propagate to a majority :: caused by :: operation exceeded time limit")
+        default:
+            return CommandError(ErrorCode(fault.code, "Location\(fault.code)"), "injected failure")
         }
     }
 
@@ -353,6 +378,54 @@ extension ReplicaSetSimulator {
             }
             reply.append("commitmentStatus", .bool(isConfigReplicated(member) && isOplogCommitted(member)))
         }
+        reply.append("ok", 1.0)
+        return reply
+    }
+
+    /// `CmdReplSetStepDown` (repl_set_commands.cpp) and `ReplicationCoordinatorImpl::stepDown`
+    /// (replication_coordinator_impl.cpp): a non-force step-down needs a caught-up electable
+    /// secondary, then hands the election to it. Since 4.2 client connections stay open.
+    private func replSetStepDown(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
+        try checkReplEnabled(member)
+        let force = command["force"]?.isTruthy ?? false
+        var period = command.elements.first?.value.intValue ?? 0
+        if period == 0 {
+            period = 60
+        } else if period < 0 {
+            throw CommandError(.badValue, "stepdown period must be a positive integer")
+        }
+        let catchUp = command["secondaryCatchUpPeriodSecs"]?.intValue ?? (force ? 0 : 10)
+        if catchUp < 0 { throw CommandError(.badValue, "secondaryCatchUpPeriodSecs period must be a positive or absent") }
+        if period < catchUp { throw CommandError(.badValue, "stepdown period must be longer than secondaryCatchUpPeriodSecs") }
+        guard nodes[member].role == .leader else { throw CommandError(.notWritablePrimary, "not primary so can't step down") }
+        if !force {
+            // mongod waits up to secondaryCatchUpPeriodSecs for heartbeats showing one; a round here.
+            heartbeatRound(member)
+            guard electionHandoffCandidate(member) != nil else {
+                throw CommandError(.exceededTimeLimit, "No electable secondaries caught up as of \(BSONText.isoDate(Date())). Please use the replSetStepDown command with the argument {force: true} to force node to step down.")
+            }
+        }
+        stepDownByRequest(member, period: .seconds(period))
+        settle()
+        return ["ok": 1.0]
+    }
+
+    /// `setDefaultRWConcern` (cluster_rw_concern_defaults.cpp): on the primary only; here only the
+    /// write concern part, which is what reconfigs look at.
+    private func setDefaultRWConcern(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
+        try checkReplEnabled(member)
+        guard nodes[member].role == .leader else { throw CommandError(.notWritablePrimary, "not primary") }
+        guard case .document(let writeConcern) = command["defaultWriteConcern"] else {
+            throw CommandError(.badValue, "At least one of the \"defaultReadConcern\" or \"defaultWriteConcern\" fields must be present")
+        }
+        clusterWideWriteConcern = writeConcern
+        return defaultRWConcernReply()
+    }
+
+    private func defaultRWConcernReply() -> BSONDocument {
+        var reply: BSONDocument = [:]
+        if let clusterWideWriteConcern { reply.append("defaultWriteConcern", .document(clusterWideWriteConcern)) }
+        reply.append("defaultWriteConcernSource", clusterWideWriteConcern == nil ? "implicit" : "global")
         reply.append("ok", 1.0)
         return reply
     }

@@ -238,8 +238,10 @@ extension ReplicaSetSimulator {
     private func prepareReconfig(_ member: Int, old: ReplicaSetConfig, force: Bool, skipSafetyChecks: Bool,
                                  _ makeConfig: (ReplicaSetConfig, Int64) throws(CommandError) -> ReplicaSetConfig) async throws(CommandError) -> (ReplicaSetConfig, Int?) {
         let config = try makeConfig(old, nodes[member].term)
-        // Changing the implicit default write concern needs a cluster-wide one (never set here).
-        if !skipSafetyChecks && old.isImplicitDefaultWriteConcernMajority != config.isImplicitDefaultWriteConcernMajority {
+        // Changing the implicit default write concern needs a cluster-wide one
+        // (`ReadWriteConcernDefaults::isCWWCSet`, replication_coordinator_impl.cpp).
+        if !skipSafetyChecks && clusterWideWriteConcern == nil
+            && old.isImplicitDefaultWriteConcernMajority != config.isImplicitDefaultWriteConcernMajority {
             throw CommandError(.newReplicaSetConfigurationIncompatible, "Reconfig attempted to install a config that would change the implicit default write concern. Use the setDefaultRWConcern command to set a cluster-wide write concern and try the reconfig again.")
         }
         do {

@@ -154,19 +154,24 @@ extension ReplicaSetSimulator {
         nodes[member].topologyCounter += 1
         // mongod waits for heartbeats showing a caught-up electable secondary; one round does it here.
         heartbeatRound(member)
-        guard nodes[member].role == .leader, let config = nodes[member].config else { return }
+        guard nodes[member].role == .leader else { return }
+        let handoff = electionHandoffCandidate(member)
         nodes[member].stepDownUntil = .now + period
         stepDownNow(member)
         schedule(.stepDownExpired(member), after: period)
-        // chooseElectionHandoffCandidate: caught up, electable, highest priority, lowest index.
+        if let handoff { enqueue(.election(handoff, .stepUp(skipDryRun: true))) }
+    }
+
+    /// `chooseElectionHandoffCandidate` (topology_coordinator.cpp): a caught-up, electable
+    /// secondary with the highest priority, lowest index first.
+    func electionHandoffCandidate(_ member: Int) -> Int? {
+        guard let config = nodes[member].config else { return nil }
         let lastApplied = nodes[member].lastApplied
         let candidates = config.members.enumerated().filter { index, other in
             guard index != nodes[member].selfIndex, other.isElectable, let peer = nodes[member].peers[other.host] else { return false }
             return peer.isUp && peer.state == .secondary && peer.applied >= lastApplied
         }
         let best = candidates.max { $0.element.effectivePriority < $1.element.effectivePriority || ($0.element.effectivePriority == $1.element.effectivePriority && $0.offset > $1.offset) }
-        if let best, let target = nodeIndex(for: best.element.host) {
-            enqueue(.election(target, .stepUp(skipDryRun: true)))
-        }
+        return best.flatMap { nodeIndex(for: $0.element.host) }
     }
 }

@@ -43,6 +43,8 @@ public actor ReplicaSetSimulator {
     let servers: [MemberServer]
     let eventLoopGroup: MultiThreadedEventLoopGroup
     var partitions: Set<Set<Int>> = []
+    /// The cluster-wide default write concern (`setDefaultRWConcern`), replicated set-wide.
+    var clusterWideWriteConcern: BSONDocument?
     var commandLog: [CommandRecord] = []
     var eventLog: [SimulatorEvent] = []
     var timestamps = TimestampSource()
@@ -189,6 +191,8 @@ public actor ReplicaSetSimulator {
             nodes[member].faults.electionsToFail = count
         case .stepDownOnCommand(let name, let after, let period):
             nodes[member].faults.stepDownOnCommand = (name, after, period)
+        case .failCommand(let name, let code, let count):
+            nodes[member].faults.failCommand = (name, code, count)
         }
         settle()
     }

@@ -122,4 +122,31 @@ struct ElectionTests {
             #expect(await simulator.client(0).failure(["replSetStepUp": 1])?.code == 125)
         }
     }
+
+    @Test("replSetStepDown: mongod's argument checks, 10107 off the primary, 262 without a caught-up secondary, else a handoff")
+    func stepDownCommand() async throws {
+        try await withSimulator(members: 3) { simulator in
+            try await simulator.initiateSet()
+            let primary = try #require(await simulator.snapshot.primary?.index)
+            let secondary = (primary + 1) % 3
+            let off = await simulator.client(secondary).failure(["replSetStepDown": 60])
+            #expect(off?.code == 10107)
+            #expect(off?.message == "not primary so can't step down")
+            let negative = await simulator.client(primary).failure(["replSetStepDown": -1])
+            #expect(negative?.code == 2)
+            #expect(negative?.message == "stepdown period must be a positive integer")
+            let short = await simulator.client(primary).failure(["replSetStepDown": 5, "secondaryCatchUpPeriodSecs": 10])
+            #expect(short?.message == "stepdown period must be longer than secondaryCatchUpPeriodSecs")
+            let reply = try await simulator.client(primary).run(["replSetStepDown": 60, "secondaryCatchUpPeriodSecs": 10])
+            #expect(reply["ok"] == 1.0)
+            try await simulator.waitUntil(timeout: .seconds(5), "another primary") { $0.primary != nil && $0.primary?.index != primary }
+        }
+        try await withSimulator(members: 1) { simulator in
+            try await simulator.initiateSet()
+            let alone = await simulator.client(0).failure(["replSetStepDown": 60])
+            #expect(alone?.code == 262)
+            #expect(alone?.codeName == "ExceededTimeLimit")
+            #expect(alone?.message.hasPrefix("No electable secondaries caught up as of ") == true)
+        }
+    }
 }

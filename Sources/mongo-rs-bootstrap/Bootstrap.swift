@@ -29,13 +29,12 @@ struct Bootstrap {
             log.report(progress, elapsed: elapsed)
         }
         let run = Task { await runner.run() }
-        let signals = SignalWatcher { _ in run.cancel() }
+        SignalWatcher.onSignal { _ in run.cancel() }
         let result = await run.value
-        signals.stop()
 
         let ending: ResultReport.Ending
         let code: Int32
-        if let signal = signals.signal, result.outcome == nil {
+        if let signal = SignalWatcher.received, result.outcome == nil {
             ending = .interrupted(signal: signal)
             code = ExitStatus.code(forSignal: signal)
         } else if let outcome = result.outcome {

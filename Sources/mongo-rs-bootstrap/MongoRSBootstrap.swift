@@ -102,6 +102,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var waitBeforeRetry: String?
 
     static func main() async {
+        SignalWatcher.install()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot(arguments)

@@ -197,7 +197,8 @@ struct BootstrapScenarioTests {
             try await simulator.start(0)
             let run = try ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "60s"])
             let finished = Task { await run.finished() }
-            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await run.waitUntilCatching(SIGTERM))
+            try await Task.sleep(for: .milliseconds(300))
             let sent = ContinuousClock.now
             run.signal(SIGTERM)
             let result = await finished.value

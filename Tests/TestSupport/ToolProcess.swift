@@ -43,6 +43,23 @@ public struct ToolProcess {
             kill(process.processIdentifier, number)
         }
 
+        /// Waits until the process has a handler for `number` (Linux: the SigCgt mask in
+        /// /proc/PID/status), so a signal sent next is caught rather than fatal.
+        public func waitUntilCatching(_ number: Int32, timeout: Duration = .seconds(10)) async throws -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            let bit = UInt64(1) << UInt64(number - 1)
+            while ContinuousClock.now < deadline {
+                let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+                if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+                   let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16),
+                   mask & bit != 0 {
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return false
+        }
+
         public func finished() async -> Result {
             await withCheckedContinuation { continuation in
                 let thread = Thread { continuation.resume(returning: finish()) }

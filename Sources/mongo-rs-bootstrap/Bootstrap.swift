@@ -82,6 +82,8 @@ extension BootstrapStateMachine.NodeCommand {
         case .awaitHello(nil, _), .hello: return "hello"
         case .getStatus: return "replSetGetStatus"
         case .getConfig: return "replSetGetConfig"
+        case .getCommittedConfig: return "replSetGetConfig {commitmentStatus: true}"
+        case .stepDown: return "replSetStepDown"
         case .initiate(let config): return "replSetInitiate \(config.document)"
         case .stepUp: return "replSetStepUp"
         case .reconfig(let config, let force, _): return "replSetReconfig\(force ? " (force)" : "") \(config.document)"
@@ -97,6 +99,9 @@ extension BootstrapStateMachine.CommandReply {
             return hello.isReplicaSet ? "hello: no replica set config" : "hello: not a replica set member"
         case .statusOK: return "replSetGetStatus: ok"
         case .config(let config): return "replSetGetConfig: version \(config.version), \(config.members.count) members"
+        case .committedConfig(let config, let committed):
+            return "replSetGetConfig: version \(config.version), \(config.members.count) members, \(committed ? "committed" : "not yet committed")"
+        case .steppedDown: return "replSetStepDown: ok"
         case .initiated: return "replSetInitiate: ok"
         case .steppedUp: return "replSetStepUp: ok"
         case .reconfigured: return "replSetReconfig: ok"

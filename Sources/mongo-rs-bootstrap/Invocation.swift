@@ -26,6 +26,9 @@ struct Invocation {
     var debug: Bool
     var quiet: Bool
     var maxConnectionAttempts: Int?
+    var removeMembers: Bool
+    var forceReconfig: Bool
+    var initiateStrategy: BootstrapStateMachine.InitiateStrategy
     var reconnect: Backoff
     var warnings: [String]
 
@@ -38,19 +41,23 @@ struct Invocation {
         let from = Resolver(environment: environment)
 
         let fromSRV = try from.bool(options.fromSRV, env: "MONGO_RS_FROM_SRV", option: "--from-srv") ?? false
-        let nodeArguments = try from.list(options.nodes, env: "MONGO_RS_NODES")
+        let nodeArguments = try from.list(options.nodes, env: "MONGO_RS_NODES", option: "--nodes")
         if fromSRV {
             throw InvalidInput("--from-srv true: discovering members from DNS SRV records is not supported; list them with --nodes host[:port],...")
         }
-        guard !nodeArguments.isEmpty else {
-            throw InvalidInput("no nodes given: pass --nodes host[:port],... (or set MONGO_RS_NODES), for example --nodes db-0.mongo:27017,db-1.mongo:27017,db-2.mongo:27017")
+        let givesMembers = !nodeArguments.isEmpty || !options.arbiters.isEmpty || !options.hidden.isEmpty
+            || from.string(options.config, env: "MONGO_RS_CONFIG") != nil || from.string(nil, env: "MONGO_RS_ARBITERS") != nil
+        guard givesMembers else {
+            throw InvalidInput("no nodes given: pass --nodes host[:port],... (or set MONGO_RS_NODES) or a --config file, for example --nodes db-0.mongo:27017,db-1.mongo:27017,db-2.mongo:27017")
         }
-        var hosts: [HostAddress] = []
-        for argument in nodeArguments {
-            hosts.append(try HostAddress(parsing: argument))
-        }
-        let name = from.string(options.replicaSet, env: "MONGO_RS_REPLICA_SET") ?? "rs0"
-        (spec, notes) = try ReplicaSetSpec.plain(name: name, nodes: hosts)
+        let file = try from.string(options.config, env: "MONGO_RS_CONFIG").map { path throws(InvalidInput) in try SpecFile.load(path: path) }
+        (spec, notes) = try Self.assembleSpec(
+            file: file, nodes: nodeArguments, name: from.string(options.replicaSet, env: "MONGO_RS_REPLICA_SET"),
+            arbiters: try from.list(options.arbiters, env: "MONGO_RS_ARBITERS", option: "--arbiter"),
+            hidden: try from.list(options.hidden, env: "MONGO_RS_HIDDEN", option: "--hidden"),
+            priorities: try from.list(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority"),
+            votes: try from.list(options.votes, env: "MONGO_RS_VOTES", option: "--votes"),
+            tags: try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag"))
 
         timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? .seconds(300)
         connectTimeout = try from.duration(options.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", option: "--connect-timeout", allowed: Self.connectTimeoutRange) ?? .seconds(2)
@@ -61,6 +68,11 @@ struct Invocation {
         let quietFromEnvironment = try from.bool(nil, env: "MONGO_RS_QUIET", option: "--quiet") ?? false
         dryRun = options.dryRun || dryRunFromEnvironment
         quiet = options.quiet || quietFromEnvironment
+        let removeFromEnvironment = try from.bool(nil, env: "MONGO_RS_REMOVE_MEMBERS", option: "--remove-members") ?? false
+        let forceFromEnvironment = try from.bool(nil, env: "MONGO_RS_FORCE_RECONFIG", option: "--force-reconfig") ?? false
+        removeMembers = options.removeMembers || removeFromEnvironment
+        forceReconfig = options.forceReconfig || forceFromEnvironment
+        initiateStrategy = try from.choice(options.initiateStrategy, env: "MONGO_RS_INITIATE_STRATEGY", option: "--initiate-strategy") ?? .full
         debug = try from.bool(options.debug, env: "MONGO_RS_DEBUG", option: "--debug") ?? false
         if quiet && debug { throw InvalidInput("--quiet and --debug contradict each other: give one") }
 
@@ -79,9 +91,74 @@ struct Invocation {
         }
     }
 
+    /// The desired set from the spec file, then `--nodes`, then the member options; members 8
+    /// and up whose votes are left open become non-voting. Validated with mongod's rules.
+    static func assembleSpec(
+        file: SpecFile?, nodes: [String], name: String?, arbiters: [String], hidden: [String],
+        priorities: [String], votes: [String], tags: [String]
+    ) throws(InvalidInput) -> (ReplicaSetSpec, [String]) {
+        if let fileName = file?.name, let name, fileName != name {
+            throw InvalidInput("--replica-set '\(name)' differs from the name '\(fileName)' in the --config file: give one")
+        }
+        var spec = ReplicaSetSpec(name: name ?? file?.name ?? "rs0", members: file?.members ?? [],
+                                  settings: file?.settings ?? ReplicaSetSettings(), configsvr: file?.configsvr)
+        func index(of host: HostAddress, adding: Bool) -> Int? {
+            if let found = spec.members.firstIndex(where: { $0.host == host }) { return found }
+            guard adding else { return nil }
+            spec.members.append(MemberSpec(host: host))
+            return spec.members.count - 1
+        }
+        var listed: Set<HostAddress> = []
+        for node in nodes {
+            let host = try HostAddress(parsing: node)
+            guard listed.insert(host).inserted else {
+                throw InvalidInput("member \(host) is listed twice in --nodes (host and host:27017 are the same member)")
+            }
+            _ = index(of: host, adding: true)
+        }
+        for text in arbiters {
+            let member = index(of: try HostAddress(parsing: text), adding: true)!
+            spec.members[member].arbiterOnly = true
+        }
+        for text in hidden {
+            let member = index(of: try HostAddress(parsing: text), adding: true)!
+            spec.members[member].hidden = true
+            if spec.members[member].priority == nil { spec.members[member].priority = 0 }
+        }
+        for (option, items) in [("--priority", priorities), ("--votes", votes), ("--tag", tags)] {
+            for item in items {
+                guard let equals = item.firstIndex(of: "=") else {
+                    throw InvalidInput("\(option) '\(item)': expected host=\(option == "--tag" ? "key:value" : "value")")
+                }
+                let host = try HostAddress(parsing: String(item[..<equals]))
+                let value = String(item[item.index(after: equals)...])
+                guard let member = index(of: host, adding: false) else {
+                    throw InvalidInput("\(option) '\(item)': \(host) is not a member; list it in --nodes or the --config file")
+                }
+                switch option {
+                case "--priority":
+                    guard let priority = Double(value), priority.isFinite else { throw InvalidInput("\(option) '\(item)': '\(value)' is not a number from 0 to 1000") }
+                    spec.members[member].priority = priority
+                case "--votes":
+                    guard let count = Int(value) else { throw InvalidInput("\(option) '\(item)': '\(value)' is not 0 or 1") }
+                    spec.members[member].votes = count
+                default:
+                    guard let colon = value.firstIndex(of: ":"), colon != value.startIndex else {
+                        throw InvalidInput("\(option) '\(item)': expected host=key:value")
+                    }
+                    spec.members[member].tags = (spec.members[member].tags ?? [:]).merging([String(value[..<colon]): String(value[value.index(after: colon)...])]) { $1 }
+                }
+            }
+        }
+        let (limited, notes) = spec.limitingVoters()
+        try limited.validate()
+        return (limited, notes)
+    }
+
     var machineConfiguration: BootstrapStateMachine.Configuration {
         BootstrapStateMachine.Configuration(
-            spec: spec, notes: notes, dryRun: dryRun, waitFor: waitFor, reconnect: reconnect,
+            spec: spec, notes: notes, dryRun: dryRun, waitFor: waitFor, removeMembers: removeMembers,
+            forceReconfig: forceReconfig, initiateStrategy: initiateStrategy, reconnect: reconnect,
             maxConnectionAttempts: maxConnectionAttempts, seed: UInt64.random(in: .min ... .max))
     }
 }
@@ -96,10 +173,10 @@ struct Resolver {
     }
 
     /// List options: repeated, comma or white-space separated; the environment variable likewise.
-    func list(_ arguments: [String], env: String) throws(InvalidInput) -> [String] {
+    func list(_ arguments: [String], env: String, option: String) throws(InvalidInput) -> [String] {
         let sources: [(text: String, origin: String)] = arguments.isEmpty
             ? (environment[env].map { [($0, env)] } ?? [])
-            : arguments.map { ($0, "--nodes") }
+            : arguments.map { ($0, option) }
         var items: [String] = []
         for source in sources {
             let pieces = source.text.split(omittingEmptySubsequences: false) { $0 == "," }

@@ -15,8 +15,10 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         It waits for every node, initiates the set once (on the first electable member in \
         sorted host order, so concurrent runs agree), steps the preferred member up instead of \
         waiting out mongod's 10 s election timeout, and exits once a writable primary with the \
-        requested config is seen. Run again on a matching set, it only reads. It never forces a \
-        reconfig and never removes a member.
+        requested config is seen. An existing set is brought to the requested config by safe \
+        reconfigs, one voting member at a time, each committed before the next. Run again on a \
+        matching set, it only reads. It never forces a reconfig or removes a member unless told \
+        (--force-reconfig, --remove-members).
 
         Every option can be set through the environment variable named with it; the command \
         line wins. Progress goes to stderr, the result to stdout.
@@ -26,8 +28,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
                (or: --dry-run finished)
           64   bad input (arguments, environment); no node was contacted
           65   refused, nothing written: a node belongs to another set, two
-               sets share the name, a node was removed, the set exists with
-               other members, or mongod rejected the config
+               sets share the name, a node was removed, no safe reconfig
+               reaches the requested config, or mongod rejected a config
           69   --timeout passed or --max-retry-connection ran out; the message
                names what is missing (unreachable nodes, no primary)
           70   internal error
@@ -48,6 +50,42 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     @Option(name: .long, parsing: .upToNextOption,
             help: ArgumentHelp("The members: host or host:port (default port 27017), comma or space separated, repeatable. At most 50; members 8 and up join with votes 0 and priority 0. [env: MONGO_RS_NODES]", valueName: "host[:port]"))
     var nodes: [String] = []
+
+    @Option(name: .long,
+            help: ArgumentHelp("The desired set as a YAML or JSON file: name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below. [env: MONGO_RS_CONFIG]", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("arbiter"), parsing: .singleValue,
+            help: ArgumentHelp("A member that is an arbiter (added if not in --nodes). Repeatable. [env: MONGO_RS_ARBITERS, comma separated]", valueName: "host[:port]"))
+    var arbiters: [String] = []
+
+    @Option(name: .customLong("hidden"), parsing: .singleValue,
+            help: ArgumentHelp("A member that is hidden (priority 0; added if not in --nodes). Repeatable. [env: MONGO_RS_HIDDEN, comma separated]", valueName: "host[:port]"))
+    var hidden: [String] = []
+
+    @Option(name: .customLong("priority"), parsing: .singleValue,
+            help: ArgumentHelp("A member's priority, 0 to 1000. Repeatable. [env: MONGO_RS_PRIORITIES, comma separated]", valueName: "host=n"))
+    var priorities: [String] = []
+
+    @Option(name: .customLong("votes"), parsing: .singleValue,
+            help: ArgumentHelp("A member's votes, 0 or 1. Repeatable. [env: MONGO_RS_VOTES, comma separated]", valueName: "host=n"))
+    var votes: [String] = []
+
+    @Option(name: .customLong("tag"), parsing: .singleValue,
+            help: ArgumentHelp("A member tag. Repeatable. [env: MONGO_RS_TAGS, comma separated]", valueName: "host=key:value"))
+    var tags: [String] = []
+
+    @Flag(name: .customLong("remove-members"),
+          help: "Remove members of the set that the spec does not list (otherwise they are kept and reported). [env: MONGO_RS_REMOVE_MEMBERS=true]")
+    var removeMembers = false
+
+    @Flag(name: .customLong("force-reconfig"),
+          help: "Only when no primary can be elected because a majority of voters is unreachable (for longer than the election timeout): force a config of the reachable members, naming the members it drops. Never otherwise. [env: MONGO_RS_FORCE_RECONFIG=true]")
+    var forceReconfig = false
+
+    @Option(name: .customLong("initiate-strategy"),
+            help: ArgumentHelp("full: initiate once every member is reachable and fresh; incremental: initiate the first member alone as soon as it is reachable and add the others as they come (for StatefulSets whose pods start one by one; a member that is down but holds an old config is not seen). (default: full) [env: MONGO_RS_INITIATE_STRATEGY]", valueName: "full|incremental"))
+    var initiateStrategy: String?
 
     @Option(name: .customLong("replica-set"),
             help: ArgumentHelp("The replica set name, as given to mongod --replSet (default: rs0). [env: MONGO_RS_REPLICA_SET]", valueName: "name"))

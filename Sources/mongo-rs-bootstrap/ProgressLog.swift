@@ -79,6 +79,20 @@ struct ProgressLog: Sendable {
                         message: "replSetStepUp on \(host): \(error.message) (\(error.kindName)); retrying in \(DurationParsing.format(retry))")
         case .primaryWritable(let host):
             return Line(event: "primary", node: host, message: "\(host) is PRIMARY and writable")
+        case .reconfiguring(let host, let change, let version):
+            return Line(event: "reconfiguring", node: host, message: "replSetReconfig on \(host) to version \(version): \(change)")
+        case .reconfigured(let host, let version):
+            return Line(event: "reconfigured", node: host, message: "\(host) installed config version \(version); waiting for a majority of voters to commit it")
+        case .awaitingCommitment(let host, let version):
+            return Line(event: "awaitingCommitment", node: host, message: "\(host) installed config version \(version) but a majority has not committed it yet (MaxTimeMSExpired): waiting")
+        case .reconfigFailed(let host, let error, let retry):
+            return Line(event: "reconfigFailed", level: "warning", node: host,
+                        message: "\(host): \(error.message) (\(error.kindName)); reading the config again in \(DurationParsing.format(retry))")
+        case .steppingDown(let host, let reason):
+            return Line(event: "steppingDown", node: host, message: "replSetStepDown on \(host): \(reason)")
+        case .forcingReconfig(let host, let dropped, let config):
+            return Line(event: "forcingReconfig", level: "warning", node: host,
+                        message: "a majority of voters is lost: forcing config version \(config.version) on \(host) with \(config.members.map(\.host.description).joined(separator: ", ")), dropping \(dropped.map(\.description).joined(separator: ", "))")
         case .waiting(let what):
             return Line(event: "waiting", message: what)
         }

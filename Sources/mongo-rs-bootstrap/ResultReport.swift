@@ -132,6 +132,8 @@ extension ActionRecord {
         switch command {
         case .initiate: return "replSetInitiate"
         case .stepUp: return "replSetStepUp"
+        case .reconfig: return "replSetReconfig"
+        case .stepDown: return "replSetStepDown"
         }
     }
 }

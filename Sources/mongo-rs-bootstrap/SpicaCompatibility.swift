@@ -9,9 +9,10 @@ enum SpicaCompatibility {
     static let booleanOptions: Set<String> = ["from-srv", "bypass-quorum-check", "debug"]
     static let valueOptions: Set<String> = [
         "nodes", "replica-set", "timeout", "wait-for", "connect-timeout", "log-format", "output",
-        "hostname", "max-retry-connection", "wait-before-retry",
+        "hostname", "max-retry-connection", "wait-before-retry", "config", "arbiter", "hidden", "priority",
+        "votes", "tag", "initiate-strategy",
     ]
-    static let flags: Set<String> = ["dry-run", "quiet", "help", "version"]
+    static let flags: Set<String> = ["dry-run", "quiet", "remove-members", "force-reconfig", "help", "version"]
 
     static func normalize(_ arguments: [String]) -> [String] {
         var result: [String] = []

@@ -1,37 +1,23 @@
 import Foundation
 import MongoBSON
 import MongoSimulator
-import ReplicaSetBootstrap
+@testable import ReplicaSetBootstrap
 import TestSupport
 import Testing
 
-/// Runs `body` with a simulated set whose members listen, and shuts it down afterwards.
+/// Runs `body` with a simulated set (listening unless `start` is false), shut down afterwards.
 func withSimulator<T>(
     members: Int, timings: SimulatorTimings = .mongod, start: Bool = true,
     _ body: (ReplicaSetSimulator) async throws -> T
 ) async throws -> T {
-    let simulator = try ReplicaSetSimulator(memberCount: members, options: SimulatorOptions(timings: timings))
-    return try await run(simulator, start: start, body)
+    try await withSimulator(specs: Array(repeating: MongoSimulator.MemberSpec(), count: members), timings: timings, start: start, body)
 }
 
 func withSimulator<T>(
     specs: [MongoSimulator.MemberSpec], timings: SimulatorTimings = .mongod, start: Bool = true,
     _ body: (ReplicaSetSimulator) async throws -> T
 ) async throws -> T {
-    let simulator = try ReplicaSetSimulator(members: specs, options: SimulatorOptions(timings: timings))
-    return try await run(simulator, start: start, body)
-}
-
-private func run<T>(_ simulator: ReplicaSetSimulator, start: Bool, _ body: (ReplicaSetSimulator) async throws -> T) async throws -> T {
-    do {
-        if start { try await simulator.start() }
-        let result = try await body(simulator)
-        await simulator.shutdown()
-        return result
-    } catch {
-        await simulator.shutdown()
-        throw error
-    }
+    try await ReplicaSetSimulator.run(specs, options: SimulatorOptions(timings: timings), start: start, body)
 }
 
 /// `mongo-rs-bootstrap --nodes <hosts> <arguments>`.
@@ -70,4 +56,46 @@ func replicaSetIds(_ hosts: [String]) async throws -> Set<String> {
         }
     }
     return ids
+}
+
+/// The config the primary (or, without one, the first member that has one) holds now, read with
+/// the tool's own driver.
+func committedConfig(_ simulator: ReplicaSetSimulator) async throws -> ReplicaSetConfig {
+    let set = await simulator.snapshot
+    let host = set.primary?.host ?? set.members.first { $0.configVersion != nil }?.host ?? simulator.hosts[0]
+    let address = try HostAddress(parsing: host)
+    let nodes = MongocNodes(hosts: [address], options: ConnectionOptions(), maxAwaitTime: .seconds(1))
+    guard case .config(let config) = try await nodes.run(.getConfig, on: address) else {
+        throw SimulatorError.timedOut("no config on \(host)")
+    }
+    return config
+}
+
+extension ReplicaSetSimulator {
+    /// The configs of every replSetReconfig received, in order.
+    func reconfigsSent() -> [BSONDocument] {
+        writeCommands.filter { $0.name == "replSetReconfig" }.compactMap { $0.document["replSetReconfig"]?.documentValue }
+    }
+}
+
+/// The voting members' `_id`s of a config document as sent.
+func voterIds(_ config: BSONDocument) -> Set<Int> {
+    Set((config["members"]?.arrayValue ?? []).compactMap { member -> Int? in
+        guard let member = member.documentValue, (member["votes"]?.intValue ?? 1) > 0 else { return nil }
+        return member["_id"]?.intValue
+    })
+}
+
+/// Writes `text` to a temporary spec file and returns its path.
+func specFile(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("spec-\(UUID().uuidString).yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// What an operator does before adding an arbiter to a running set (mongod 5.0+).
+func setClusterWideWriteConcern(_ simulator: ReplicaSetSimulator) async throws {
+    let primary = try #require(await simulator.snapshot.primary?.host)
+    let client = try MongoClient(host: try HostAddress(parsing: primary), connectTimeout: .seconds(2), socketTimeout: .seconds(10))
+    _ = try client.runCommand(["setDefaultRWConcern": 1, "defaultWriteConcern": ["w": "majority"]])
 }

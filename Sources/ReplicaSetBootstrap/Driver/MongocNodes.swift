@@ -90,15 +90,13 @@ final class NodeConnections: Sendable {
             _ = try run(["replSetGetStatus": 1], on: command, socketTimeout: options.commandTimeout)
             return .statusOK
         case .getConfig:
-            let reply = try run(["replSetGetConfig": 1], on: command, socketTimeout: options.commandTimeout)
-            guard let document = reply["config"]?.documentValue else {
-                throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig reply has no config document")
+            return .config(try config(from: run(["replSetGetConfig": 1], on: command, socketTimeout: options.commandTimeout)))
+        case .getCommittedConfig:
+            let reply = try run(["replSetGetConfig": 1, "commitmentStatus": true], on: command, socketTimeout: options.commandTimeout)
+            guard let committed = reply["commitmentStatus"]?.boolValue else {
+                throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig reply has no commitmentStatus")
             }
-            do {
-                return .config(try ReplicaSetConfig(document: document))
-            } catch {
-                throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig: \(error.message)")
-            }
+            return .committedConfig(try config(from: reply), committed: committed)
         case .initiate(let config):
             _ = try run(["replSetInitiate": .document(config.document)], on: command, socketTimeout: options.commandTimeout)
             return .initiated
@@ -111,6 +109,21 @@ final class NodeConnections: Sendable {
             document["maxTimeMS"] = .int64(maxTime.milliseconds)
             _ = try run(document, on: command, socketTimeout: max(options.commandTimeout, maxTime + .seconds(5)))
             return .reconfigured
+        case .stepDown:
+            // 60 s without standing again; up to 10 s for a secondary to catch up (mongod's defaults).
+            _ = try run(["replSetStepDown": 60, "secondaryCatchUpPeriodSecs": 10], on: command, socketTimeout: options.commandTimeout)
+            return .steppedDown
+        }
+    }
+
+    private func config(from reply: BSONDocument) throws(MongoError) -> ReplicaSetConfig {
+        guard let document = reply["config"]?.documentValue else {
+            throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig reply has no config document")
+        }
+        do {
+            return try ReplicaSetConfig(document: document)
+        } catch {
+            throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig: \(error.message)")
         }
     }
 

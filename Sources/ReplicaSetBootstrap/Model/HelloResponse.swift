@@ -32,10 +32,14 @@ public struct HelloResponse: Hashable, Sendable {
     public var isMongos: Bool
     public var topologyVersion: TopologyVersion?
     public var maxWireVersion: Int
+    /// The node's last applied write (`lastWrite.opTime`), to force a config on the member that
+    /// has the newest data.
+    public var lastWrite: OpTime?
 
     public init(isWritablePrimary: Bool = false, secondary: Bool = false, arbiterOnly: Bool = false, hidden: Bool = false,
                 setName: String? = nil, setVersion: Int? = nil, primary: HostAddress? = nil, me: HostAddress? = nil,
-                isReplicaSet: Bool = false, isMongos: Bool = false, topologyVersion: TopologyVersion? = nil, maxWireVersion: Int = 17) {
+                isReplicaSet: Bool = false, isMongos: Bool = false, topologyVersion: TopologyVersion? = nil, maxWireVersion: Int = 17,
+                lastWrite: OpTime? = nil) {
         self.isWritablePrimary = isWritablePrimary
         self.secondary = secondary
         self.arbiterOnly = arbiterOnly
@@ -48,6 +52,7 @@ public struct HelloResponse: Hashable, Sendable {
         self.isMongos = isMongos
         self.topologyVersion = topologyVersion
         self.maxWireVersion = maxWireVersion
+        self.lastWrite = lastWrite
     }
 
     public init(document doc: BSONDocument) {
@@ -68,6 +73,12 @@ public struct HelloResponse: Hashable, Sendable {
             topologyVersion = nil
         }
         maxWireVersion = doc["maxWireVersion"]?.intValue ?? 0
+        if let opTime = doc["lastWrite"]?.documentValue?["opTime"]?.documentValue,
+           case .timestamp(let seconds, let increment)? = opTime["ts"] {
+            lastWrite = OpTime(term: Int64(opTime["t"]?.intValue ?? -1), seconds: seconds, increment: increment)
+        } else {
+            lastWrite = nil
+        }
     }
 
     /// The member state this reply shows, as far as `hello` tells it.
@@ -95,4 +106,21 @@ public enum MemberState: String, Hashable, Sendable {
 
     /// Healthy for `--wait-for all`.
     var isHealthy: Bool { self == .primary || self == .secondary || self == .arbiter }
+}
+
+/// A replication position: newer terms first, then timestamps (`op_time.h`).
+public struct OpTime: Hashable, Comparable, Sendable {
+    public var term: Int64
+    public var seconds: UInt32
+    public var increment: UInt32
+
+    public init(term: Int64, seconds: UInt32, increment: UInt32) {
+        self.term = term
+        self.seconds = seconds
+        self.increment = increment
+    }
+
+    public static func < (lhs: OpTime, rhs: OpTime) -> Bool {
+        (lhs.term, lhs.seconds, lhs.increment) < (rhs.term, rhs.seconds, rhs.increment)
+    }
 }

@@ -22,25 +22,29 @@ public struct ReplicaSetSpec: Hashable, Sendable {
     }
 
     /// The spec for a plain list of nodes (`--nodes`): every member with mongod's defaults, except
-    /// that members 8 and up (in the order given) join with votes 0 and priority 0, since mongod
-    /// allows at most 7 voters. The notes say so.
+    /// that members 8 and up join without a vote (see `limitingVoters()`).
     public static func plain(name: String, nodes: [HostAddress]) throws(InvalidInput) -> (spec: ReplicaSetSpec, notes: [String]) {
-        var members: [MemberSpec] = []
-        var nonVoting: [HostAddress] = []
-        for (index, host) in nodes.enumerated() {
-            if index >= maxVotingMembers {
-                members.append(MemberSpec(host: host, priority: 0, votes: 0))
-                nonVoting.append(host)
-            } else {
-                members.append(MemberSpec(host: host))
-            }
-        }
-        let spec = ReplicaSetSpec(name: name, members: members)
+        let (spec, notes) = ReplicaSetSpec(name: name, members: nodes.map { MemberSpec(host: $0) }).limitingVoters()
         try spec.validate()
-        var notes: [String] = []
-        if !nonVoting.isEmpty {
-            notes.append("mongod allows at most \(maxVotingMembers) voting members: \(nonVoting.map(\.description).joined(separator: ", ")) join with votes 0 and priority 0")
+        return (spec, notes)
+    }
+
+    /// mongod allows at most 7 voters: members beyond the 7th voter (in the order given) whose
+    /// votes the user left open get votes 0 and priority 0. The notes say which.
+    public func limitingVoters() -> (spec: ReplicaSetSpec, notes: [String]) {
+        var spec = self
+        var voters = 0
+        var nonVoting: [HostAddress] = []
+        for index in spec.members.indices where spec.members[index].resolvedOptions.isVoter {
+            voters += 1
+            guard voters > Self.maxVotingMembers, spec.members[index].votes == nil else { continue }
+            spec.members[index].votes = 0
+            if spec.members[index].priority == nil { spec.members[index].priority = 0 }
+            nonVoting.append(spec.members[index].host)
         }
+        let notes = nonVoting.isEmpty ? [] : [
+            "mongod allows at most \(Self.maxVotingMembers) voting members: \(nonVoting.map(\.description).joined(separator: ", ")) join with votes 0 and priority 0",
+        ]
         return (spec, notes)
     }
 

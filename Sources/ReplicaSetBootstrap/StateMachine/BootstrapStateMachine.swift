@@ -5,6 +5,10 @@
 /// Each node has two connections: a monitoring one that waits in `hello` for the node's next
 /// state change (awaitable hello, MongoDB 4.4+; polling for older servers), and a command one for
 /// everything else. At most one command is in flight per connection.
+///
+/// The decisions live in extensions by concern: `+Initiate` (a set that does not exist yet),
+/// `+Reconcile` (an existing set: step-up, reconfiguration, forced reconfig), `+Verify` (when to
+/// exit 0, and what to report otherwise).
 public struct BootstrapStateMachine: Sendable {
     public struct Configuration: Hashable, Sendable {
         public var spec: ReplicaSetSpec
@@ -12,14 +16,21 @@ public struct BootstrapStateMachine: Sendable {
         public var notes: [String]
         public var dryRun: Bool
         public var waitFor: WaitFor
+        /// Remove members the spec does not list (`--remove-members`).
+        public var removeMembers: Bool
+        /// Force a config when a majority of voters is lost (`--force-reconfig`).
+        public var forceReconfig: Bool
+        public var initiateStrategy: InitiateStrategy
         /// Between attempts to reach a node that did not answer.
         public var reconnect: Backoff
-        /// Between retries of a command that failed.
+        /// Between retries of a command that failed, and polls of a config's commitment.
         public var retry: Backoff
         /// How long one awaitable `hello` waits for a change.
         public var maxAwaitTime: Duration
         /// How often servers without awaitable hello (before 4.4) are polled.
         public var pollInterval: Duration
+        /// `maxTimeMS` of each replSetReconfig: how long mongod waits for commitment.
+        public var reconfigMaxTime: Duration
         /// Give up (exit 69) after this many failed attempts to reach one node (Spica's
         /// `--max-retry-connection`); nil: keep trying until the deadline.
         public var maxConnectionAttempts: Int?
@@ -27,19 +38,24 @@ public struct BootstrapStateMachine: Sendable {
 
         public init(
             spec: ReplicaSetSpec, notes: [String] = [], dryRun: Bool = false, waitFor: WaitFor = .primary,
+            removeMembers: Bool = false, forceReconfig: Bool = false, initiateStrategy: InitiateStrategy = .full,
             reconnect: Backoff = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100)),
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
             maxAwaitTime: Duration = .seconds(10), pollInterval: Duration = .milliseconds(200),
-            maxConnectionAttempts: Int? = nil, seed: UInt64 = 0
+            reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil, seed: UInt64 = 0
         ) {
             self.spec = spec
             self.notes = notes
             self.dryRun = dryRun
             self.waitFor = waitFor
+            self.removeMembers = removeMembers
+            self.forceReconfig = forceReconfig
+            self.initiateStrategy = initiateStrategy
             self.reconnect = reconnect
             self.retry = retry
             self.maxAwaitTime = maxAwaitTime
             self.pollInterval = pollInterval
+            self.reconfigMaxTime = reconfigMaxTime
             self.maxConnectionAttempts = maxConnectionAttempts
             self.seed = seed
         }
@@ -52,6 +68,13 @@ public struct BootstrapStateMachine: Sendable {
         case all
     }
 
+    public enum InitiateStrategy: String, Hashable, Sendable, CaseIterable {
+        /// Initiate the whole set once every node is reachable and fresh.
+        case full
+        /// Initiate the initiator alone as soon as it is reachable, add the others as they come.
+        case incremental
+    }
+
     public enum NodeCommand: Hashable, Sendable {
         /// `hello` on the monitoring connection; with a topology version it waits up to
         /// `maxAwait` for the next change.
@@ -60,10 +83,14 @@ public struct BootstrapStateMachine: Sendable {
         case hello
         case getStatus
         case getConfig
+        /// `replSetGetConfig` with `commitmentStatus: true`, on the primary.
+        case getCommittedConfig
         case initiate(ReplicaSetConfig)
         case stepUp
         /// `replSetReconfig` with `maxTimeMS`; `force` only when the user asked for it.
         case reconfig(ReplicaSetConfig, force: Bool, maxTime: Duration)
+        /// `replSetStepDown`, before a reconfig that removes the primary or makes it unelectable.
+        case stepDown
 
         public var usesMonitorConnection: Bool {
             if case .awaitHello = self { return true }
@@ -72,8 +99,8 @@ public struct BootstrapStateMachine: Sendable {
 
         public var isWrite: Bool {
             switch self {
-            case .initiate, .stepUp, .reconfig: return true
-            case .awaitHello, .hello, .getStatus, .getConfig: return false
+            case .initiate, .stepUp, .reconfig, .stepDown: return true
+            case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig: return false
             }
         }
     }
@@ -94,9 +121,12 @@ public struct BootstrapStateMachine: Sendable {
         /// `replSetGetStatus` answered ok: the node has a config.
         case statusOK
         case config(ReplicaSetConfig)
+        /// The primary's config and whether a majority of voters has it.
+        case committedConfig(ReplicaSetConfig, committed: Bool)
         case initiated
         case steppedUp
         case reconfigured
+        case steppedDown
     }
 
     struct Observed<Value: Hashable & Sendable>: Hashable, Sendable {
@@ -119,6 +149,8 @@ public struct BootstrapStateMachine: Sendable {
         var status: NodeStatusTracking = .unknown
         var hello: Observed<HelloResponse>?
         var config: Observed<ReplicaSetConfig>?
+        /// Whether `config` is majority committed, when it was read with commitmentStatus.
+        var configCommitted: Bool?
         /// requestSeq of the last `replSetGetStatus` that answered NotYetInitialized (94).
         var freshConfirmedSeq = -1
         /// The hello (by requestSeq) for which a status was already asked.
@@ -131,33 +163,52 @@ public struct BootstrapStateMachine: Sendable {
         var lastCommandError: MongoError?
         var connectFailures = 0
 
-        var isMonitorBusy: Bool { monitorRequestSeq != nil }
-
         var memberStatus: (setName: String, state: MemberState)? {
             if case .known(.member(let setName, _, let state)) = status { return (setName, state) }
             return nil
         }
+
+        var isFresh: Bool { status == .known(.fresh) }
     }
 
     public let configuration: Configuration
-    private var nodes: [Node]
-    private var sequence = 0
+    var nodes: [Node]
+    var sequence = 0
     /// Sequence number of the event that completed (or failed) the last write.
-    private var lastWriteSeq = -1
-    private var lastInitiateSeq = -1
-    private var lastInitiateFailed = false
-    private var initiatedOn: HostAddress?
-    private var initiateFailures = 0
-    private var initiateNotBefore: Duration = .zero
-    private var lastInitiateError: MongoError?
-    private var stepUpFailures = 0
-    private var lastStepUpSucceededSeq = -1
-    private var stepUpNotBefore: Duration = .zero
-    private var wakeUpAt: Duration?
-    private var records: [ActionRecord] = []
-    private var reportedPrimary: HostAddress?
-    private var finished = false
-    private var random: SplitMix64
+    var lastWriteSeq = -1
+    var finished = false
+    var random: SplitMix64
+    var records: [ActionRecord] = []
+    var reportedPrimary: HostAddress?
+    var wakeUpAt: Duration?
+
+    // Initiate.
+    var lastInitiateSeq = -1
+    var lastInitiateFailed = false
+    var initiatedOn: HostAddress?
+    var initiateFailures = 0
+    var initiateNotBefore: Duration = .zero
+    var lastInitiateError: MongoError?
+
+    // Step-up.
+    var stepUpFailures = 0
+    var lastStepUpSucceededSeq = -1
+    var stepUpNotBefore: Duration = .zero
+
+    // Reconfiguration.
+    /// Options fixed for members the first time a plan adds them, so a member that joins with
+    /// priority 0 (the PSA rule) still gets its priority when the plan is made again later.
+    var pinnedMembers: [HostAddress: MemberSpec] = [:]
+    var reconfigFailures = 0
+    var reconfigNotBefore: Duration = .zero
+    var lastReconfigError: MongoError?
+    /// How often mongod rejected a step to this version; a repeat is refused, not retried forever.
+    var rejectedVersions: [Int: Int] = [:]
+    /// Servers before 4.4 do not know commitmentStatus.
+    var commitmentStatusUnsupported = false
+    var majorityLostSince: Duration?
+    /// What the reconfig in flight changes, for the record.
+    var pendingChange: String?
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
@@ -170,17 +221,13 @@ public struct BootstrapStateMachine: Sendable {
     /// The write commands sent so far, with their results.
     public var actionsTaken: [ActionRecord] { records }
 
-    private var spec: ReplicaSetSpec { configuration.spec }
+    var spec: ReplicaSetSpec { configuration.spec }
 
     // MARK: - Events
 
     public mutating func start(at now: Duration) -> [Action] {
         sequence += 1
-        var actions: [Action] = []
-        for index in nodes.indices {
-            actions.append(sendHello(index, topologyVersion: nil))
-        }
-        return actions
+        return nodes.indices.map { sendHello($0, topologyVersion: nil) }
     }
 
     public mutating func helloReceived(_ hello: HelloResponse, from host: HostAddress, at now: Duration) -> [Action] {
@@ -235,16 +282,30 @@ public struct BootstrapStateMachine: Sendable {
             if let hello = nodes[index].hello { nodes[index].statusAskedForHello = hello.requestSeq }
         case (.getConfig, .config(let config)):
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
+            nodes[index].configCommitted = nil
+        case (.getCommittedConfig, .committedConfig(let config, let committed)):
+            nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
+            nodes[index].configCommitted = committed
+            if !committed {
+                // Ask again shortly: mongod is propagating it to a majority of voters.
+                nodes[index].commandFailures += 1
+                nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
+            }
         case (.initiate(let config), .initiated):
-            lastWriteSeq = sequence
+            writeCompleted()
             initiatedOn = host
             records.append(ActionRecord(command: .initiate(config), host: host))
             actions.append(.report(.initiated(host)))
         case (.stepUp, .steppedUp):
-            lastWriteSeq = sequence
+            writeCompleted()
             lastStepUpSucceededSeq = sequence
             stepUpFailures = 0
             records.append(ActionRecord(command: .stepUp, host: host))
+        case (.reconfig(let config, let force, _), .reconfigured):
+            actions += reconfigSucceeded(config, force: force, on: host)
+        case (.stepDown, .steppedDown):
+            writeCompleted()
+            records.append(ActionRecord(command: .stepDown, host: host))
         default:
             // A reply that does not fit the command: the runner's bug, not the server's.
             preconditionFailure("reply \(reply) does not answer \(pending.command)")
@@ -271,31 +332,28 @@ public struct BootstrapStateMachine: Sendable {
             actions += setStatus(.known(.removed), at: index)
         case .getStatus where error.hasCode(.noReplicationEnabled):
             actions += setStatus(.known(.standalone), at: index)
-        case .awaitHello, .hello, .getStatus, .getConfig:
+        case .getCommittedConfig where !error.isNetworkError && !error.isRetriable:
+            // A server before 4.4 rejects commitmentStatus: read plain configs from now on.
+            commitmentStatusUnsupported = true
+        case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig:
             // Ask again after the backoff, even for the same hello.
             if pending.command == .getStatus { nodes[index].statusAskedForHello = -1 }
             nodes[index].lastCommandError = error
             nodes[index].commandFailures += 1
             nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
         case .initiate(let config):
-            records.append(ActionRecord(command: .initiate(config), host: host, error: error))
-            lastWriteSeq = sequence
-            lastInitiateFailed = true
-            lastInitiateError = error
-            if let refusal = initiateRefusal(error, host: host) { return actions + finish(.refused(refusal)) }
-            initiateFailures += 1
-            let delay = configuration.retry.delay(afterFailures: initiateFailures, random: &random)
-            initiateNotBefore = now + delay
-            actions.append(.report(error.hasCode(.alreadyInitialized) ? .alreadyInitialized(host) : .initiateFailed(host, error, retryIn: delay)))
-        case .reconfig:
-            preconditionFailure("this version never sends replSetReconfig")
+            actions += initiateFailed(config, error, on: host, at: now)
         case .stepUp:
             records.append(ActionRecord(command: .stepUp, host: host, error: error))
-            lastWriteSeq = sequence
+            writeCompleted()
             stepUpFailures += 1
             let delay = configuration.retry.delay(afterFailures: stepUpFailures, random: &random)
             stepUpNotBefore = now + delay
             actions.append(.report(.stepUpFailed(host, error, retryIn: delay)))
+        case .reconfig(let config, let force, _):
+            actions += reconfigFailed(config, force: force, error, on: host, at: now)
+        case .stepDown:
+            actions += stepDownFailed(error, on: host, at: now)
         }
         return actions + evaluate(now)
     }
@@ -358,17 +416,13 @@ public struct BootstrapStateMachine: Sendable {
 
     // MARK: - Deciding
 
-    private mutating func evaluate(_ now: Duration) -> [Action] {
+    mutating func evaluate(_ now: Duration) -> [Action] {
         guard !finished else { return [] }
         if let refusal = refusal() { return finish(.refused(refusal)) }
         var actions: [Action] = []
         if let current = currentConfig {
-            let difference = spec.difference(from: current.value)
-            if !difference.satisfiesSpec, observationComplete {
-                return finish(.refused(.needsReconfiguration(setName: spec.name, version: current.value.version, difference)))
-            }
-            if let outcome = verifiedOutcome(current.value) { return finish(outcome) }
-            actions += considerStepUp(now, config: current.value)
+            if let outcome = verifiedOutcome() { return finish(outcome) }
+            actions += reconcile(now, current: current.value)
         } else {
             actions += considerInitiate(now)
         }
@@ -378,7 +432,7 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     /// The newest config of the wanted set among those read.
-    private var currentConfig: Observed<ReplicaSetConfig>? {
+    var currentConfig: Observed<ReplicaSetConfig>? {
         var newest: Observed<ReplicaSetConfig>?
         for node in nodes {
             guard let config = node.config, config.value.name == spec.name else { continue }
@@ -388,7 +442,7 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     /// Every node has answered at least once (or is unreachable), and every member's config is read.
-    private var observationComplete: Bool {
+    var observationComplete: Bool {
         nodes.allSatisfy { node in
             switch node.status {
             case .unknown, .awaitingStatus: return false
@@ -399,8 +453,13 @@ public struct BootstrapStateMachine: Sendable {
         }
     }
 
-    private var allNodesReached: Bool {
+    var allNodesReached: Bool {
         nodes.allSatisfy { if case .known = $0.status { return true } else { return false } }
+    }
+
+    /// The node that says it is the writable primary of the wanted set.
+    var writablePrimary: Int? {
+        nodes.indices.first { nodes[$0].hello?.value.isWritablePrimary == true && nodes[$0].hello?.value.setName == spec.name }
     }
 
     private func refusal() -> Refusal? {
@@ -425,86 +484,6 @@ public struct BootstrapStateMachine: Sendable {
         for node in nodes where node.status == .known(.removed) {
             if let current = currentConfig?.value, current.member(node.host) != nil { continue }
             if allNodesReached && observationComplete { return .removedMember(node.host) }
-        }
-        return nil
-    }
-
-    private mutating func considerInitiate(_ now: Duration) -> [Action] {
-        guard !nodes.contains(where: { $0.command?.command.isWrite ?? false }) else { return [] }
-        // Invariant 1: every listed node reached and reported no config since the last attempt.
-        let allFresh = nodes.allSatisfy { node in
-            node.status == .known(.fresh) && node.freshConfirmedSeq > lastInitiateSeq && !(node.hello?.value.hasConfig ?? true)
-        }
-        guard allFresh else { return [] }
-        let initiator = spec.initiator
-        let config = spec.initiateConfig
-        if configuration.dryRun {
-            return finish(.planned(plan(steps: [.initiate(initiator, config)])))
-        }
-        guard now >= initiateNotBefore else { return wakeUp(at: initiateNotBefore, now: now) }
-        guard let index = index(of: initiator), nodes[index].command == nil else { return [] }
-        lastInitiateSeq = sequence
-        lastInitiateFailed = false
-        nodes[index].command = (.initiate(config), sequence)
-        return [.report(.initiating(initiator, config)), .send(.initiate(config), to: initiator)]
-    }
-
-    /// 93 is how mongod re-codes every validation failure of an initiate. Only "maps to this node"
-    /// can heal by itself (the initiator's own name does not resolve to it yet).
-    private func initiateRefusal(_ error: MongoError, host: HostAddress) -> Refusal? {
-        if error.hasCode(.invalidReplicaSetConfig) && !error.message.contains("maps to this node") {
-            return .configRejected(host, error)
-        }
-        if error.hasCode(.nodeNotElectable) { return .configRejected(host, error) }
-        return nil
-    }
-
-    private mutating func considerStepUp(_ now: Duration, config: ReplicaSetConfig) -> [Action] {
-        // A single voter elects itself as soon as it is SECONDARY.
-        guard config.members.filter(\.options.isVoter).count > 1 else { return [] }
-        let target = spec.preferredPrimary
-        // After a won election only a hello asked for since counts; after a lost one the node
-        // itself just said it is not primary.
-        guard let index = index(of: target), let observed = nodes[index].hello, observed.requestSeq > lastStepUpSucceededSeq,
-              observed.value.memberState == .secondary, config.member(target)?.options.isElectable ?? false
-        else { return [] }
-        // Any sign of a primary (or one being elected and draining) means: let it be.
-        let primaryKnown = nodes.contains { node in
-            guard let hello = node.hello?.value else { return false }
-            return hello.isWritablePrimary || hello.primary != nil
-        }
-        // Like every write, only once each node was seen, so the refusal checks had their say.
-        guard !primaryKnown, nodes[index].command == nil, observationComplete else { return [] }
-        // Members vote only once they hold the config: before a majority of voters show it, a
-        // step-up can only fail (and bump the term).
-        let voters = config.members.filter(\.options.isVoter).map(\.host)
-        let votersWithConfig = voters.filter { host in
-            guard let hello = nodes.first(where: { $0.host == host })?.hello?.value else { return false }
-            return hello.setName == config.name && (hello.setVersion ?? 0) >= config.version
-        }
-        guard votersWithConfig.count * 2 > voters.count else { return [] }
-        if configuration.dryRun { return finish(.planned(plan(steps: [.stepUp(target)]))) }
-        guard now >= stepUpNotBefore else { return wakeUp(at: stepUpNotBefore, now: now) }
-        nodes[index].command = (.stepUp, sequence)
-        return [.report(.steppingUp(target)), .send(.stepUp, to: target)]
-    }
-
-    /// Invariant 4: exit 0 only with a writable primary whose hello and config were both asked for
-    /// after the last write, the config being the desired one.
-    private func verifiedOutcome(_ current: ReplicaSetConfig) -> Outcome? {
-        guard observationComplete else { return nil }
-        for node in nodes {
-            guard let hello = node.hello, hello.value.isWritablePrimary, hello.requestSeq > lastWriteSeq,
-                  let config = node.config, config.requestSeq > lastWriteSeq,
-                  config.value.name == spec.name, config.value.version == hello.value.setVersion,
-                  spec.difference(from: config.value).satisfiesSpec
-            else { continue }
-            if configuration.waitFor == .all {
-                let healthy = nodes.allSatisfy { $0.hello?.value.memberState.isHealthy ?? false }
-                guard healthy else { return nil }
-            }
-            if configuration.dryRun { return .planned(plan(steps: [])) }
-            return .converged(summary(primary: node.host, config: config.value))
         }
         return nil
     }
@@ -538,11 +517,17 @@ public struct BootstrapStateMachine: Sendable {
             // Confirm again before another attempt (invariant 1).
             return .getStatus
         case .known(.member(let setName, _, _)) where setName == spec.name:
-            let config = node.config
-            let stale = config == nil || config!.value.version != hello.value.setVersion
-            if stale { return .getConfig }
+            // The primary's config is read with its commitment: reconfigs wait for it.
+            let read: NodeCommand = hello.value.isWritablePrimary && !commitmentStatusUnsupported ? .getCommittedConfig : .getConfig
+            guard let config = node.config else { return read }
+            if let version = hello.value.setVersion, config.value.version > version {
+                // The hello is older than the config read: ask for a fresh one, not the config again.
+                return hello.requestSeq <= lastWriteSeq || hello.requestSeq < config.requestSeq ? .hello : nil
+            }
+            guard config.value.version == hello.value.setVersion else { return read }
             if hello.value.isWritablePrimary {
-                if config!.requestSeq <= lastWriteSeq { return .getConfig }
+                if config.requestSeq <= lastWriteSeq { return read }
+                if needsCommitment(config.value) && read == .getCommittedConfig && node.configCommitted != true { return read }
                 if hello.requestSeq <= lastWriteSeq { return .hello }
             }
             return nil
@@ -551,9 +536,25 @@ public struct BootstrapStateMachine: Sendable {
         }
     }
 
+    /// Whether the primary's config must be committed before going on: before each reconfig,
+    /// and before exit 0 after this run reconfigured. A set only initiated or left as it was
+    /// need not wait: after an election mongod's own config term bump commits only once a
+    /// majority finished its initial sync.
+    func needsCommitment(_ config: ReplicaSetConfig) -> Bool {
+        reconfiguredThisRun || !fullPlanner(from: config).isSatisfied(by: config)
+    }
+
+    /// A reconfig of this run was installed (acknowledged, or timed out waiting for commitment).
+    var reconfiguredThisRun: Bool {
+        records.contains { record in
+            guard case .reconfig = record.command else { return false }
+            return record.error == nil || record.error?.hasCode(.maxTimeMSExpired) == true
+        }
+    }
+
     // MARK: - Helpers
 
-    private func index(of host: HostAddress) -> Int? {
+    func index(of host: HostAddress) -> Int? {
         nodes.firstIndex { $0.host == host }
     }
 
@@ -563,84 +564,27 @@ public struct BootstrapStateMachine: Sendable {
         return delay > .zero ? .sendLater(command, to: nodes[index].host, after: delay) : .send(command, to: nodes[index].host)
     }
 
-    private mutating func wakeUp(at time: Duration, now: Duration) -> [Action] {
+    /// Sends a write on the node's command connection.
+    mutating func send(_ command: NodeCommand, to index: Int) -> Action {
+        nodes[index].command = (command, sequence)
+        return .send(command, to: nodes[index].host)
+    }
+
+    /// Marks the end of a write (acknowledged or not): reads sent from here on, even in this same
+    /// event, count as asked for after it.
+    mutating func writeCompleted() {
+        lastWriteSeq = sequence
+        sequence += 1
+    }
+
+    mutating func wakeUp(at time: Duration, now: Duration) -> [Action] {
         if let pending = wakeUpAt, pending <= time, pending > now { return [] }
         wakeUpAt = time
         return [.wakeUp(after: time - now)]
     }
 
-    private mutating func finish(_ outcome: Outcome) -> [Action] {
+    mutating func finish(_ outcome: Outcome) -> [Action] {
         finished = true
         return [.finish(outcome)]
-    }
-
-    private func summary(primary: HostAddress, config: ReplicaSetConfig) -> Summary {
-        let members = config.members.map { member in
-            MemberReport(
-                host: member.host, id: member.id,
-                state: nodes.first { $0.host == member.host }?.hello?.value.memberState,
-                votes: member.options.votes, priority: member.options.priority, arbiterOnly: member.options.arbiterOnly)
-        }
-        return Summary(setName: config.name, primary: primary, configVersion: config.version, members: members,
-                       actions: records, notes: notes(for: config))
-    }
-
-    private func notes(for config: ReplicaSetConfig?) -> [String] {
-        var notes = configuration.notes
-        if let config {
-            let extra = spec.difference(from: config).extra
-            if !extra.isEmpty {
-                notes.append("kept \(extra.map(\.description).joined(separator: ", ")): in the set's config but not in --nodes")
-            }
-        }
-        return notes
-    }
-
-    private func plan(steps: [Plan.Step]) -> Plan {
-        let observed = nodes.map { node -> NodeReport in
-            switch node.status {
-            case .unknown: return NodeReport(host: node.host, status: "not reached")
-            case .unreachable(let error): return NodeReport(host: node.host, status: "unreachable: \(error.message)")
-            case .awaitingStatus: return NodeReport(host: node.host, status: "no config (status unknown)")
-            case .known(let status): return NodeReport(host: node.host, status: status.description)
-            }
-        }
-        return Plan(setName: spec.name, observed: observed, steps: steps, notes: notes(for: currentConfig?.value))
-    }
-
-    /// What is still missing, for a run that ends without converging.
-    private func blockers() -> [Blocker] {
-        var blockers: [Blocker] = []
-        let current = currentConfig?.value
-        for node in nodes {
-            switch node.status {
-            case .unknown: blockers.append(.unreachable(node.host, nil))
-            case .unreachable(let error): blockers.append(.unreachable(node.host, error))
-            case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.lastCommandError))
-            case .known(.removed) where current?.member(node.host) != nil: blockers.append(.notFindingItself(node.host))
-            default: break
-            }
-        }
-        guard let current else {
-            if let lastInitiateError { blockers.append(.initiateFailing(lastInitiateError.host, lastInitiateError)) }
-            return blockers
-        }
-        let primary = nodes.first { $0.hello?.value.isWritablePrimary ?? false }
-        if let primary {
-            if configuration.waitFor == .all {
-                for node in nodes {
-                    guard let state = node.hello?.value.memberState, !state.isHealthy else { continue }
-                    blockers.append(.notHealthy(node.host, state.rawValue))
-                }
-            }
-            if blockers.isEmpty { blockers.append(.waitingForConfig(primary.host)) }
-        } else {
-            var states: [HostAddress: String] = [:]
-            for node in nodes where current.member(node.host) != nil {
-                states[node.host] = node.hello?.value.memberState.rawValue ?? "unreachable"
-            }
-            blockers.append(.noPrimary(states: states))
-        }
-        return blockers
     }
 }

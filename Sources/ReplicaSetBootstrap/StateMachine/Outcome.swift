@@ -39,6 +39,8 @@ public struct ActionRecord: Hashable, Sendable, CustomStringConvertible {
     public enum Command: Hashable, Sendable {
         case initiate(ReplicaSetConfig)
         case stepUp
+        case reconfig(ReplicaSetConfig, change: String, force: Bool)
+        case stepDown
     }
 
     public var command: Command
@@ -51,6 +53,9 @@ public struct ActionRecord: Hashable, Sendable, CustomStringConvertible {
         switch command {
         case .initiate(let config): what = "replSetInitiate on \(host) (\(config.members.count) members, version \(config.version))"
         case .stepUp: what = "replSetStepUp on \(host)"
+        case .reconfig(let config, let change, let force):
+            what = "replSetReconfig\(force ? " with force" : "") on \(host) to version \(config.version): \(change)"
+        case .stepDown: what = "replSetStepDown on \(host)"
         }
         guard let error else { return what }
         return "\(what): \(error.message)"
@@ -62,11 +67,18 @@ public struct Plan: Hashable, Sendable {
     public enum Step: Hashable, Sendable, CustomStringConvertible {
         case initiate(HostAddress, ReplicaSetConfig)
         case stepUp(HostAddress)
+        case reconfig(HostAddress, ReplicaSetConfig, change: String)
+        case stepDown(HostAddress, reason: String)
+        case forceReconfig(HostAddress, ReplicaSetConfig, dropped: [HostAddress])
 
         public var description: String {
             switch self {
             case .initiate(let host, let config): return "replSetInitiate on \(host) with \(config.document)"
             case .stepUp(let host): return "replSetStepUp on \(host) (no primary yet; saves the election timeout)"
+            case .reconfig(let host, let config, let change): return "replSetReconfig on \(host) to version \(config.version): \(change)"
+            case .stepDown(let host, let reason): return "replSetStepDown on \(host): \(reason)"
+            case .forceReconfig(let host, let config, let dropped):
+                return "replSetReconfig with force on \(host), dropping \(dropped.map(\.description).joined(separator: ", ")): \(config.document)"
             }
         }
     }
@@ -98,8 +110,11 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
     case mongos(HostAddress)
     /// mongod refused the config for a reason retrying cannot fix.
     case configRejected(HostAddress, MongoError)
-    /// The set exists and differs from the spec in a way this version does not change.
-    case needsReconfiguration(setName: String, version: Int, ConfigDifference)
+    /// The change (typically adding an arbiter) would change the implicit default write concern,
+    /// which mongod 5.0+ allows only once a cluster-wide write concern is set.
+    case needsClusterWideWriteConcern(HostAddress, MongoError)
+    /// No sequence of safe reconfigs reaches the spec from the set's config (the planner's reason).
+    case noSafePlan(setName: String, version: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -115,12 +130,11 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
         case .mongos(let host):
             return "\(host) is a mongos router, not a mongod: list the shard or config server members instead"
         case .configRejected(let host, let error):
-            return "\(host) rejected the config: \(error.message) (\(error.codeName ?? "error")). Nothing was initiated"
-        case .needsReconfiguration(let setName, let version, let difference):
-            var parts: [String] = []
-            if !difference.missing.isEmpty { parts.append("missing \(difference.missing.map(\.host.description).joined(separator: ", "))") }
-            for change in difference.changed { parts.append("\(change.host) differs in \(change.options.joined(separator: ", "))") }
-            return "replica set '\(setName)' already exists (config version \(version)) and differs from the requested members: \(parts.joined(separator: "; ")). This version of mongo-rs-bootstrap does not reconfigure existing sets"
+            return "\(host) rejected the config: \(error.message) (\(error.codeName ?? "error")); that command changed nothing"
+        case .needsClusterWideWriteConcern(let host, let error):
+            return "\(host) refused the reconfig: \(error.message) Set a cluster-wide default first, for example mongosh --eval 'db.adminCommand({setDefaultRWConcern: 1, defaultWriteConcern: {w: \"majority\"}})' on the primary, then run mongo-rs-bootstrap again"
+        case .noSafePlan(let setName, let version, let reason):
+            return "replica set '\(setName)' (config version \(version)) cannot be brought to the requested config safely: \(reason)"
         }
     }
 }
@@ -138,6 +152,12 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
     case waitingForConfig(HostAddress)
     /// The node answers hello but not this command.
     case unanswered(HostAddress, String, MongoError?)
+    /// A majority of the config's voters cannot be reached, so no primary can be elected.
+    case majorityLost(reachable: [HostAddress], lost: [HostAddress], forceWouldDrop: [HostAddress]?)
+    /// Reconfiguration is under way: what it waits for.
+    case reconfiguring(String)
+    /// A member to add is not reachable, so it cannot join yet.
+    case cannotAddYet(HostAddress)
 
     public var description: String {
         switch self {
@@ -156,6 +176,13 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
             return "\(host) has not confirmed the config yet"
         case .unanswered(let host, let command, let error):
             return "\(host) did not answer \(command)" + (error.map { ": \($0.message)" } ?? "")
+        case .majorityLost(let reachable, let lost, let drop):
+            let hint = drop.map { "; --force-reconfig would keep \(reachable.map(\.description).joined(separator: ", ")) and drop \($0.map(\.description).joined(separator: ", "))" } ?? ""
+            return "a majority of voters is unreachable (\(lost.map(\.description).joined(separator: ", "))), so no primary can be elected\(hint)"
+        case .reconfiguring(let what):
+            return "reconfiguration under way: \(what)"
+        case .cannotAddYet(let host):
+            return "\(host) is to be added but is not reachable"
         }
     }
 }

@@ -11,6 +11,13 @@ public enum Progress: Hashable, Sendable {
     case steppingUp(HostAddress)
     case stepUpFailed(HostAddress, MongoError, retryIn: Duration)
     case primaryWritable(HostAddress)
+    case reconfiguring(HostAddress, change: String, version: Int)
+    case reconfigured(HostAddress, version: Int)
+    /// The config is installed; mongod waits for a majority of voters to have it.
+    case awaitingCommitment(HostAddress, version: Int)
+    case reconfigFailed(HostAddress, MongoError, retryIn: Duration)
+    case steppingDown(HostAddress, reason: String)
+    case forcingReconfig(HostAddress, dropped: [HostAddress], ReplicaSetConfig)
     case waiting(String)
 }
 

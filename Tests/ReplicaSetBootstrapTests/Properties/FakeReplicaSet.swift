@@ -279,13 +279,22 @@ struct FakeReplicaSet {
                 return machine.commandFailed(.server(.invalidReplicaSetConfig, host: host, message: "Our replica set config is invalid or we are not a member of it"), from: host, at: now)
             }
             return machine.commandSucceeded(.statusOK, from: host, at: now)
-        case .getConfig:
+        case .getConfig, .getCommittedConfig:
             seq += 1
             guard let config = nodes[index].config, !nodes[index].removed else {
                 return machine.commandFailed(.server(.notYetInitialized, host: host, message: "no replset config has been received"), from: host, at: now)
             }
+            guard command == .getCommittedConfig else {
+                configsDelivered.append((index, requestSeq, config))
+                return machine.commandSucceeded(.config(config), from: host, at: now)
+            }
+            guard nodes[index].isPrimary else {
+                return machine.commandFailed(.server(.notWritablePrimary, host: host, message: "commitmentStatus is only supported on primary."), from: host, at: now)
+            }
             configsDelivered.append((index, requestSeq, config))
-            return machine.commandSucceeded(.config(config), from: host, at: now)
+            // Committed once a majority of voters hold this config.
+            let holders = nodes.filter { $0.config?.replicaSetId == config.replicaSetId && $0.config?.version == config.version }.count
+            return machine.commandSucceeded(.committedConfig(config, committed: holders * 2 > nodes.count), from: host, at: now)
         case .initiate(let config):
             let result = initiate(config, on: index)
             seq += 1
@@ -305,8 +314,9 @@ struct FakeReplicaSet {
             if lost { return machine.commandFailed(MongoError(.networkFailure, host: host, message: "socket error"), from: host, at: now) }
             return won ? machine.commandSucceeded(.steppedUp, from: host, at: now)
                 : machine.commandFailed(.server(.commandFailed, host: host, message: "Election failed."), from: host, at: now)
-        case .reconfig:
-            violations.append("replSetReconfig sent: this version never reconfigures")
+        case .reconfig, .stepDown:
+            // Every scenario's set matches the spec once it exists: nothing to reconfigure.
+            violations.append("\(command) sent to a set that already matches the spec")
             seq += 1
             return machine.commandFailed(.server(.commandNotFound, host: host, message: "not modelled"), from: host, at: now)
         }

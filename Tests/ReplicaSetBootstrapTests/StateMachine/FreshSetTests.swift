@@ -74,9 +74,9 @@ struct FreshSetTests {
             .report(.classified(a, .member(setName: "rs0", version: 1, state: .primary))),
             .report(.primaryWritable(a)),
             .send(awaitHello(tv(3)), to: a),
-            .send(.getConfig, to: a),
+            .send(.getCommittedConfig, to: a),
         ])
-        #expect(machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(22)) == [.send(.hello, to: a)])
+        #expect(machine.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(22)) == [.send(.hello, to: a)])
         let final = machine.commandSucceeded(.hello(.member(a, .primary, counter: 3)), from: a, at: .milliseconds(23))
         guard case .converged(let summary) = final.outcome else {
             Issue.record("expected convergence, got \(final)")
@@ -168,7 +168,7 @@ struct FreshSetTests {
         _ = machine.start(at: .zero)
         _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
         _ = machine.helloReceived(.member(b, .other, primary: a), from: b, at: .milliseconds(1))
-        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        _ = machine.commandSucceeded(.committed(storedConfig([a, b])), from: a, at: .milliseconds(2))
         #expect(machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2)).outcome == nil)
         let done = machine.helloReceived(.member(b, .secondary, primary: a, counter: 2), from: b, at: .milliseconds(3))
         guard case .converged = done.outcome else {

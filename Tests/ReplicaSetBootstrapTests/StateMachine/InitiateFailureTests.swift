@@ -162,7 +162,8 @@ struct ReachabilityTests {
         _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
         let error = MongoError(.networkFailure, host: a, message: "connection closed")
         #expect(machine.commandFailed(error, from: a, at: .milliseconds(2)) == [.wakeUp(after: .milliseconds(10))])
-        #expect(machine.timerFired(at: .milliseconds(12)) == [.send(.getConfig, to: a)])
+        // The primary's config is read with its commitment.
+        #expect(machine.timerFired(at: .milliseconds(12)) == [.send(.getCommittedConfig, to: a)])
     }
 }
 
@@ -171,7 +172,7 @@ struct ExistingSetTests {
     @Test("re-run on a healthy set: reads only, converged without a single write")
     func healthyRerun() {
         var machine = machineObservingHealthySet([a, b, c])
-        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
+        _ = machine.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
         _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(2))
         let end = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: c, at: .milliseconds(2))
         guard case .converged(let summary) = end.outcome else {
@@ -186,7 +187,7 @@ struct ExistingSetTests {
     @Test("members of the set that --nodes omits are kept and mentioned")
     func extraMembersKept() {
         var machine = machineObservingHealthySet([a, b])
-        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
+        _ = machine.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
         let end = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(2))
         guard case .converged(let summary) = end.outcome else {
             Issue.record("expected convergence, got \(end)")
@@ -210,7 +211,7 @@ struct ExistingSetTests {
     @Test("dry run of a healthy set plans nothing")
     func dryRunHealthy() {
         var machine = machineObservingHealthySet([a, b], dryRun: true)
-        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        _ = machine.commandSucceeded(.committed(storedConfig([a, b])), from: a, at: .milliseconds(2))
         let end = machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2))
         guard case .planned(let plan) = end.outcome else {
             Issue.record("expected a plan, got \(end)")

@@ -83,26 +83,10 @@ struct RefusalTests {
         _ = machine.start(at: .zero)
         _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
         _ = machine.helloReceived(.member(b, .primary), from: b, at: .milliseconds(1))
-        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        _ = machine.commandSucceeded(.committed(storedConfig([a, b])), from: a, at: .milliseconds(2))
         let otherId = ObjectId(hex: "65a1b2c3d4e5f60718293a00")!
-        let end = machine.commandSucceeded(.config(storedConfig([a, b], id: otherId)), from: b, at: .milliseconds(2))
+        let end = machine.commandSucceeded(.committed(storedConfig([a, b], id: otherId)), from: b, at: .milliseconds(2))
         #expect(end.outcome == .refused(.splitBrain(setName: "rs0", [a: replicaSetId.hex, b: otherId.hex])))
-    }
-
-    @Test("an existing set with other members is refused, naming the difference")
-    func needsReconfiguration() {
-        var machine = Machine(configuration([a, b, c]))
-        _ = machine.start(at: .zero)
-        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
-        _ = machine.helloReceived(.member(b, .secondary, primary: a), from: b, at: .milliseconds(1))
-        _ = machine.helloReceived(.noConfig(), from: c, at: .milliseconds(1))
-        _ = machine.commandFailed(.code(.notYetInitialized, c), from: c, at: .milliseconds(2))
-        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: a, at: .milliseconds(2))
-        let end = machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2))
-        var difference = ConfigDifference()
-        difference.missing = [MemberSpec(host: c)]
-        #expect(end.outcome == .refused(.needsReconfiguration(setName: "rs0", version: 1, difference)))
-        #expect(machine.actionsTaken.isEmpty)
     }
 
     @Test("authentication or authorization failure ends the run at once")

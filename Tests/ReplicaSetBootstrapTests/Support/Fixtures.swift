@@ -125,3 +125,10 @@ extension Array where Element == Action {
         return nil
     }
 }
+
+extension Machine.CommandReply {
+    /// A primary's answer to replSetGetConfig with commitmentStatus, the config committed.
+    static func committed(_ config: ReplicaSetConfig) -> Self {
+        .committedConfig(config, committed: true)
+    }
+}

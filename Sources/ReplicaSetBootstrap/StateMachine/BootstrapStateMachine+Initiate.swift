@@ -1,0 +1,72 @@
+/// A set that does not exist yet: when and what to initiate, and what mongod's answers mean.
+extension BootstrapStateMachine {
+    mutating func considerInitiate(_ now: Duration) -> [Action] {
+        guard !nodes.contains(where: { $0.command?.command.isWrite ?? false }) else { return [] }
+        let since = lastInitiateSeq
+        let confirmedFresh = { (node: Node) in
+            node.isFresh && node.freshConfirmedSeq > since && !(node.hello?.value.hasConfig ?? true)
+        }
+        let initiator = spec.initiator
+        let config: ReplicaSetConfig
+        if nodes.allSatisfy(confirmedFresh) {
+            // Invariant 1: every listed node reached and reported no config since the last attempt.
+            config = spec.initiateConfig
+        } else if configuration.initiateStrategy == .incremental,
+                  let initiatorNode = index(of: initiator), confirmedFresh(nodes[initiatorNode]),
+                  nodes.allSatisfy({ confirmedFresh($0) || $0.isUnreachable }) {
+            // Incremental: the initiator alone while others are still down; they are added later.
+            // The same initiator as a full initiate, so concurrent runs cannot start two sets
+            // from the nodes each happens to reach.
+            config = spec.initiateConfig(only: initiator)
+        } else {
+            return []
+        }
+        if configuration.dryRun {
+            return finish(.planned(plan(steps: [.initiate(initiator, config)])))
+        }
+        guard now >= initiateNotBefore else { return wakeUp(at: initiateNotBefore, now: now) }
+        guard let index = index(of: initiator), nodes[index].command == nil else { return [] }
+        lastInitiateSeq = sequence
+        lastInitiateFailed = false
+        return [.report(.initiating(initiator, config)), send(.initiate(config), to: index)]
+    }
+
+    mutating func initiateFailed(_ config: ReplicaSetConfig, _ error: MongoError, on host: HostAddress, at now: Duration) -> [Action] {
+        records.append(ActionRecord(command: .initiate(config), host: host, error: error))
+        writeCompleted()
+        lastInitiateFailed = true
+        lastInitiateError = error
+        if let refusal = initiateRefusal(error, host: host) { return finish(.refused(refusal)) }
+        initiateFailures += 1
+        let delay = configuration.retry.delay(afterFailures: initiateFailures, random: &random)
+        initiateNotBefore = now + delay
+        return [.report(error.hasCode(.alreadyInitialized) ? .alreadyInitialized(host) : .initiateFailed(host, error, retryIn: delay))]
+    }
+
+    /// 93 is how mongod re-codes every validation failure of an initiate. Only "maps to this node"
+    /// can heal by itself (the initiator's own name does not resolve to it yet).
+    private func initiateRefusal(_ error: MongoError, host: HostAddress) -> Refusal? {
+        if error.hasCode(.invalidReplicaSetConfig) && !error.message.contains("maps to this node") {
+            return .configRejected(host, error)
+        }
+        if error.hasCode(.nodeNotElectable) { return .configRejected(host, error) }
+        return nil
+    }
+}
+
+extension BootstrapStateMachine.Node {
+    /// Tried and not reached (a node never tried yet is not counted).
+    var isUnreachable: Bool {
+        if case .unreachable = status { return true }
+        return false
+    }
+}
+
+extension ReplicaSetSpec {
+    /// The version-1 config of a set with only `host` (incremental initiate).
+    func initiateConfig(only host: HostAddress) -> ReplicaSetConfig {
+        var single = self
+        single.members = members.filter { $0.host == host }
+        return single.initiateConfig
+    }
+}

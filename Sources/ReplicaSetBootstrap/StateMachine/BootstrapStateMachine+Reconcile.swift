@@ -1,0 +1,214 @@
+/// An existing set: get a primary (step-up, or a forced config when a majority is lost), then
+/// take it to the desired config one safe reconfig at a time, each committed before the next.
+extension BootstrapStateMachine {
+    mutating func reconcile(_ now: Duration, current: ReplicaSetConfig) -> [Action] {
+        guard let primary = writablePrimary else {
+            if let forced = considerForce(now, config: current) { return forced }
+            return considerStepUp(now, config: current)
+        }
+        majorityLostSince = nil
+        // Like every write, only once each node was seen, so the refusal checks had their say.
+        guard observationComplete, !nodes.contains(where: { $0.command?.command.isWrite ?? false }),
+              nodes[primary].command == nil,
+              let config = committedConfig(of: primary) else { return [] }
+        let planner = reconciliationPlanner(from: config)
+        guard !planner.isSatisfied(by: config) else { return [] }
+        let host = nodes[primary].host
+        if configuration.dryRun {
+            let steps = fullPlanner(from: config).steps(from: config, primary: host)
+            return finish(.planned(plan(steps: steps.map { $0.planStep(on: host) })))
+        }
+        if let obstacle = planner.obstacle(from: config, primary: host) {
+            return finish(.refused(.noSafePlan(setName: spec.name, version: config.version, reason: obstacle)))
+        }
+        guard let step = planner.nextStep(from: config, primary: host) else { return [] }
+        guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
+        switch step {
+        case .reconfig(let next, let change):
+            pendingChange = change
+            let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
+            return [.report(.reconfiguring(host, change: change, version: next.version)), send(command, to: primary)]
+        case .stepDown(let target, let reason):
+            guard let index = index(of: target) else { return [] }
+            return [.report(.steppingDown(target, reason: reason)), send(.stepDown, to: index)]
+        }
+    }
+
+    /// The primary's config when it was read after the last write and a majority has it.
+    private func committedConfig(of primary: Int) -> ReplicaSetConfig? {
+        guard let config = nodes[primary].config, config.requestSeq > lastWriteSeq,
+              config.value.version == nodes[primary].hello?.value.setVersion,
+              nodes[primary].configCommitted == true || commitmentStatusUnsupported
+        else { return nil }
+        return config.value
+    }
+
+    /// The planner for what can be done now: the spec without members that are neither in the
+    /// config nor reachable and fresh (adding one would fail mongod's quorum check), with the
+    /// options of members being added pinned the first time.
+    mutating func reconciliationPlanner(from config: ReplicaSetConfig) -> ReconfigPlanner {
+        var reachable = spec
+        reachable.members = spec.members.filter { member in
+            config.member(member.host) != nil || pinnedMembers[member.host] != nil
+                || index(of: member.host).map { nodes[$0].isFresh } ?? false
+        }
+        let planner = pinned(reachable, from: config)
+        for member in planner.spec.members where pinnedMembers[member.host] == nil && reachable.member(member.host) != member {
+            pinnedMembers[member.host] = member
+        }
+        return planner
+    }
+
+    /// The planner for the whole spec (dry run, and the final check).
+    func fullPlanner(from config: ReplicaSetConfig) -> ReconfigPlanner {
+        pinned(spec, from: config)
+    }
+
+    private func pinned(_ spec: ReplicaSetSpec, from config: ReplicaSetConfig) -> ReconfigPlanner {
+        var spec = spec
+        for index in spec.members.indices {
+            if let pinned = pinnedMembers[spec.members[index].host] { spec.members[index] = pinned }
+        }
+        return ReconfigPlanner(spec: spec, removeMembers: configuration.removeMembers).pinningNewMembers(from: config)
+    }
+
+    mutating func reconfigSucceeded(_ config: ReplicaSetConfig, force: Bool, on host: HostAddress) -> [Action] {
+        writeCompleted()
+        reconfigFailures = 0
+        records.append(ActionRecord(command: .reconfig(config, change: pendingChange ?? "version \(config.version)", force: force), host: host))
+        return [.report(.reconfigured(host, version: config.version))]
+    }
+
+    mutating func reconfigFailed(_ config: ReplicaSetConfig, force: Bool, _ error: MongoError, on host: HostAddress, at now: Duration) -> [Action] {
+        writeCompleted()
+        lastReconfigError = error
+        records.append(ActionRecord(command: .reconfig(config, change: pendingChange ?? "version \(config.version)", force: force), host: host, error: error))
+        if error.hasCode(.maxTimeMSExpired) {
+            // Installed, not yet committed: the next read waits for the commitment.
+            return [.report(.awaitingCommitment(host, version: config.version))]
+        }
+        if error.hasCode(.nodeNotElectable) || error.hasCode(.invalidReplicaSetConfig) {
+            return finish(.refused(.configRejected(host, error)))
+        }
+        if error.hasCode(.newReplicaSetConfigurationIncompatible) && error.message.contains("implicit default write concern") {
+            // Retrying cannot help: it depends on a cluster-wide setting only the operator should change.
+            return finish(.refused(.needsClusterWideWriteConcern(host, error)))
+        }
+        if error.hasCode(.newReplicaSetConfigurationIncompatible) {
+            // Often a race (mongod's own reconfig removing newlyAdded raised the version): plan
+            // again from the config read next; the same rejection three times is final.
+            rejectedVersions[config.version, default: 0] += 1
+            if rejectedVersions[config.version, default: 0] >= 3 { return finish(.refused(.configRejected(host, error))) }
+        }
+        // 109, 308, 74, 10107, 189, network errors: the config is read again after the backoff,
+        // from whichever member is primary by then.
+        reconfigFailures += 1
+        let delay = configuration.retry.delay(afterFailures: reconfigFailures, random: &random)
+        reconfigNotBefore = now + delay
+        return [.report(.reconfigFailed(host, error, retryIn: delay))]
+    }
+
+    mutating func stepDownFailed(_ error: MongoError, on host: HostAddress, at now: Duration) -> [Action] {
+        writeCompleted()
+        records.append(ActionRecord(command: .stepDown, host: host, error: error))
+        // A network error is how some servers answer a step-down; the next hello tells.
+        reconfigFailures += 1
+        let delay = configuration.retry.delay(afterFailures: reconfigFailures, random: &random)
+        reconfigNotBefore = now + delay
+        return [.report(.reconfigFailed(host, error, retryIn: delay))]
+    }
+
+    // MARK: - Step-up
+
+    mutating func considerStepUp(_ now: Duration, config: ReplicaSetConfig) -> [Action] {
+        // A single voter elects itself as soon as it is SECONDARY.
+        guard config.members.filter(\.options.isVoter).count > 1 else { return [] }
+        let target = spec.preferredPrimary
+        // After a won election only a hello asked for since counts; after a lost one the node
+        // itself just said it is not primary.
+        guard let index = index(of: target), let observed = nodes[index].hello, observed.requestSeq > lastStepUpSucceededSeq,
+              observed.value.memberState == .secondary, config.member(target)?.options.isElectable ?? false
+        else { return [] }
+        // Any sign of a primary (or one being elected and draining) means: let it be.
+        let primaryKnown = nodes.contains { node in
+            guard let hello = node.hello?.value else { return false }
+            return hello.isWritablePrimary || hello.primary != nil
+        }
+        // Like every write, only once each node was seen, so the refusal checks had their say.
+        guard !primaryKnown, nodes[index].command == nil, observationComplete else { return [] }
+        // Members vote only once they hold the config: before a majority of voters show it, a
+        // step-up can only fail (and bump the term).
+        let voters = config.members.filter(\.options.isVoter).map(\.host)
+        let votersWithConfig = voters.filter { host in
+            guard let hello = nodes.first(where: { $0.host == host })?.hello?.value else { return false }
+            return hello.setName == config.name && (hello.setVersion ?? 0) >= config.version
+        }
+        guard votersWithConfig.count * 2 > voters.count else { return [] }
+        if configuration.dryRun { return finish(.planned(plan(steps: [.stepUp(target)]))) }
+        guard now >= stepUpNotBefore else { return wakeUp(at: stepUpNotBefore, now: now) }
+        return [.report(.steppingUp(target)), send(.stepUp, to: index)]
+    }
+
+    // MARK: - Forced reconfig
+
+    /// The voters of `config` this run cannot reach, and the members it can; nil when a majority
+    /// of voters is reachable, or when the config has voters this run does not watch (it cannot
+    /// tell whether they are lost).
+    func lostMajority(_ config: ReplicaSetConfig) -> (reachable: [HostAddress], lost: [HostAddress])? {
+        let voters = config.members.filter(\.options.isVoter).map(\.host)
+        guard voters.allSatisfy({ index(of: $0) != nil }) else { return nil }
+        let reachable = config.members.map(\.host).filter { host in
+            guard let node = index(of: host).map({ nodes[$0] }), let hello = node.hello?.value else { return false }
+            return hello.setName == config.name
+        }
+        let lost = voters.filter { !reachable.contains($0) }
+        guard (voters.count - lost.count) * 2 <= voters.count else { return nil }
+        return (reachable, lost)
+    }
+
+    /// `--force-reconfig`: only when no primary exists, a majority of voters has been unreachable
+    /// for longer than the set's election timeout, and every node was observed. The config goes to
+    /// the reachable member with the newest write.
+    private mutating func considerForce(_ now: Duration, config: ReplicaSetConfig) -> [Action]? {
+        guard let (reachable, _) = lostMajority(config), !reachable.isEmpty else {
+            majorityLostSince = nil
+            return nil
+        }
+        let since = majorityLostSince ?? now
+        majorityLostSince = since
+        guard configuration.forceReconfig else { return nil }
+        guard observationComplete, !nodes.contains(where: { $0.command?.command.isWrite ?? false }) else { return [] }
+        let grace = Duration.milliseconds(config.settings["electionTimeoutMillis"]?.intValue ?? 10_000)
+        guard now >= since + grace else { return wakeUp(at: since + grace, now: now) }
+        guard let (forced, dropped) = ReconfigPlanner.forcedConfig(from: config, reachable: Set(reachable)) else {
+            return finish(.refused(.noSafePlan(setName: spec.name, version: config.version,
+                                               reason: "no valid config can be made from the reachable members \(reachable.map(\.description).joined(separator: ", "))")))
+        }
+        // The newest data wins; among equals, sorted host order.
+        let dataBearing = reachable.compactMap(index(of:)).filter { !(config.member(nodes[$0].host)?.options.arbiterOnly ?? true) }
+        guard let target = dataBearing.min(by: { hasNewerWrite(nodes[$0], than: nodes[$1]) }) else { return nil }
+        if configuration.dryRun { return finish(.planned(plan(steps: [.forceReconfig(nodes[target].host, forced, dropped: dropped)]))) }
+        guard nodes[target].command == nil else { return [] }
+        pendingChange = "forced: keeping \(reachable.map(\.description).joined(separator: ", ")), dropping \(dropped.map(\.description).joined(separator: ", "))"
+        return [.report(.forcingReconfig(nodes[target].host, dropped: dropped, forced)),
+                send(.reconfig(forced, force: true, maxTime: configuration.reconfigMaxTime), to: target)]
+    }
+}
+
+extension ReconfigStep {
+    func planStep(on primary: HostAddress) -> Plan.Step {
+        switch self {
+        case .reconfig(let config, let change): return .reconfig(primary, config, change: change)
+        case .stepDown(let host, let reason): return .stepDown(host, reason: reason)
+        }
+    }
+}
+
+private func hasNewerWrite(_ a: BootstrapStateMachine.Node, than b: BootstrapStateMachine.Node) -> Bool {
+    switch (a.hello?.value.lastWrite, b.hello?.value.lastWrite) {
+    case (.some(let x), .some(let y)) where x != y: return x > y
+    case (.some, nil): return true
+    case (nil, .some): return false
+    default: return a.host < b.host
+    }
+}

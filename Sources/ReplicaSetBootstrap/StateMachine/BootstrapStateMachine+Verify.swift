@@ -1,0 +1,124 @@
+/// When a run may exit 0, and what it reports: the summary, a dry run's plan, and what was still
+/// missing when it gives up.
+extension BootstrapStateMachine {
+    /// Invariant 4: exit 0 only with a writable primary whose hello and config were both asked for
+    /// after the last write, the config being the desired one and (when mongod can tell)
+    /// committed.
+    func verifiedOutcome() -> Outcome? {
+        guard observationComplete else { return nil }
+        for node in nodes {
+            guard let hello = node.hello, hello.value.isWritablePrimary, hello.requestSeq > lastWriteSeq,
+                  let config = node.config, config.requestSeq > lastWriteSeq,
+                  node.configCommitted == true || !needsCommitment(config.value) || commitmentStatusUnsupported,
+                  config.value.name == spec.name, config.value.version == hello.value.setVersion,
+                  fullPlanner(from: config.value).isSatisfied(by: config.value)
+            else { continue }
+            if configuration.waitFor == .all {
+                let healthy = nodes.allSatisfy { $0.hello?.value.memberState.isHealthy ?? false }
+                guard healthy else { return nil }
+            }
+            if configuration.dryRun { return .planned(plan(steps: [])) }
+            return .converged(summary(primary: node.host, config: config.value))
+        }
+        return nil
+    }
+
+    func summary(primary: HostAddress, config: ReplicaSetConfig) -> Summary {
+        let members = config.members.map { member in
+            MemberReport(
+                host: member.host, id: member.id,
+                state: nodes.first { $0.host == member.host }?.hello?.value.memberState,
+                votes: member.options.votes, priority: member.options.priority, arbiterOnly: member.options.arbiterOnly)
+        }
+        return Summary(setName: config.name, primary: primary, configVersion: config.version, members: members,
+                       actions: records, notes: notes(for: config))
+    }
+
+    func notes(for config: ReplicaSetConfig?) -> [String] {
+        var notes = configuration.notes
+        if let config, !configuration.removeMembers {
+            let extra = spec.difference(from: config).extra
+            if !extra.isEmpty {
+                notes.append("kept \(extra.map(\.description).joined(separator: ", ")): in the set's config but not requested (--remove-members would remove them)")
+            }
+        }
+        return notes
+    }
+
+    func plan(steps: [Plan.Step]) -> Plan {
+        let observed = nodes.map { node -> NodeReport in
+            switch node.status {
+            case .unknown: return NodeReport(host: node.host, status: "not reached")
+            case .unreachable(let error): return NodeReport(host: node.host, status: "unreachable: \(error.message)")
+            case .awaitingStatus: return NodeReport(host: node.host, status: "no config (status unknown)")
+            case .known(let status): return NodeReport(host: node.host, status: status.description)
+            }
+        }
+        return Plan(setName: spec.name, observed: observed, steps: steps, notes: notes(for: currentConfig?.value))
+    }
+
+    /// What is still missing, for a run that ends without converging.
+    func blockers() -> [Blocker] {
+        var blockers: [Blocker] = []
+        let current = currentConfig?.value
+        for node in nodes {
+            switch node.status {
+            case .unknown: blockers.append(.unreachable(node.host, nil))
+            case .unreachable(let error): blockers.append(.unreachable(node.host, error))
+            case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.lastCommandError))
+            case .known(.removed) where current?.member(node.host) != nil: blockers.append(.notFindingItself(node.host))
+            default: break
+            }
+        }
+        guard let current else {
+            if let lastInitiateError { blockers.append(.initiateFailing(lastInitiateError.host, lastInitiateError)) }
+            return blockers
+        }
+        guard let primary = writablePrimary else {
+            if let (reachable, lost) = lostMajority(current) {
+                let drop = ReconfigPlanner.forcedConfig(from: current, reachable: Set(reachable))?.dropped
+                blockers.append(.majorityLost(reachable: reachable, lost: lost, forceWouldDrop: configuration.forceReconfig ? nil : drop))
+            } else {
+                var states: [HostAddress: String] = [:]
+                for node in nodes where current.member(node.host) != nil {
+                    states[node.host] = node.hello?.value.memberState.rawValue ?? "unreachable"
+                }
+                blockers.append(.noPrimary(states: states))
+            }
+            return blockers
+        }
+        let primaryConfig = nodes[primary].config?.value ?? current
+        if !fullPlanner(from: primaryConfig).isSatisfied(by: primaryConfig) {
+            for member in spec.members where primaryConfig.member(member.host) == nil {
+                if let index = index(of: member.host), !nodes[index].isFresh, !blockers.contains(where: { $0.host == member.host }) {
+                    blockers.append(.cannotAddYet(member.host))
+                }
+            }
+            if let lastReconfigError {
+                blockers.append(.reconfiguring("the last replSetReconfig on \(lastReconfigError.host) failed: \(lastReconfigError.message)"))
+            } else if nodes[primary].configCommitted == false {
+                blockers.append(.reconfiguring("config version \(primaryConfig.version) is not yet committed by a majority of voters"))
+            }
+        }
+        if configuration.waitFor == .all {
+            for node in nodes {
+                guard let state = node.hello?.value.memberState, !state.isHealthy else { continue }
+                blockers.append(.notHealthy(node.host, state.rawValue))
+            }
+        }
+        if blockers.isEmpty { blockers.append(.waitingForConfig(nodes[primary].host)) }
+        return blockers
+    }
+}
+
+extension Blocker {
+    var host: HostAddress? {
+        switch self {
+        case .unreachable(let host, _), .notFindingItself(let host), .initiateFailing(let host, _), .notHealthy(let host, _),
+             .waitingForConfig(let host), .unanswered(let host, _, _), .cannotAddYet(let host):
+            return host
+        case .noPrimary, .majorityLost, .reconfiguring:
+            return nil
+        }
+    }
+}

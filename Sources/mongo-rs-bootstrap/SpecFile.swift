@@ -1,0 +1,206 @@
+import Foundation
+import ReplicaSetBootstrap
+import Yams
+
+/// A desired replica set read from `--config FILE`: YAML, or JSON (which YAML reads as well),
+/// shaped like a Kubernetes custom resource's spec:
+///
+/// ```yaml
+/// name: rs0
+/// settings: {electionTimeoutMillis: 5000}
+/// members:
+///   - host: db-0.mongo:27017
+///     priority: 2
+///     tags: {zone: a}
+///   - host: db-1.mongo:27017
+///   - {host: db-2.mongo:27017, arbiterOnly: true}
+/// ```
+///
+/// Reading is strict, as mongod's own config parser is: an unknown or mistyped field is an error
+/// naming the file, the line and the field.
+struct SpecFile {
+    var name: String?
+    var configsvr: Bool?
+    var settings = ReplicaSetSettings()
+    var members: [MemberSpec] = []
+
+    static let topLevelKeys = ["name", "configsvr", "settings", "members"]
+    static let memberKeys = ["host", "_id", "priority", "votes", "hidden", "arbiterOnly", "secondaryDelaySecs", "buildIndexes", "tags", "horizons"]
+    static let settingKeys = ["chainingAllowed", "heartbeatIntervalMillis", "heartbeatTimeoutSecs", "electionTimeoutMillis",
+                              "catchUpTimeoutMillis", "catchUpTakeoverDelayMillis", "getLastErrorModes"]
+
+    static func load(path: String) throws(InvalidInput) -> SpecFile {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw InvalidInput("--config \(path): cannot read the file (\(describe(error)))")
+        }
+        return try parse(text, source: path)
+    }
+
+    static func parse(_ text: String, source: String) throws(InvalidInput) -> SpecFile {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw InvalidInput("--config \(source): not valid YAML or JSON: \(describe(error))")
+        }
+        let reader = Reader(source: source)
+        guard let root, let mapping = root.mapping else {
+            throw InvalidInput("--config \(source): expected a mapping with name, settings and members")
+        }
+        var spec = SpecFile()
+        for (keyNode, value) in mapping {
+            let key = try reader.key(keyNode, allowed: topLevelKeys, in: "the top level")
+            switch key {
+            case "name": spec.name = try reader.string(value, key)
+            case "configsvr": spec.configsvr = try reader.bool(value, key)
+            case "settings": spec.settings = try reader.settings(value)
+            case "members":
+                guard let sequence = value.sequence else { throw reader.error(value, "members: expected a list of members") }
+                for (index, member) in sequence.enumerated() {
+                    spec.members.append(try reader.member(member, path: "members[\(index)]"))
+                }
+            default: break
+            }
+        }
+        return spec
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if let yaml = error as? YamlError { return "\(yaml)".split(separator: "\n").first.map(String.init) ?? "\(yaml)" }
+        return (error as NSError).localizedDescription
+    }
+
+    /// Typed access to YAML nodes, with errors that name the file, line and field.
+    struct Reader {
+        let source: String
+
+        func error(_ node: Node, _ message: String) -> InvalidInput {
+            let line = node.mark.map { ":\($0.line)" } ?? ""
+            return InvalidInput("--config \(source)\(line): \(message)")
+        }
+
+        func key(_ node: Node, allowed: [String], in context: String) throws(InvalidInput) -> String {
+            guard let key = node.scalar?.string, allowed.contains(key) else {
+                throw error(node, "unknown field '\(node.scalar?.string ?? "?")' in \(context); valid fields: \(allowed.joined(separator: ", "))")
+            }
+            return key
+        }
+
+        func string(_ node: Node, _ field: String) throws(InvalidInput) -> String {
+            guard let text = node.scalar?.string else { throw error(node, "\(field): expected a string") }
+            return text
+        }
+
+        func bool(_ node: Node, _ field: String) throws(InvalidInput) -> Bool {
+            guard let text = node.scalar?.string else { throw error(node, "\(field): expected true or false") }
+            switch text {
+            case "true": return true
+            case "false": return false
+            default: throw error(node, "\(field): '\(text)' is not true or false")
+            }
+        }
+
+        func integer(_ node: Node, _ field: String) throws(InvalidInput) -> Int {
+            guard let text = node.scalar?.string, let value = Int(text) else {
+                throw error(node, "\(field): '\(node.scalar?.string ?? "?")' is not a whole number")
+            }
+            return value
+        }
+
+        func number(_ node: Node, _ field: String) throws(InvalidInput) -> Double {
+            guard let text = node.scalar?.string, let value = Double(text), value.isFinite else {
+                throw error(node, "\(field): '\(node.scalar?.string ?? "?")' is not a number")
+            }
+            return value
+        }
+
+        func stringMap(_ node: Node, _ field: String) throws(InvalidInput) -> [String: String] {
+            guard let mapping = node.mapping else { throw error(node, "\(field): expected a mapping of names to strings") }
+            var map: [String: String] = [:]
+            for (key, value) in mapping {
+                guard let name = key.scalar?.string, !name.isEmpty else { throw error(key, "\(field): empty name") }
+                guard let text = value.scalar?.string else { throw error(value, "\(field).\(name): expected a string") }
+                map[name] = text
+            }
+            return map
+        }
+
+        func member(_ node: Node, path: String) throws(InvalidInput) -> MemberSpec {
+            guard let mapping = node.mapping else {
+                // A bare "host:port" entry is a member with defaults.
+                if let text = node.scalar?.string { return MemberSpec(host: try host(text, at: node, path)) }
+                throw error(node, "\(path): expected a member (host, priority, votes, …)")
+            }
+            var member: MemberSpec?
+            var fields: [(String, Node)] = []
+            for (keyNode, value) in mapping {
+                let key = try self.key(keyNode, allowed: SpecFile.memberKeys, in: path)
+                if key == "host" {
+                    member = MemberSpec(host: try host(try string(value, "\(path).host"), at: value, path))
+                } else {
+                    fields.append((key, value))
+                }
+            }
+            guard var member else { throw error(node, "\(path): a member needs a host") }
+            for (key, value) in fields {
+                let field = "\(path).\(key)"
+                switch key {
+                case "_id": member.id = try integer(value, field)
+                case "priority": member.priority = try number(value, field)
+                case "votes": member.votes = try integer(value, field)
+                case "hidden": member.hidden = try bool(value, field)
+                case "arbiterOnly": member.arbiterOnly = try bool(value, field)
+                case "secondaryDelaySecs": member.secondaryDelaySecs = try integer(value, field)
+                case "buildIndexes": member.buildIndexes = try bool(value, field)
+                case "tags": member.tags = try stringMap(value, field)
+                case "horizons": member.horizons = try stringMap(value, field)
+                default: break
+                }
+            }
+            return member
+        }
+
+        private func host(_ text: String, at node: Node, _ path: String) throws(InvalidInput) -> HostAddress {
+            do {
+                return try HostAddress(parsing: text)
+            } catch {
+                throw self.error(node, "\(path).host: \(error.message)")
+            }
+        }
+
+        func settings(_ node: Node) throws(InvalidInput) -> ReplicaSetSettings {
+            guard let mapping = node.mapping else { throw error(node, "settings: expected a mapping") }
+            var settings = ReplicaSetSettings()
+            for (keyNode, value) in mapping {
+                let key = try self.key(keyNode, allowed: SpecFile.settingKeys, in: "settings")
+                let field = "settings.\(key)"
+                switch key {
+                case "chainingAllowed": settings.chainingAllowed = try bool(value, field)
+                case "heartbeatIntervalMillis": settings.heartbeatIntervalMillis = try integer(value, field)
+                case "heartbeatTimeoutSecs": settings.heartbeatTimeoutSecs = try integer(value, field)
+                case "electionTimeoutMillis": settings.electionTimeoutMillis = try integer(value, field)
+                case "catchUpTimeoutMillis": settings.catchUpTimeoutMillis = try integer(value, field)
+                case "catchUpTakeoverDelayMillis": settings.catchUpTakeoverDelayMillis = try integer(value, field)
+                case "getLastErrorModes":
+                    guard let modes = value.mapping else { throw error(value, "\(field): expected mode names mapped to {tag: count}") }
+                    var result: [String: [String: Int]] = [:]
+                    for (modeKey, tags) in modes {
+                        let mode = modeKey.scalar?.string ?? ""
+                        guard let tagMapping = tags.mapping else { throw error(tags, "\(field).\(mode): expected {tag: count}") }
+                        var counts: [String: Int] = [:]
+                        for (tag, count) in tagMapping {
+                            counts[tag.scalar?.string ?? ""] = try integer(count, "\(field).\(mode).\(tag.scalar?.string ?? "")")
+                        }
+                        result[mode] = counts
+                    }
+                    settings.getLastErrorModes = result
+                default: break
+                }
+            }
+            return settings
+        }
+    }
+}

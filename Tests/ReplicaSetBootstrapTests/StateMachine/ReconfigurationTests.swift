@@ -1,0 +1,263 @@
+import MongoBSON
+import Testing
+@testable import ReplicaSetBootstrap
+
+/// An existing set brought to the spec: one reconfig at a time on the primary, each committed
+/// before the next, mongod's answers handled as mongod means them.
+@Suite("State machine: reconfiguration")
+struct ReconfigurationTests {
+    let d = HostAddress(host: "db-3.mongo")
+
+    /// `hosts` are listed; the set's config has `members`, `a` is its primary (config read and
+    /// committed), the others SECONDARY; listed hosts outside the config are fresh.
+    func existingSet(listed hosts: [HostAddress], members: [HostAddress], removeMembers: Bool = false, dryRun: Bool = false,
+                     forceReconfig: Bool = false, config: ReplicaSetConfig? = nil) -> (Machine, [Action]) {
+        var configuration = configuration(hosts, dryRun: dryRun)
+        configuration.removeMembers = removeMembers
+        configuration.forceReconfig = forceReconfig
+        var machine = Machine(configuration)
+        _ = machine.start(at: .zero)
+        let stored = config ?? storedConfig(members)
+        var last: [Action] = []
+        for host in hosts {
+            if stored.member(host) != nil {
+                let hello: HelloResponse = host == a ? .member(a, .primary, version: stored.version, counter: 5)
+                    : .member(host, .secondary, version: stored.version, primary: a, counter: 5)
+                last = machine.helloReceived(hello, from: host, at: .milliseconds(1))
+                last = machine.commandSucceeded(host == a ? .committed(stored) : .config(stored), from: host, at: .milliseconds(2))
+            } else {
+                last = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1))
+                last = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2))
+            }
+        }
+        return (machine, last)
+    }
+
+    func added(_ config: ReplicaSetConfig, _ host: HostAddress) -> ReplicaSetConfig {
+        var next = config
+        next.members.append(.init(id: (config.members.map(\.id).max() ?? -1) + 1, host: host))
+        next.version += 1
+        return next
+    }
+
+    @Test("a listed fresh node joins by one reconfig; the run waits for its commitment, then verifies")
+    func addMember() {
+        let (machine0, last) = existingSet(listed: [a, b, c], members: [a, b])
+        var machine = machine0
+        let next = added(storedConfig([a, b]), c)
+        #expect(last == [
+            .report(.classified(c, .fresh)),
+            .report(.reconfiguring(a, change: "add db-2.mongo:27017 (votes 1, priority 1)", version: 2)),
+            .send(.reconfig(next, force: false, maxTime: .seconds(10)), to: a),
+        ])
+        #expect(machine.commandSucceeded(.reconfigured, from: a, at: .milliseconds(10)) == [
+            .report(.reconfigured(a, version: 2)), .send(.getCommittedConfig, to: a),
+        ])
+        // The reconfig bumped a's topology version: its awaitable hello returns with version 2.
+        #expect(machine.helloReceived(.member(a, .primary, version: 2, counter: 6), from: a, at: .milliseconds(10)).sends == [
+            .send(awaitHello(tv(6)), to: a),
+        ])
+        // Not yet committed: asked again after the backoff.
+        #expect(machine.commandSucceeded(.committedConfig(next, committed: false), from: a, at: .milliseconds(11)) == [.wakeUp(after: .milliseconds(10))])
+        #expect(machine.timerFired(at: .milliseconds(21)) == [.send(.getCommittedConfig, to: a)])
+        // Committed. The primary's hello was asked for before the reconfig: one more (invariant 4).
+        #expect(machine.commandSucceeded(.committed(next), from: a, at: .milliseconds(22)) == [.send(.hello, to: a)])
+        let end = machine.commandSucceeded(.hello(.member(a, .primary, version: 2, counter: 6)), from: a, at: .milliseconds(23))
+        guard case .converged(let summary) = end.outcome else {
+            Issue.record("expected convergence, got \(end)")
+            return
+        }
+        #expect(summary.configVersion == 2)
+        #expect(summary.actions == [ActionRecord(command: .reconfig(next, change: "add db-2.mongo:27017 (votes 1, priority 1)", force: false), host: a)])
+    }
+
+    @Test("MaxTimeMSExpired (50): the config is installed; the run waits for its commitment, not for a retry")
+    func maxTimeExpired() {
+        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        let error = MongoError.code(.maxTimeMSExpired, a, "Current config with {version: 2, term: 1} has not yet propagated to a majority of nodes")
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(10)) == [
+            .report(.awaitingCommitment(a, version: 2)), .send(.getCommittedConfig, to: a),
+        ])
+    }
+
+    @Test("ConfigurationInProgress (109) and CurrentConfigNotCommittedYet (308): read again after the backoff", arguments: [ServerErrorCode.configurationInProgress, .currentConfigNotCommittedYet])
+    func retryLater(code: ServerErrorCode) {
+        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        let error = MongoError.code(code, a)
+        #expect(machine.commandFailed(error, from: a, at: .milliseconds(10)) == [
+            .report(.reconfigFailed(a, error, retryIn: .milliseconds(10))), .send(.getCommittedConfig, to: a),
+        ])
+        // Config and hello are read again, but the step is not sent again before the backoff.
+        #expect(machine.commandSucceeded(.committed(storedConfig([a, b])), from: a, at: .milliseconds(11)) == [
+            .wakeUp(after: .milliseconds(9)), .send(.hello, to: a),
+        ])
+        #expect(machine.commandSucceeded(.hello(.member(a, .primary, counter: 5)), from: a, at: .milliseconds(12)) == [])
+        let retry = machine.timerFired(at: .milliseconds(20))
+        #expect(retry.sends == [.send(.reconfig(added(storedConfig([a, b]), c), force: false, maxTime: .seconds(10)), to: a)])
+    }
+
+    @Test("NotWritablePrimary (10107): the primary changed; nothing is sent until a primary is seen again")
+    func primaryChanged() {
+        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        _ = machine.commandFailed(.code(.notWritablePrimary, a, "Safe reconfig is only allowed on a writable PRIMARY. Current state is SECONDARY"), from: a, at: .milliseconds(10))
+        _ = machine.helloReceived(.member(a, .secondary, primary: b, counter: 6), from: a, at: .milliseconds(11))
+        let onNewPrimary = machine.helloReceived(.member(b, .primary, counter: 6), from: b, at: .milliseconds(12))
+        #expect(onNewPrimary.sends.contains(.send(.getCommittedConfig, to: b)))
+        #expect(!onNewPrimary.sends.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
+    }
+
+    @Test("NewReplicaSetConfigurationIncompatible (103) three times for the same version is refused")
+    func repeatedRejection() {
+        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        let error = MongoError.code(.newReplicaSetConfigurationIncompatible, a, "New and old configurations differ in replica set ID")
+        var now = Duration.milliseconds(10)
+        for _ in 1...2 {
+            _ = machine.commandFailed(error, from: a, at: now)
+            _ = machine.commandSucceeded(.committed(storedConfig([a, b])), from: a, at: now + .milliseconds(1))
+            _ = machine.commandSucceeded(.hello(.member(a, .primary, counter: 5)), from: a, at: now + .milliseconds(2))
+            now += .seconds(2)
+            #expect(machine.timerFired(at: now).sends.count == 1)
+        }
+        #expect(machine.commandFailed(error, from: a, at: now) == [.finish(.refused(.configRejected(a, error)))])
+    }
+
+    @Test("a listed member that is not reachable is not added yet, and is named at the deadline")
+    func unreachableMemberWaits() {
+        var configuration = configuration([a, b, c])
+        configuration.removeMembers = false
+        var machine = Machine(configuration)
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.committed(storedConfig([a, b])), from: a, at: .milliseconds(2))
+        _ = machine.helloReceived(.member(b, .secondary, primary: a), from: b, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2))
+        let refused = machine.helloFailed(.refused(c), from: c, at: .milliseconds(3))
+        #expect(!refused.sends.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
+        #expect(machine.deadlineReached(at: .seconds(300)) == [.finish(.timedOut([.unreachable(c, .refused(c))]))])
+    }
+
+    @Test("members the spec lacks are kept and noted; with --remove-members they are removed")
+    func extraMembers() {
+        var (kept, _) = existingSet(listed: [a, b], members: [a, b, c])
+        // c is in the config but not listed: its state is unknown to this run; a is primary.
+        let keptEnd = kept.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(3))
+        #expect(keptEnd.sends.isEmpty || !keptEnd.sends.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
+
+        let (_, removing) = existingSet(listed: [a, b], members: [a, b, c], removeMembers: true)
+        var smaller = storedConfig([a, b, c])
+        smaller.members.removeLast()
+        smaller.version = 2
+        #expect(removing.contains(.send(.reconfig(smaller, force: false, maxTime: .seconds(10)), to: a)))
+    }
+
+    @Test("the primary is to become unelectable: it steps down before the reconfig")
+    func primaryStepsDownFirst() {
+        // a is primary; the spec wants it with priority 0.
+        var spec = spec([b, c])
+        spec.members.insert(MemberSpec(host: a, priority: 0), at: 0)
+        var machine = Machine(Machine.Configuration(spec: spec, reconnect: testReconnect, retry: testRetry, maxAwaitTime: maxAwait))
+        _ = machine.start(at: .zero)
+        for host in [b, c] {
+            _ = machine.helloReceived(.member(host, .secondary, primary: a), from: host, at: .milliseconds(1))
+            _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: host, at: .milliseconds(2))
+        }
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        let last = machine.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
+        #expect(last.sends == [.send(.stepDown, to: a)], "\(last)")
+        #expect(last.contains { if case .report(.steppingDown(a, _)) = $0 { return true } else { return false } })
+    }
+
+    @Test("a majority of voters lost: without --force-reconfig the deadline says what it would drop")
+    func majorityLostWithoutForce() {
+        var machine = Machine(configuration([a, b, c]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .secondary), from: a, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
+        _ = machine.helloFailed(.refused(b), from: b, at: .milliseconds(1))
+        let last = machine.helloFailed(.refused(c), from: c, at: .milliseconds(1))
+        #expect(!last.sends.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
+        let end = machine.deadlineReached(at: .seconds(300))
+        guard case .timedOut(let blockers) = end.outcome else {
+            Issue.record("expected a timeout, got \(end)")
+            return
+        }
+        #expect(blockers.contains(.majorityLost(reachable: [a], lost: [b, c], forceWouldDrop: [b, c])))
+    }
+
+    @Test("--force-reconfig: after the election timeout, the reachable member with the newest write gets a forced config")
+    func forceReconfig() {
+        var configuration = configuration([a, b, c])
+        configuration.forceReconfig = true
+        var machine = Machine(configuration)
+        _ = machine.start(at: .zero)
+        var older = HelloResponse.member(a, .secondary)
+        older.lastWrite = OpTime(term: 1, seconds: 100, increment: 1)
+        var newer = HelloResponse.member(b, .secondary)
+        newer.lastWrite = OpTime(term: 1, seconds: 100, increment: 2)
+        // Five voters, three lost: a and b remain.
+        var config = storedConfig([a, b, c])
+        config.members.append(.init(id: 3, host: d))
+        config.members.append(.init(id: 4, host: HostAddress(host: "db-4.mongo")))
+        var configuration5 = configuration
+        configuration5.spec = spec([a, b, c, d, HostAddress(host: "db-4.mongo")])
+        machine = Machine(configuration5)
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(older, from: a, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(config), from: a, at: .milliseconds(2))
+        _ = machine.helloReceived(newer, from: b, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(config), from: b, at: .milliseconds(2))
+        _ = machine.helloFailed(.refused(c), from: c, at: .milliseconds(3))
+        _ = machine.helloFailed(.refused(d), from: d, at: .milliseconds(3))
+        let waiting = machine.helloFailed(.refused(HostAddress(host: "db-4.mongo")), from: HostAddress(host: "db-4.mongo"), at: .milliseconds(3))
+        // Not before the election timeout (10 s by default) has passed without a primary.
+        #expect(!waiting.sends.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
+        #expect(!machine.timerFired(at: .seconds(9)).contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
+        let forced = machine.timerFired(at: .milliseconds(3) + .seconds(10))
+        guard let (expected, dropped) = ReconfigPlanner.forcedConfig(from: config, reachable: [a, b]) else {
+            Issue.record("no forced config")
+            return
+        }
+        #expect(dropped == [c, d, HostAddress(host: "db-4.mongo")])
+        #expect(forced == [
+            .report(.forcingReconfig(b, dropped: dropped, expected)),
+            .send(.reconfig(expected, force: true, maxTime: .seconds(10)), to: b),
+        ])
+    }
+
+    @Test("dry run of a set that needs changes prints every step and sends no write")
+    func dryRunSteps() {
+        let (_, last) = existingSet(listed: [a, b, c], members: [a, b], dryRun: true)
+        guard case .planned(let plan) = last.outcome else {
+            Issue.record("expected a plan, got \(last)")
+            return
+        }
+        #expect(plan.steps == [.reconfig(a, added(storedConfig([a, b]), c), change: "add db-2.mongo:27017 (votes 1, priority 1)")])
+        #expect(!last.contains { if case .send(let command, _) = $0 { return command.isWrite } else { return false } })
+    }
+
+    @Test("incremental: the initiator alone while others are down, then each added as it comes")
+    func incrementalInitiate() {
+        var configuration = configuration([a, b])
+        configuration.initiateStrategy = .incremental
+        var machine = Machine(configuration)
+        _ = machine.start(at: .zero)
+        _ = machine.helloFailed(.refused(b), from: b, at: .milliseconds(1))
+        _ = machine.helloReceived(.noConfig(), from: a, at: .milliseconds(1))
+        let single = spec([a, b]).initiateConfig(only: a)
+        #expect(single.members.map(\.host) == [a])
+        #expect(machine.commandFailed(.code(.notYetInitialized, a), from: a, at: .milliseconds(2)) == [
+            .report(.classified(a, .fresh)), .report(.initiating(a, single)), .send(.initiate(single), to: a),
+        ])
+        _ = machine.commandSucceeded(.initiated, from: a, at: .milliseconds(3))
+        _ = machine.helloReceived(.member(a, .primary, counter: 2), from: a, at: .milliseconds(4))
+        var stored = single
+        stored.term = 1
+        stored.replicaSetId = replicaSetId
+        #expect(machine.commandSucceeded(.committed(stored), from: a, at: .milliseconds(5)) == [.send(.hello, to: a)])
+        _ = machine.commandSucceeded(.hello(.member(a, .primary, counter: 2)), from: a, at: .milliseconds(6))
+        // b comes up fresh: it is added.
+        _ = machine.helloReceived(.noConfig(), from: b, at: .milliseconds(50))
+        let adding = machine.commandFailed(.code(.notYetInitialized, b), from: b, at: .milliseconds(51))
+        #expect(adding.contains { if case .send(.reconfig(let config, false, _), a) = $0 { return config.member(b) != nil } else { return false } }, "\(adding)")
+    }
+}

@@ -78,15 +78,16 @@ struct Invocation {
 
         // Spica's retry flags keep their meaning: attempts to reach a node, seconds apart.
         reconnect = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100))
-        if let wait = try from.seconds(options.waitBeforeRetry, env: "MONGO_RS_WAIT_BEFORE_RETRY", option: "--wait-before-retry", allowed: Self.waitBeforeRetryRange) {
+        // A plain number is seconds, as Spica's `--wait-before-retry` took it.
+        if let wait = try from.duration(options.waitBeforeRetry, env: "MONGO_RS_WAIT_BEFORE_RETRY", option: "--wait-before-retry", allowed: Self.waitBeforeRetryRange) {
             reconnect = .fixed(wait)
         }
         maxConnectionAttempts = try from.integer(options.maxRetryConnection, env: "MONGO_RS_MAX_RETRY_CONNECTION", option: "--max-retry-connection", allowed: 1...1_000_000)
         if let bypass = try from.bool(options.bypassQuorumCheck, env: "MONGO_RS_BYPASS_QUORUM_CHECK", option: "--bypass-quorum-check"), bypass {
             warnings.append("--bypass-quorum-check is accepted for compatibility and ignored: mongo-rs-bootstrap never bypasses mongod's quorum check (Spica's controller never read it either)")
         }
-        if let hostname = from.string(options.hostname, env: "MONGO_RS_HOSTNAME") {
-            _ = hostname  // Only --from-srv used it.
+        if from.string(options.hostname, env: "MONGO_RS_HOSTNAME") != nil {
+            // Spica used it only to find its service for --from-srv.
             warnings.append("--hostname is only used with --from-srv and is ignored")
         }
     }
@@ -203,11 +204,6 @@ struct Resolver {
         if let argument { return try DurationParsing.parse(argument, name: option, allowed: allowed) }
         if let value = environment[env] { return try DurationParsing.parse(value, name: env, allowed: allowed) }
         return nil
-    }
-
-    /// A plain number of seconds, as Spica's `--wait-before-retry`; units are accepted too.
-    func seconds(_ argument: String?, env: String, option: String, allowed: ClosedRange<Duration>) throws(InvalidInput) -> Duration? {
-        try duration(argument, env: env, option: option, allowed: allowed)
     }
 
     func integer(_ argument: String?, env: String, option: String, allowed: ClosedRange<Int>) throws(InvalidInput) -> Int? {

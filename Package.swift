@@ -30,7 +30,6 @@ let package = Package(
             dependencies: [
                 "CMongoc", "MongoBSON",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(

@@ -54,7 +54,7 @@ struct ResultReport {
             var lines = ["\(summary.setName): primary \(summary.primary), config version \(summary.configVersion), \(summary.members.count) members, \(DurationParsing.format(elapsed))"]
             for member in summary.members {
                 let state = member.state?.rawValue ?? "unreachable"
-                let role = member.arbiterOnly ? "arbiter" : "votes \(member.votes), priority \(formatPriority(member.priority))"
+                let role = member.arbiterOnly ? "arbiter" : "votes \(member.votes), priority \(MemberOptions.text(priority: member.priority))"
                 lines.append("  \(member.host)  \(state)  (\(role))")
             }
             lines.append(summary.actions.isEmpty ? "nothing to change: the set already matched" : "done: " + summary.actions.map(\.description).joined(separator: "; "))
@@ -63,6 +63,8 @@ struct ResultReport {
         case .planned(let plan):
             var lines = ["dry run for '\(plan.setName)': nothing was written", "observed:"]
             lines += plan.observed.map { "  \($0)" }
+            lines.append("requested (options not given: mongod's defaults for new members, kept for existing ones):")
+            lines += plan.desired.map { "  \($0)" }
             if plan.steps.isEmpty {
                 lines.append("would do nothing: the set already matches and has a writable primary")
             } else {
@@ -98,6 +100,7 @@ struct ResultReport {
         case .outcome(.planned(let plan)):
             document["outcome"] = "planned"
             document["observed"] = .array(plan.observed.map { .document(["host": .string($0.host.description), "status": .string($0.status)]) })
+            document["requested"] = .array(plan.desired.map { .string($0) })
             document["steps"] = .array(plan.steps.map { .string($0.description) })
             document["notes"] = .array(plan.notes.map { .string($0) })
         case .outcome(.refused(let refusal)):
@@ -120,10 +123,6 @@ struct ResultReport {
         document["warnings"] = .array(warnings.map { .string($0) })
         document["elapsedMs"] = .int64(elapsed.totalMilliseconds)
         return document
-    }
-
-    private func formatPriority(_ priority: Double) -> String {
-        priority.rounded() == priority ? String(Int(priority)) : String(priority)
     }
 }
 

@@ -157,15 +157,34 @@ struct ReconfigurationScenarioTests {
         }
     }
 
-    @Test("--initiate-strategy incremental: members arriving over seconds join one by one")
+    @Test("the primary's own entry is removed: it steps down first, then a new primary removes it")
+    func removePrimary() async throws {
+        try await withSimulator(members: 4, timings: .fast) { simulator in
+            let h = simulator.hosts
+            #expect(try await bootstrap(Array(h.prefix(3))).exitCode == 0)
+            let primary = try #require(await simulator.snapshot.primary?.index)
+            let others = (0..<4).filter { $0 != primary }.map { h[$0] }
+            let plan = try await bootstrap(others, ["--remove-members", "--dry-run"])
+            #expect(plan.stdout.contains("replSetStepDown on \(h[primary])"), "\(plan.stdout)")
+            #expect(plan.stdout.contains("requested (options not given"))
+            let result = try await bootstrap(others, ["--remove-members"], timeout: "60s")
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(await simulator.writeCommandNames().contains("replSetStepDown"))
+            let config = try await committedConfig(simulator)
+            #expect(config.member(try HostAddress(parsing: h[primary])) == nil)
+            #expect(Set(config.members.map(\.host.description)) == Set(others))
+        }
+    }
+
+    @Test("--initiate-strategy incremental: members arriving over 10 seconds join one by one")
     func incremental() async throws {
         try await withSimulator(members: 3, timings: .fast, start: false) { simulator in
             try await simulator.start(0)
             let run = try ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--initiate-strategy", "incremental", "--timeout", "60s"])
             try await simulator.waitUntil(timeout: .seconds(10), "member 0 initiated alone") { $0[0].configVersion != nil }
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(5))
             try await simulator.start(1)
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(5))
             try await simulator.start(2)
             let result = await run.finished()
             #expect(result.exitCode == 0, "\(result.stderr)")

@@ -33,7 +33,7 @@ extension ToolProcess.Result {
 }
 
 extension ReplicaSetSimulator {
-    /// The write commands (replSetInitiate, replSetReconfig, replSetStepUp) received, by name.
+    /// The write commands (replSetInitiate, replSetReconfig, replSetStepUp, replSetStepDown) received, by name.
     func writeCommandNames() -> [String] {
         writeCommands.map(\.name)
     }

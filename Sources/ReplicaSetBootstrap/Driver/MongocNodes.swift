@@ -1,43 +1,44 @@
+import Dispatch
 import MongoBSON
 import NIOConcurrencyHelpers
-import NIOPosix
 
 /// The nodes through libmongoc: per node a monitoring client (awaitable hello) and a command
 /// client, each created on first use and discarded after a network error. libmongoc blocks, so
-/// calls run on a dedicated thread pool, never on the Swift concurrency pool; a cancelled caller
-/// returns at once and the blocked call finishes on its own thread.
+/// each client's calls run on a serial dispatch queue of its own, never on the Swift concurrency
+/// pool; libdispatch adds threads as calls block, so members found in a config mid-run are served
+/// like the listed ones. A cancelled caller returns at once; the blocked call ends on its own.
 public final class MongocNodes: ReplicaSetNodes {
     private let options: ConnectionOptions
-    private let pool: NIOThreadPool
-    private let connections: [HostAddress: NodeConnections]
+    private let maxAwaitTime: Duration
+    private let connections = NIOLockedValueBox<[HostAddress: NodeConnections]>([:])
 
     public init(hosts: [HostAddress], options: ConnectionOptions, maxAwaitTime: Duration) {
         self.options = options
-        // Two connections per node, each with at most one call in flight.
-        pool = NIOThreadPool(numberOfThreads: max(2, 2 * hosts.count))
-        pool.start()
-        var connections: [HostAddress: NodeConnections] = [:]
-        for host in hosts {
-            connections[host] = NodeConnections(host: host, options: options, maxAwaitTime: maxAwaitTime)
-        }
-        self.connections = connections
-    }
-
-    deinit {
-        // Calls still blocked in libmongoc end on their own (socket timeouts); nothing waits.
-        pool.shutdownGracefully { _ in }
+        self.maxAwaitTime = maxAwaitTime
+        for host in hosts { _ = connections(to: host) }
     }
 
     public func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
-        guard let node = connections[host] else { preconditionFailure("\(host) is not a node of this run") }
-        let result: Result<BootstrapStateMachine.CommandReply, MongoError> = await runBlocking(host: host) {
+        let node = connections(to: host)
+        let queue = command.usesMonitorConnection ? node.monitorQueue : node.commandQueue
+        let result: Result<BootstrapStateMachine.CommandReply, MongoError> = await runBlocking(on: queue, host: host) {
             Result { () throws(MongoError) in try node.run(command) }
         }
         return try result.get()
     }
 
-    /// Runs `work` on the pool; resumes with a cancellation error as soon as the task is cancelled.
-    private func runBlocking<T: Sendable>(host: HostAddress, _ work: @escaping @Sendable () -> Result<T, MongoError>) async -> Result<T, MongoError> {
+    private func connections(to host: HostAddress) -> NodeConnections {
+        connections.withLockedValue { connections in
+            if let existing = connections[host] { return existing }
+            let created = NodeConnections(host: host, options: options, maxAwaitTime: maxAwaitTime)
+            connections[host] = created
+            return created
+        }
+    }
+
+    /// Runs `work` on `queue`; resumes with a cancellation error as soon as the task is cancelled.
+    private func runBlocking<T: Sendable>(on queue: DispatchQueue, host: HostAddress,
+                                          _ work: @escaping @Sendable () -> Result<T, MongoError>) async -> Result<T, MongoError> {
         let resumed = NIOLockedValueBox<CheckedContinuation<Result<T, MongoError>, Never>?>(nil)
         let cancelled = Result<T, MongoError>.failure(MongoError(.client, host: host, message: "cancelled"))
         return await withTaskCancellationHandler {
@@ -47,8 +48,8 @@ public final class MongocNodes: ReplicaSetNodes {
                     resumed.withLockedValue { $0.take() }?.resume(returning: cancelled)
                     return
                 }
-                pool.submit { state in
-                    let result = state == .active ? work() : cancelled
+                queue.async {
+                    let result = work()
                     resumed.withLockedValue { $0.take() }?.resume(returning: result)
                 }
             }
@@ -61,6 +62,9 @@ public final class MongocNodes: ReplicaSetNodes {
 /// The two clients of one node. Each slot is used by one call at a time (the state machine keeps
 /// at most one command in flight per connection); the locks make that safe regardless.
 final class NodeConnections: Sendable {
+    /// One serial queue per client: a single-threaded client serves one call at a time.
+    let monitorQueue: DispatchQueue
+    let commandQueue: DispatchQueue
     private let host: HostAddress
     private let options: ConnectionOptions
     private let maxAwaitTime: Duration
@@ -70,6 +74,8 @@ final class NodeConnections: Sendable {
     private let legacyHello = NIOLockedValueBox(false)
 
     init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration) {
+        monitorQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).monitor")
+        commandQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).command")
         self.host = host
         self.options = options
         self.maxAwaitTime = maxAwaitTime

@@ -31,6 +31,11 @@ public struct MemberOptions: Hashable, Sendable {
     }
 
     public var isVoter: Bool { votes > 0 }
+
+    /// A priority as people write it: 1, not 1.0; 0.5 stays 0.5.
+    public static func text(priority: Double) -> String {
+        priority.rounded() == priority ? String(Int(priority)) : String(priority)
+    }
 }
 
 /// One member of the desired set. Options left nil are not part of the desire: a new member gets

@@ -7,13 +7,14 @@ extension BootstrapStateMachine {
             node.isFresh && node.freshConfirmedSeq > since && !(node.hello?.value.hasConfig ?? true)
         }
         let initiator = spec.initiator
+        let listed = nodes.filter(\.listed)
         let config: ReplicaSetConfig
-        if nodes.allSatisfy(confirmedFresh) {
+        if listed.allSatisfy(confirmedFresh) {
             // Invariant 1: every listed node reached and reported no config since the last attempt.
             config = spec.initiateConfig
         } else if configuration.initiateStrategy == .incremental,
                   let initiatorNode = index(of: initiator), confirmedFresh(nodes[initiatorNode]),
-                  nodes.allSatisfy({ confirmedFresh($0) || $0.isUnreachable }) {
+                  listed.allSatisfy({ confirmedFresh($0) || $0.isUnreachable }) {
             // Incremental: the initiator alone while others are still down; they are added later.
             // The same initiator as a full initiate, so concurrent runs cannot start two sets
             // from the nodes each happens to reach.

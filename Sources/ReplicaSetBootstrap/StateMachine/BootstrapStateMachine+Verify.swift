@@ -14,7 +14,7 @@ extension BootstrapStateMachine {
                   fullPlanner(from: config.value).isSatisfied(by: config.value)
             else { continue }
             if configuration.waitFor == .all {
-                let healthy = nodes.allSatisfy { $0.hello?.value.memberState.isHealthy ?? false }
+                let healthy = watchedNodes.allSatisfy { $0.hello?.value.memberState.isHealthy ?? false }
                 guard healthy else { return nil }
             }
             if configuration.dryRun { return .planned(plan(steps: [])) }
@@ -46,7 +46,7 @@ extension BootstrapStateMachine {
     }
 
     func plan(steps: [Plan.Step]) -> Plan {
-        let observed = nodes.map { node -> NodeReport in
+        let observed = watchedNodes.map { node -> NodeReport in
             switch node.status {
             case .unknown: return NodeReport(host: node.host, status: "not reached")
             case .unreachable(let error): return NodeReport(host: node.host, status: "unreachable: \(error.message)")
@@ -54,14 +54,21 @@ extension BootstrapStateMachine {
             case .known(let status): return NodeReport(host: node.host, status: status.description)
             }
         }
-        return Plan(setName: spec.name, observed: observed, steps: steps, notes: notes(for: currentConfig?.value))
+        let desired = spec.members.map { member -> String in
+            let o = member.resolvedOptions
+            let role = o.arbiterOnly ? "arbiter" : "votes \(o.votes), priority \(MemberOptions.text(priority: o.priority))" + (o.hidden ? ", hidden" : "")
+                + (o.secondaryDelaySecs > 0 ? ", delay \(o.secondaryDelaySecs)s" : "") + (o.buildIndexes ? "" : ", no index builds")
+            let tags = o.tags.isEmpty ? "" : ", tags \(o.tags.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))"
+            return "\(member.host): \(role)\(tags)"
+        }
+        return Plan(setName: spec.name, observed: observed, desired: desired, steps: steps, notes: notes(for: currentConfig?.value))
     }
 
     /// What is still missing, for a run that ends without converging.
     func blockers() -> [Blocker] {
         var blockers: [Blocker] = []
         let current = currentConfig?.value
-        for node in nodes {
+        for node in watchedNodes {
             switch node.status {
             case .unknown: blockers.append(.unreachable(node.host, nil))
             case .unreachable(let error): blockers.append(.unreachable(node.host, error))
@@ -101,7 +108,7 @@ extension BootstrapStateMachine {
             }
         }
         if configuration.waitFor == .all {
-            for node in nodes {
+            for node in watchedNodes {
                 guard let state = node.hello?.value.memberState, !state.isHealthy else { continue }
                 blockers.append(.notHealthy(node.host, state.rawValue))
             }

@@ -146,6 +146,9 @@ public struct BootstrapStateMachine: Sendable {
 
     struct Node: Sendable {
         let host: HostAddress
+        /// Requested by the user (`--nodes`, the spec); false for members found in a config,
+        /// watched because the primary, or a majority, may be among them.
+        var listed = true
         var status: NodeStatusTracking = .unknown
         var hello: Observed<HelloResponse>?
         var config: Observed<ReplicaSetConfig>?
@@ -283,9 +286,11 @@ public struct BootstrapStateMachine: Sendable {
         case (.getConfig, .config(let config)):
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = nil
+            actions += watchMembers(of: config)
         case (.getCommittedConfig, .committedConfig(let config, let committed)):
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = committed
+            actions += watchMembers(of: config)
             if !committed {
                 // Ask again shortly: mongod is propagating it to a majority of voters.
                 nodes[index].commandFailures += 1
@@ -407,6 +412,17 @@ public struct BootstrapStateMachine: Sendable {
         return actions
     }
 
+    /// Starts watching the members of the wanted set's config that were not listed.
+    private mutating func watchMembers(of config: ReplicaSetConfig) -> [Action] {
+        guard config.name == spec.name else { return [] }
+        var actions: [Action] = []
+        for member in config.members where index(of: member.host) == nil {
+            nodes.append(Node(host: member.host, listed: false))
+            actions.append(sendHello(nodes.count - 1, topologyVersion: nil))
+        }
+        return actions
+    }
+
     private mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
         let previous = nodes[index].status
         nodes[index].status = status
@@ -441,9 +457,15 @@ public struct BootstrapStateMachine: Sendable {
         return newest
     }
 
+    /// The nodes that matter now: the listed ones, and the members of the set's config.
+    var watchedNodes: [Node] {
+        let current = currentConfig?.value
+        return nodes.filter { $0.listed || current?.member($0.host) != nil }
+    }
+
     /// Every node has answered at least once (or is unreachable), and every member's config is read.
     var observationComplete: Bool {
-        nodes.allSatisfy { node in
+        watchedNodes.allSatisfy { node in
             switch node.status {
             case .unknown, .awaitingStatus: return false
             case .unreachable: return true
@@ -454,7 +476,7 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     var allNodesReached: Bool {
-        nodes.allSatisfy { if case .known = $0.status { return true } else { return false } }
+        watchedNodes.allSatisfy { if case .known = $0.status { return true } else { return false } }
     }
 
     /// The node that says it is the writable primary of the wanted set.
@@ -463,7 +485,8 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     private func refusal() -> Refusal? {
-        for node in nodes {
+        let watched = watchedNodes
+        for node in watched {
             switch node.status {
             case .known(.member(let setName, _, _)) where setName != spec.name:
                 return .foreignSet(node.host, setName: setName, wanted: spec.name)
@@ -473,15 +496,16 @@ public struct BootstrapStateMachine: Sendable {
             }
         }
         var ids: [HostAddress: ObjectIdText] = [:]
-        for node in nodes {
+        for node in watched {
             if let config = node.config?.value, config.name == spec.name, let id = config.replicaSetId {
                 ids[node.host] = id.hex
             }
         }
         if Set(ids.values).count > 1 { return .splitBrain(setName: spec.name, ids) }
         // A removed node is refused only when nothing reachable could still list it; while a
-        // config lists it, it is a member that cannot find itself yet (DNS not ready).
-        for node in nodes where node.status == .known(.removed) {
+        // config lists it, it is a member that cannot find itself yet (DNS not ready). A member
+        // found in a config and removed since (by this run, say) is no longer watched.
+        for node in nodes where node.listed && node.status == .known(.removed) {
             if let current = currentConfig?.value, current.member(node.host) != nil { continue }
             if allNodesReached && observationComplete { return .removedMember(node.host) }
         }

@@ -86,6 +86,8 @@ public struct Plan: Hashable, Sendable {
     public var setName: String
     /// One line per node: what was observed.
     public var observed: [NodeReport]
+    /// One line per requested member: its options.
+    public var desired: [String]
     public var steps: [Step]
     public var notes: [String]
 }

@@ -184,11 +184,16 @@ struct ExistingSetTests {
         #expect(summary.members.map(\.state) == [.primary, .secondary, .secondary])
     }
 
-    @Test("members of the set that --nodes omits are kept and mentioned")
+    @Test("members of the set that --nodes omits are watched, kept and mentioned")
     func extraMembersKept() {
         var machine = machineObservingHealthySet([a, b])
-        _ = machine.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
-        let end = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(2))
+        // Reading the config finds c: it is watched too (the primary might be there).
+        #expect(machine.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(2)) == [
+            .send(awaitHello(nil), to: c),
+        ])
+        #expect(machine.commandSucceeded(.config(storedConfig([a, b, c])), from: b, at: .milliseconds(2)).outcome == nil)
+        _ = machine.helloReceived(.member(c, .secondary, primary: a), from: c, at: .milliseconds(3))
+        let end = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: c, at: .milliseconds(4))
         guard case .converged(let summary) = end.outcome else {
             Issue.record("expected convergence, got \(end)")
             return

@@ -138,16 +138,25 @@ struct ReconfigurationTests {
 
     @Test("members the spec lacks are kept and noted; with --remove-members they are removed")
     func extraMembers() {
+        // c is in the config but not listed: found there, it is watched before anything is decided.
         var (kept, _) = existingSet(listed: [a, b], members: [a, b, c])
-        // c is in the config but not listed: its state is unknown to this run; a is primary.
-        let keptEnd = kept.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(3))
-        #expect(keptEnd.sends.isEmpty || !keptEnd.sends.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
+        _ = kept.helloReceived(.member(c, .secondary, primary: a), from: c, at: .milliseconds(3))
+        let keptEnd = kept.commandSucceeded(.config(storedConfig([a, b, c])), from: c, at: .milliseconds(4))
+        guard case .converged(let summary) = keptEnd.outcome else {
+            Issue.record("expected convergence with c kept, got \(keptEnd)")
+            return
+        }
+        #expect(summary.actions.isEmpty)
+        #expect(summary.members.map(\.host) == [a, b, c])
+        #expect(summary.notes.contains { $0.contains("kept db-2.mongo:27017") })
 
-        let (_, removing) = existingSet(listed: [a, b], members: [a, b, c], removeMembers: true)
+        var (removing, _) = existingSet(listed: [a, b], members: [a, b, c], removeMembers: true)
+        _ = removing.helloReceived(.member(c, .secondary, primary: a), from: c, at: .milliseconds(3))
+        let removal = removing.commandSucceeded(.config(storedConfig([a, b, c])), from: c, at: .milliseconds(4))
         var smaller = storedConfig([a, b, c])
         smaller.members.removeLast()
         smaller.version = 2
-        #expect(removing.contains(.send(.reconfig(smaller, force: false, maxTime: .seconds(10)), to: a)))
+        #expect(removal.contains(.send(.reconfig(smaller, force: false, maxTime: .seconds(10)), to: a)), "\(removal)")
     }
 
     @Test("the primary is to become unelectable: it steps down before the reconfig")

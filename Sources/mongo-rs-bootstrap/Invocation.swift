@@ -55,9 +55,14 @@ struct Invocation {
             file: file, nodes: nodeArguments, name: from.string(options.replicaSet, env: "MONGO_RS_REPLICA_SET"),
             arbiters: try from.list(options.arbiters, env: "MONGO_RS_ARBITERS", option: "--arbiter"),
             hidden: try from.list(options.hidden, env: "MONGO_RS_HIDDEN", option: "--hidden"),
-            priorities: try from.list(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority"),
-            votes: try from.list(options.votes, env: "MONGO_RS_VOTES", option: "--votes"),
-            tags: try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag"))
+            memberOptions: [
+                (.priority, from.origin(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority"),
+                 try from.list(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority")),
+                (.votes, from.origin(options.votes, env: "MONGO_RS_VOTES", option: "--votes"),
+                 try from.list(options.votes, env: "MONGO_RS_VOTES", option: "--votes")),
+                (.tag, from.origin(options.tags, env: "MONGO_RS_TAGS", option: "--tag"),
+                 try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag")),
+            ])
 
         timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? .seconds(300)
         connectTimeout = try from.duration(options.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", option: "--connect-timeout", allowed: Self.connectTimeoutRange) ?? .seconds(2)
@@ -94,9 +99,11 @@ struct Invocation {
 
     /// The desired set from the spec file, then `--nodes`, then the member options; members 8
     /// and up whose votes are left open become non-voting. Validated with mongod's rules.
+    enum MemberOption { case priority, votes, tag }
+
     static func assembleSpec(
         file: SpecFile?, nodes: [String], name: String?, arbiters: [String], hidden: [String],
-        priorities: [String], votes: [String], tags: [String]
+        memberOptions: [(option: MemberOption, origin: String, items: [String])]
     ) throws(InvalidInput) -> (ReplicaSetSpec, [String]) {
         if let fileName = file?.name, let name, fileName != name {
             throw InvalidInput("--replica-set '\(name)' differs from the name '\(fileName)' in the --config file: give one")
@@ -126,26 +133,26 @@ struct Invocation {
             spec.members[member].hidden = true
             if spec.members[member].priority == nil { spec.members[member].priority = 0 }
         }
-        for (option, items) in [("--priority", priorities), ("--votes", votes), ("--tag", tags)] {
+        for (option, origin, items) in memberOptions {
             for item in items {
                 guard let equals = item.firstIndex(of: "=") else {
-                    throw InvalidInput("\(option) '\(item)': expected host=\(option == "--tag" ? "key:value" : "value")")
+                    throw InvalidInput("\(origin) '\(item)': expected host=\(option == .tag ? "key:value" : "value")")
                 }
                 let host = try HostAddress(parsing: String(item[..<equals]))
                 let value = String(item[item.index(after: equals)...])
                 guard let member = index(of: host, adding: false) else {
-                    throw InvalidInput("\(option) '\(item)': \(host) is not a member; list it in --nodes or the --config file")
+                    throw InvalidInput("\(origin) '\(item)': \(host) is not a member; list it in --nodes or the --config file")
                 }
                 switch option {
-                case "--priority":
-                    guard let priority = Double(value), priority.isFinite else { throw InvalidInput("\(option) '\(item)': '\(value)' is not a number from 0 to 1000") }
+                case .priority:
+                    guard let priority = Double(value), priority.isFinite else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not a number from 0 to 1000") }
                     spec.members[member].priority = priority
-                case "--votes":
-                    guard let count = Int(value) else { throw InvalidInput("\(option) '\(item)': '\(value)' is not 0 or 1") }
+                case .votes:
+                    guard let count = Int(value) else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not 0 or 1") }
                     spec.members[member].votes = count
-                default:
+                case .tag:
                     guard let colon = value.firstIndex(of: ":"), colon != value.startIndex else {
-                        throw InvalidInput("\(option) '\(item)': expected host=key:value")
+                        throw InvalidInput("\(origin) '\(item)': expected host=key:value")
                     }
                     spec.members[member].tags = (spec.members[member].tags ?? [:]).merging([String(value[..<colon]): String(value[value.index(after: colon)...])]) { $1 }
                 }
@@ -192,6 +199,11 @@ struct Resolver {
             }
         }
         return items
+    }
+
+    /// Where a list option's values come from, for messages.
+    func origin(_ arguments: [String], env: String, option: String) -> String {
+        arguments.isEmpty && environment[env] != nil ? env : option
     }
 
     func bool(_ argument: String?, env: String, option: String) throws(InvalidInput) -> Bool? {

@@ -65,6 +65,8 @@ struct BadInputTests {
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_WAIT_FOR": "everyone"], mentions: ["MONGO_RS_WAIT_FOR", "'everyone'"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_DRY_RUN": "perhaps"], mentions: ["MONGO_RS_DRY_RUN", "'perhaps'"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_REPLICA_SET": "a/b"], mentions: ["'a/b'"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_PRIORITIES": "NODE=high"], mentions: ["MONGO_RS_PRIORITIES 'NODE=high'", "'high' is not a number"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_INITIATE_STRATEGY": "lazy"], mentions: ["MONGO_RS_INITIATE_STRATEGY", "'lazy'", "full or incremental"]),
     ]
 
     @Test("exit 64 with a message naming the input, no contact", arguments: cases)
@@ -73,7 +75,7 @@ struct BadInputTests {
         let substitute = { (text: String) in text.replacingOccurrences(of: "NODE", with: listener.address) }
         let result = try await ToolProcess.run(testCase.arguments.map(substitute), environment: testCase.environment.mapValues(substitute))
         #expect(result.exitCode == 64, "stderr: \(result.stderr)")
-        for fragment in testCase.mentions {
+        for fragment in testCase.mentions.map(substitute) {
             #expect(result.stderr.contains(fragment), "expected '\(fragment)' in: \(result.stderr)")
         }
         #expect(result.stdout.isEmpty)
@@ -102,14 +104,17 @@ struct HelpTests {
         #expect(result.exitCode == 0)
         let flags = ["--nodes", "--replica-set", "--timeout", "--wait-for", "--connect-timeout", "--dry-run", "--log-format",
                      "--output", "--quiet", "--debug", "--from-srv", "--hostname", "--bypass-quorum-check",
-                     "--max-retry-connection", "--wait-before-retry"]
+                     "--max-retry-connection", "--wait-before-retry", "--config", "--arbiter", "--hidden", "--priority",
+                     "--votes", "--tag", "--remove-members", "--force-reconfig", "--initiate-strategy"]
         for flag in flags {
             #expect(result.stdout.contains(flag), "--help does not mention \(flag)")
         }
         let variables = ["MONGO_RS_NODES", "MONGO_RS_REPLICA_SET", "MONGO_RS_TIMEOUT", "MONGO_RS_WAIT_FOR", "MONGO_RS_CONNECT_TIMEOUT",
                          "MONGO_RS_DRY_RUN", "MONGO_RS_LOG_FORMAT", "MONGO_RS_OUTPUT", "MONGO_RS_QUIET", "MONGO_RS_DEBUG",
                          "MONGO_RS_FROM_SRV", "MONGO_RS_HOSTNAME", "MONGO_RS_BYPASS_QUORUM_CHECK",
-                         "MONGO_RS_MAX_RETRY_CONNECTION", "MONGO_RS_WAIT_BEFORE_RETRY"]
+                         "MONGO_RS_MAX_RETRY_CONNECTION", "MONGO_RS_WAIT_BEFORE_RETRY", "MONGO_RS_CONFIG", "MONGO_RS_ARBITERS",
+                         "MONGO_RS_HIDDEN", "MONGO_RS_PRIORITIES", "MONGO_RS_VOTES", "MONGO_RS_TAGS", "MONGO_RS_REMOVE_MEMBERS",
+                         "MONGO_RS_FORCE_RECONFIG", "MONGO_RS_INITIATE_STRATEGY"]
         for variable in variables {
             #expect(result.stdout.contains(variable), "--help does not mention \(variable)")
         }

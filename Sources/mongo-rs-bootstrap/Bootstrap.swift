@@ -97,10 +97,12 @@ extension BootstrapStateMachine.CommandReply {
         case .hello(let hello):
             if let setName = hello.setName { return "hello: \(hello.memberState.rawValue) of '\(setName)', config version \(hello.setVersion.map(String.init) ?? "?")" }
             return hello.isReplicaSet ? "hello: no replica set config" : "hello: not a replica set member"
-        case .statusOK: return "replSetGetStatus: ok"
+        case .status(let health):
+            return "replSetGetStatus: ok" + (health.unhealthy.isEmpty ? "" : ", unreachable: \(health.unhealthy.map(\.description).sorted().joined(separator: ", "))")
         case .config(let config): return "replSetGetConfig: version \(config.version), \(config.members.count) members"
         case .committedConfig(let config, let committed):
-            return "replSetGetConfig: version \(config.version), \(config.members.count) members, \(committed ? "committed" : "not yet committed")"
+            let commitment = committed.map { $0 ? "committed" : "not yet committed" } ?? "commitment unknown (server before 4.4)"
+            return "replSetGetConfig: version \(config.version), \(config.members.count) members, \(commitment)"
         case .steppedDown: return "replSetStepDown: ok"
         case .initiated: return "replSetInitiate: ok"
         case .steppedUp: return "replSetStepUp: ok"

@@ -90,6 +90,9 @@ struct ProgressLog: Sendable {
                         message: "\(host): \(error.message) (\(error.kindName)); reading the config again in \(DurationParsing.format(retry))")
         case .steppingDown(let host, let reason):
             return Line(event: "steppingDown", node: host, message: "replSetStepDown on \(host): \(reason)")
+        case .stepDownFailed(let host, let error, let retry):
+            return Line(event: "stepDownFailed", level: "warning", node: host,
+                        message: "replSetStepDown on \(host): \(error.message) (\(error.kindName)); looking again in \(DurationParsing.format(retry))")
         case .forcingReconfig(let host, let dropped, let config):
             return Line(event: "forcingReconfig", level: "warning", node: host,
                         message: "a majority of voters is lost: forcing config version \(config.version) on \(host) with \(config.members.map(\.host.description).joined(separator: ", ")), dropping \(dropped.map(\.description).joined(separator: ", "))")

@@ -34,7 +34,9 @@ struct ResultReport {
             let actionsText = actions.isEmpty ? "nothing was written" : "sent: " + actions.map(\.description).joined(separator: "; ")
             return "interrupted by \(signal == 15 ? "SIGTERM" : "SIGINT") after \(DurationParsing.format(elapsed)); \(actionsText)"
         case .outcome(.refused(let refusal)):
-            return "refused: \(refusal)"
+            // A refusal met half-way through a plan: say what was already done.
+            let sent = actions.isEmpty ? "" : ". Sent before that: " + actions.map(\.description).joined(separator: "; ")
+            return "refused: \(refusal)\(sent)"
         case .outcome(.timedOut(let blockers)):
             let why = elapsed >= timeout
                 ? "gave up at the --timeout of \(DurationParsing.format(timeout))"
@@ -117,7 +119,8 @@ struct ResultReport {
         document["actions"] = .array(actions.map { record in
             .document([
                 "command": .string(record.commandName), "node": .string(record.host.description),
-                "ok": .bool(record.error == nil), "error": record.error.map { .string($0.message) } ?? .null,
+                "ok": .bool(record.error == nil && !record.pending), "pending": .bool(record.pending),
+                "error": record.error.map { .string($0.message) } ?? .null,
             ])
         })
         document["warnings"] = .array(warnings.map { .string($0) })

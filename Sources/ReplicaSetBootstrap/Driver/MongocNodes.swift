@@ -93,16 +93,13 @@ final class NodeConnections: Sendable {
         case .hello:
             return .hello(HelloResponse(document: try runHello(helloCommand, on: command, socketTimeout: options.commandTimeout)))
         case .getStatus:
-            _ = try run(["replSetGetStatus": 1], on: command, socketTimeout: options.commandTimeout)
-            return .statusOK
+            return .status(SetHealth(statusReply: try run(["replSetGetStatus": 1], on: command, socketTimeout: options.commandTimeout)))
         case .getConfig:
             return .config(try config(from: run(["replSetGetConfig": 1], on: command, socketTimeout: options.commandTimeout)))
         case .getCommittedConfig:
             let reply = try run(["replSetGetConfig": 1, "commitmentStatus": true], on: command, socketTimeout: options.commandTimeout)
-            guard let committed = reply["commitmentStatus"]?.boolValue else {
-                throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig reply has no commitmentStatus")
-            }
-            return .committedConfig(try config(from: reply), committed: committed)
+            // Servers before 4.4 ignore the field and answer without it.
+            return .committedConfig(try config(from: reply), committed: reply["commitmentStatus"]?.boolValue)
         case .initiate(let config):
             _ = try run(["replSetInitiate": .document(config.document)], on: command, socketTimeout: options.commandTimeout)
             return .initiated
@@ -113,7 +110,8 @@ final class NodeConnections: Sendable {
             var document: BSONDocument = ["replSetReconfig": .document(config.document)]
             if force { document["force"] = true }
             document["maxTimeMS"] = .int64(maxTime.milliseconds)
-            _ = try run(document, on: command, socketTimeout: max(options.commandTimeout, maxTime + .seconds(5)))
+            // The command client's socket timeout (ConnectionOptions.commandTimeout) must exceed maxTime.
+            _ = try run(document, on: command, socketTimeout: options.commandTimeout)
             return .reconfigured
         case .stepDown:
             // 60 s without standing again; up to 10 s for a secondary to catch up (mongod's defaults).

@@ -93,6 +93,12 @@ public struct HelloResponse: Hashable, Sendable {
 
     /// Whether the node has a config it is a member of.
     public var hasConfig: Bool { setName != nil }
+
+    /// Whether this reply shows a later state of the same process than `other`.
+    public func isNewerTopology(than other: HelloResponse) -> Bool {
+        guard let mine = topologyVersion, let theirs = other.topologyVersion, mine.processId == theirs.processId else { return false }
+        return mine.counter > theirs.counter
+    }
 }
 
 /// A member's state as the tool distinguishes it.

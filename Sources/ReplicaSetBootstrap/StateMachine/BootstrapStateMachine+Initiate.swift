@@ -1,7 +1,7 @@
 /// A set that does not exist yet: when and what to initiate, and what mongod's answers mean.
 extension BootstrapStateMachine {
     mutating func considerInitiate(_ now: Duration) -> [Action] {
-        guard !nodes.contains(where: { $0.command?.command.isWrite ?? false }) else { return [] }
+        guard !writeInFlight else { return [] }
         let since = lastInitiateSeq
         let confirmedFresh = { (node: Node) in
             node.isFresh && node.freshConfirmedSeq > since && !(node.hello?.value.hasConfig ?? true)
@@ -32,9 +32,9 @@ extension BootstrapStateMachine {
         return [.report(.initiating(initiator, config)), send(.initiate(config), to: index)]
     }
 
-    mutating func initiateFailed(_ config: ReplicaSetConfig, _ error: MongoError, on host: HostAddress, at now: Duration) -> [Action] {
-        records.append(ActionRecord(command: .initiate(config), host: host, error: error))
-        writeCompleted()
+    mutating func initiateFailed(_ error: MongoError, on index: Int, at now: Duration) -> [Action] {
+        let host = nodes[index].host
+        completeWrite(on: index, error: error)
         lastInitiateFailed = true
         lastInitiateError = error
         if let refusal = initiateRefusal(error, host: host) { return finish(.refused(refusal)) }

@@ -8,8 +8,7 @@ extension BootstrapStateMachine {
         }
         majorityLostSince = nil
         // Like every write, only once each node was seen, so the refusal checks had their say.
-        guard observationComplete, !nodes.contains(where: { $0.command?.command.isWrite ?? false }),
-              nodes[primary].command == nil,
+        guard observationComplete, !writeInFlight, nodes[primary].command == nil,
               let config = committedConfig(of: primary) else { return [] }
         let planner = reconciliationPlanner(from: config)
         guard !planner.isSatisfied(by: config) else { return [] }
@@ -25,9 +24,9 @@ extension BootstrapStateMachine {
         guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
         switch step {
         case .reconfig(let next, let change):
-            pendingChange = change
+            pendingRemovals = Set(config.members.map(\.host)).subtracting(next.members.map(\.host))
             let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
-            return [.report(.reconfiguring(host, change: change, version: next.version)), send(command, to: primary)]
+            return [.report(.reconfiguring(host, change: change, version: next.version)), send(command, to: primary, change: change)]
         case .stepDown(let target, let reason):
             guard let index = index(of: target) else { return [] }
             return [.report(.steppingDown(target, reason: reason)), send(.stepDown, to: index)]
@@ -72,17 +71,21 @@ extension BootstrapStateMachine {
         return ReconfigPlanner(spec: spec, removeMembers: configuration.removeMembers).pinningNewMembers(from: config)
     }
 
-    mutating func reconfigSucceeded(_ config: ReplicaSetConfig, force: Bool, on host: HostAddress) -> [Action] {
-        writeCompleted()
+    mutating func reconfigSucceeded(_ config: ReplicaSetConfig, on index: Int) -> [Action] {
+        completeWrite(on: index, error: nil)
+        removedByThisRun.formUnion(pendingRemovals)
         reconfigFailures = 0
-        records.append(ActionRecord(command: .reconfig(config, change: pendingChange ?? "version \(config.version)", force: force), host: host))
-        return [.report(.reconfigured(host, version: config.version))]
+        return [.report(.reconfigured(nodes[index].host, version: config.version))]
     }
 
-    mutating func reconfigFailed(_ config: ReplicaSetConfig, force: Bool, _ error: MongoError, on host: HostAddress, at now: Duration) -> [Action] {
-        writeCompleted()
+    mutating func reconfigFailed(_ config: ReplicaSetConfig, _ error: MongoError, on index: Int, at now: Duration) -> [Action] {
+        let host = nodes[index].host
+        completeWrite(on: index, error: error)
         lastReconfigError = error
-        records.append(ActionRecord(command: .reconfig(config, change: pendingChange ?? "version \(config.version)", force: force), host: host, error: error))
+        if !Self.rejectedBeforeInstalling.contains(where: { error.hasCode($0) }) {
+            // Installed, or possibly (189, a lost reply): members it dropped may now be REMOVED.
+            removedByThisRun.formUnion(pendingRemovals)
+        }
         if error.hasCode(.maxTimeMSExpired) {
             // Installed, not yet committed: the next read waits for the commitment.
             return [.report(.awaitingCommitment(host, version: config.version))]
@@ -108,14 +111,13 @@ extension BootstrapStateMachine {
         return [.report(.reconfigFailed(host, error, retryIn: delay))]
     }
 
-    mutating func stepDownFailed(_ error: MongoError, on host: HostAddress, at now: Duration) -> [Action] {
-        writeCompleted()
-        records.append(ActionRecord(command: .stepDown, host: host, error: error))
+    mutating func stepDownFailed(_ error: MongoError, on index: Int, at now: Duration) -> [Action] {
+        completeWrite(on: index, error: error)
         // A network error is how some servers answer a step-down; the next hello tells.
         reconfigFailures += 1
         let delay = configuration.retry.delay(afterFailures: reconfigFailures, random: &random)
         reconfigNotBefore = now + delay
-        return [.report(.reconfigFailed(host, error, retryIn: delay))]
+        return [.report(.stepDownFailed(nodes[index].host, error, retryIn: delay))]
     }
 
     // MARK: - Step-up
@@ -135,7 +137,7 @@ extension BootstrapStateMachine {
             return hello.isWritablePrimary || hello.primary != nil
         }
         // Like every write, only once each node was seen, so the refusal checks had their say.
-        guard !primaryKnown, nodes[index].command == nil, observationComplete else { return [] }
+        guard !primaryKnown, nodes[index].command == nil, !writeInFlight, observationComplete else { return [] }
         // Members vote only once they hold the config: before a majority of voters show it, a
         // step-up can only fail (and bump the term).
         let voters = config.members.filter(\.options.isVoter).map(\.host)
@@ -166,20 +168,25 @@ extension BootstrapStateMachine {
         return (reachable, lost)
     }
 
-    /// `--force-reconfig`: only when no primary exists, a majority of voters has been unreachable
-    /// for longer than the set's election timeout, and every node was observed. The config goes to
-    /// the reachable member with the newest write.
+    /// `--force-reconfig`: only when no primary exists or is known to anyone reachable, a majority
+    /// of voters has been unreachable for longer than the set's election timeout, every node was
+    /// observed, and the member to force on itself reports the lost voters down. The config goes
+    /// to the reachable member with the newest write; it is forced again only after a read shows
+    /// the last attempt did not take, and after the backoff.
     private mutating func considerForce(_ now: Duration, config: ReplicaSetConfig) -> [Action]? {
-        guard let (reachable, _) = lostMajority(config), !reachable.isEmpty else {
+        guard let (reachable, lost) = lostMajority(config), !reachable.isEmpty else {
             majorityLostSince = nil
             return nil
         }
         let since = majorityLostSince ?? now
         majorityLostSince = since
         guard configuration.forceReconfig else { return nil }
-        guard observationComplete, !nodes.contains(where: { $0.command?.command.isWrite ?? false }) else { return [] }
+        // A reachable member that knows of a primary: the set is alive where this run cannot see.
+        let primaryKnown = nodes.contains { $0.hello?.value.isWritablePrimary == true || $0.hello?.value.primary != nil }
+        guard !primaryKnown, observationComplete, !writeInFlight else { return [] }
         let grace = Duration.milliseconds(config.settings["electionTimeoutMillis"]?.intValue ?? 10_000)
         guard now >= since + grace else { return wakeUp(at: since + grace, now: now) }
+        guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
         guard let (forced, dropped) = ReconfigPlanner.forcedConfig(from: config, reachable: Set(reachable)) else {
             return finish(.refused(.noSafePlan(setName: spec.name, version: config.version,
                                                reason: "no valid config can be made from the reachable members \(reachable.map(\.description).joined(separator: ", "))")))
@@ -187,11 +194,20 @@ extension BootstrapStateMachine {
         // The newest data wins; among equals, sorted host order.
         let dataBearing = reachable.compactMap(index(of:)).filter { !(config.member(nodes[$0].host)?.options.arbiterOnly ?? true) }
         guard let target = dataBearing.min(by: { hasNewerWrite(nodes[$0], than: nodes[$1]) }) else { return nil }
-        if configuration.dryRun { return finish(.planned(plan(steps: [.forceReconfig(nodes[target].host, forced, dropped: dropped)]))) }
         guard nodes[target].command == nil else { return [] }
-        pendingChange = "forced: keeping \(reachable.map(\.description).joined(separator: ", ")), dropping \(dropped.map(\.description).joined(separator: ", "))"
+        // After a write (a force among them) the target's config must be read again first: a
+        // force that took leaves nothing to force.
+        guard let targetConfig = nodes[target].config, targetConfig.requestSeq > lastWriteSeq else { return [] }
+        // The target's own view, asked for after the last write: every lost voter down, no primary.
+        guard let health = nodes[target].health, health.requestSeq > lastWriteSeq else {
+            return [send(.getStatus, to: target)]
+        }
+        guard health.value.primary == nil, Set(lost).isSubset(of: health.value.unhealthy) else { return [] }
+        if configuration.dryRun { return finish(.planned(plan(steps: [.forceReconfig(nodes[target].host, forced, dropped: dropped)]))) }
+        pendingRemovals = Set(dropped)
+        let change = "forced: keeping \(reachable.map(\.description).joined(separator: ", ")), dropping \(dropped.map(\.description).joined(separator: ", "))"
         return [.report(.forcingReconfig(nodes[target].host, dropped: dropped, forced)),
-                send(.reconfig(forced, force: true, maxTime: configuration.reconfigMaxTime), to: target)]
+                send(.reconfig(forced, force: true, maxTime: configuration.reconfigMaxTime), to: target, change: change)]
     }
 }
 

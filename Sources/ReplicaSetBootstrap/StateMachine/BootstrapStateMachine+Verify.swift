@@ -5,7 +5,8 @@ extension BootstrapStateMachine {
     /// after the last write, the config being the desired one and (when mongod can tell)
     /// committed.
     func verifiedOutcome() -> Outcome? {
-        guard observationComplete else { return nil }
+        // A write still in flight may yet change what was verified (a step-up, say).
+        guard observationComplete, !writeInFlight else { return nil }
         for node in nodes {
             guard let hello = node.hello, hello.value.isWritablePrimary, hello.requestSeq > lastWriteSeq,
                   let config = node.config, config.requestSeq > lastWriteSeq,

@@ -118,11 +118,15 @@ public struct BootstrapStateMachine: Sendable {
     /// A successful reply on the command connection.
     public enum CommandReply: Hashable, Sendable {
         case hello(HelloResponse)
-        /// `replSetGetStatus` answered ok: the node has a config.
-        case statusOK
+        /// `replSetGetStatus` answered ok: the node has a config, and sees the set like this.
+        case status(SetHealth)
         case config(ReplicaSetConfig)
-        /// The primary's config and whether a majority of voters has it.
-        case committedConfig(ReplicaSetConfig, committed: Bool)
+        /// The primary's config and whether a majority of voters has it (nil: a server before
+        /// 4.4, which ignores commitmentStatus).
+        case committedConfig(ReplicaSetConfig, committed: Bool?)
+
+        /// A status reply that says nothing of the other members.
+        public static var statusOK: CommandReply { .status(SetHealth()) }
         case initiated
         case steppedUp
         case reconfigured
@@ -165,6 +169,14 @@ public struct BootstrapStateMachine: Sendable {
         /// The last failure on the command connection, for the final report.
         var lastCommandError: MongoError?
         var connectFailures = 0
+        /// Polls of a config not yet committed, for their backoff.
+        var commitmentPolls = 0
+        /// How this node sees the set (`replSetGetStatus`), for a forced reconfig.
+        var health: Observed<SetHealth>?
+        /// The write in flight on this node, as an index into `records`.
+        var pendingRecord: Int?
+        /// The last classification reported, so a polled node is not reported again and again.
+        var reported: NodeStatus?
 
         var memberStatus: (setName: String, state: MemberState)? {
             if case .known(.member(let setName, _, let state)) = status { return (setName, state) }
@@ -199,6 +211,10 @@ public struct BootstrapStateMachine: Sendable {
     var stepUpNotBefore: Duration = .zero
 
     // Reconfiguration.
+    /// Hosts that this run's reconfigs removed: REMOVED there is this run's doing, not a refusal.
+    var removedByThisRun: Set<HostAddress> = []
+    /// Members the reconfig in flight drops.
+    var pendingRemovals: Set<HostAddress> = []
     /// Options fixed for members the first time a plan adds them, so a member that joins with
     /// priority 0 (the PSA rule) still gets its priority when the plan is made again later.
     var pinnedMembers: [HostAddress: MemberSpec] = [:]
@@ -210,8 +226,6 @@ public struct BootstrapStateMachine: Sendable {
     /// Servers before 4.4 do not know commitmentStatus.
     var commitmentStatusUnsupported = false
     var majorityLostSince: Duration?
-    /// What the reconfig in flight changes, for the record.
-    var pendingChange: String?
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
@@ -261,7 +275,8 @@ public struct BootstrapStateMachine: Sendable {
             actions.append(.report(.unreachable(host, error)))
         }
         nodes[index].status = .unreachable(error)
-        if let limit = configuration.maxConnectionAttempts, nodes[index].connectFailures >= limit {
+        // Spica's limit is about the nodes the user listed, not members found in a config.
+        if let limit = configuration.maxConnectionAttempts, nodes[index].listed, nodes[index].connectFailures >= limit {
             return actions + finish(.timedOut(blockers()))
         }
         let delay = configuration.reconnect.delay(afterFailures: nodes[index].connectFailures, random: &random)
@@ -279,10 +294,14 @@ public struct BootstrapStateMachine: Sendable {
         switch (pending.command, reply) {
         case (.hello, .hello(let hello)):
             actions += record(hello, requestSeq: pending.requestSeq, at: index)
-        case (.getStatus, .statusOK):
-            // The node got a config since its last hello: wait for the monitor to report it.
-            nodes[index].status = .awaitingStatus
-            if let hello = nodes[index].hello { nodes[index].statusAskedForHello = hello.requestSeq }
+        case (.getStatus, .status(let health)):
+            nodes[index].health = Observed(value: health, requestSeq: pending.requestSeq)
+            // The node got a config since the hello that asked: unless a newer hello already shows
+            // it, wait for the monitor to report it.
+            if !(nodes[index].hello?.value.hasConfig ?? false), nodes[index].status == .awaitingStatus || nodes[index].isFresh {
+                nodes[index].status = .awaitingStatus
+                if let hello = nodes[index].hello { nodes[index].statusAskedForHello = hello.requestSeq }
+            }
         case (.getConfig, .config(let config)):
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = nil
@@ -291,26 +310,28 @@ public struct BootstrapStateMachine: Sendable {
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = committed
             actions += watchMembers(of: config)
-            if !committed {
-                // Ask again shortly: mongod is propagating it to a majority of voters.
-                nodes[index].commandFailures += 1
-                nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
+            if committed == nil {
+                // A server before 4.4 ignores commitmentStatus: plain reads from now on.
+                commitmentStatusUnsupported = true
+            } else if committed == false {
+                // Ask again, less and less often: mongod is propagating it to a majority of voters.
+                nodes[index].commitmentPolls += 1
+                nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commitmentPolls, random: &random)
+            } else {
+                nodes[index].commitmentPolls = 0
             }
-        case (.initiate(let config), .initiated):
-            writeCompleted()
+        case (.initiate, .initiated):
+            completeWrite(on: index, error: nil)
             initiatedOn = host
-            records.append(ActionRecord(command: .initiate(config), host: host))
             actions.append(.report(.initiated(host)))
         case (.stepUp, .steppedUp):
-            writeCompleted()
+            completeWrite(on: index, error: nil)
             lastStepUpSucceededSeq = sequence
             stepUpFailures = 0
-            records.append(ActionRecord(command: .stepUp, host: host))
-        case (.reconfig(let config, let force, _), .reconfigured):
-            actions += reconfigSucceeded(config, force: force, on: host)
+        case (.reconfig(let config, _, _), .reconfigured):
+            actions += reconfigSucceeded(config, on: index)
         case (.stepDown, .steppedDown):
-            writeCompleted()
-            records.append(ActionRecord(command: .stepDown, host: host))
+            completeWrite(on: index, error: nil)
         default:
             // A reply that does not fit the command: the runner's bug, not the server's.
             preconditionFailure("reply \(reply) does not answer \(pending.command)")
@@ -324,7 +345,11 @@ public struct BootstrapStateMachine: Sendable {
         nodes[index].command = nil
         if error.isAuthorizationFailure { return finish(.notAuthorized(error)) }
         var actions: [Action] = []
+        // A status answer older than a hello that already shows a config says nothing new.
+        let staleStatus = pending.command == .getStatus && (nodes[index].hello?.value.hasConfig ?? false)
         switch pending.command {
+        case .getStatus where staleStatus && !error.isNetworkError:
+            break
         case .getStatus where error.hasCode(.notYetInitialized):
             nodes[index].freshConfirmedSeq = pending.requestSeq
             if host == initiatedOn, pending.requestSeq > lastInitiateSeq, !lastInitiateFailed {
@@ -337,28 +362,24 @@ public struct BootstrapStateMachine: Sendable {
             actions += setStatus(.known(.removed), at: index)
         case .getStatus where error.hasCode(.noReplicationEnabled):
             actions += setStatus(.known(.standalone), at: index)
-        case .getCommittedConfig where !error.isNetworkError && !error.isRetriable:
-            // A server before 4.4 rejects commitmentStatus: read plain configs from now on.
-            commitmentStatusUnsupported = true
         case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig:
             // Ask again after the backoff, even for the same hello.
             if pending.command == .getStatus { nodes[index].statusAskedForHello = -1 }
             nodes[index].lastCommandError = error
             nodes[index].commandFailures += 1
             nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
-        case .initiate(let config):
-            actions += initiateFailed(config, error, on: host, at: now)
+        case .initiate:
+            actions += initiateFailed(error, on: index, at: now)
         case .stepUp:
-            records.append(ActionRecord(command: .stepUp, host: host, error: error))
-            writeCompleted()
+            completeWrite(on: index, error: error)
             stepUpFailures += 1
             let delay = configuration.retry.delay(afterFailures: stepUpFailures, random: &random)
             stepUpNotBefore = now + delay
             actions.append(.report(.stepUpFailed(host, error, retryIn: delay)))
-        case .reconfig(let config, let force, _):
-            actions += reconfigFailed(config, force: force, error, on: host, at: now)
+        case .reconfig(let config, _, _):
+            actions += reconfigFailed(config, error, on: index, at: now)
         case .stepDown:
-            actions += stepDownFailed(error, on: host, at: now)
+            actions += stepDownFailed(error, on: index, at: now)
         }
         return actions + evaluate(now)
     }
@@ -379,7 +400,10 @@ public struct BootstrapStateMachine: Sendable {
     // MARK: - Recording observations
 
     private mutating func record(_ hello: HelloResponse, requestSeq: Int, at index: Int) -> [Action] {
-        if let existing = nodes[index].hello, existing.requestSeq > requestSeq { return [] }
+        // A reply asked for earlier is kept only when it shows a newer state of the same process
+        // (a monitor's awaitable hello that returned on a change after a command hello was asked).
+        if let existing = nodes[index].hello, existing.requestSeq > requestSeq,
+           !hello.isNewerTopology(than: existing.value) { return [] }
         let previous = nodes[index].hello?.value
         nodes[index].hello = Observed(value: hello, requestSeq: requestSeq)
         if !hello.hasConfig {
@@ -424,9 +448,9 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     private mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
-        let previous = nodes[index].status
         nodes[index].status = status
-        guard case .known(let known) = status, previous != status else { return [] }
+        guard case .known(let known) = status, nodes[index].reported != known else { return [] }
+        nodes[index].reported = known
         return [.report(.classified(nodes[index].host, known))]
     }
 
@@ -505,7 +529,7 @@ public struct BootstrapStateMachine: Sendable {
         // A removed node is refused only when nothing reachable could still list it; while a
         // config lists it, it is a member that cannot find itself yet (DNS not ready). A member
         // found in a config and removed since (by this run, say) is no longer watched.
-        for node in nodes where node.listed && node.status == .known(.removed) {
+        for node in nodes where node.listed && node.status == .known(.removed) && !removedByThisRun.contains(node.host) {
             if let current = currentConfig?.value, current.member(node.host) != nil { continue }
             if allNodesReached && observationComplete { return .removedMember(node.host) }
         }
@@ -568,12 +592,24 @@ public struct BootstrapStateMachine: Sendable {
         reconfiguredThisRun || !fullPlanner(from: config).isSatisfied(by: config)
     }
 
-    /// A reconfig of this run was installed (acknowledged, or timed out waiting for commitment).
+    /// A reconfig of this run may have been installed: every one but those mongod definitely
+    /// rejected before installing (after 189 or a lost reply, it may well be in place).
     var reconfiguredThisRun: Bool {
         records.contains { record in
             guard case .reconfig = record.command else { return false }
-            return record.error == nil || record.error?.hasCode(.maxTimeMSExpired) == true
+            guard let error = record.error else { return true }
+            return !Self.rejectedBeforeInstalling.contains { error.hasCode($0) }
         }
+    }
+
+    static let rejectedBeforeInstalling: [ServerErrorCode] = [
+        .invalidReplicaSetConfig, .newReplicaSetConfigurationIncompatible, .nodeNotElectable, .configurationInProgress,
+        .currentConfigNotCommittedYet, .notWritablePrimary, .nodeNotFound,
+    ]
+
+    /// Some node has a write in flight.
+    var writeInFlight: Bool {
+        nodes.contains { $0.command?.command.isWrite ?? false }
     }
 
     // MARK: - Helpers
@@ -588,10 +624,32 @@ public struct BootstrapStateMachine: Sendable {
         return delay > .zero ? .sendLater(command, to: nodes[index].host, after: delay) : .send(command, to: nodes[index].host)
     }
 
-    /// Sends a write on the node's command connection.
-    mutating func send(_ command: NodeCommand, to index: Int) -> Action {
+    /// Sends a command on the node's command connection; a write is recorded at once, pending.
+    mutating func send(_ command: NodeCommand, to index: Int, change: String = "") -> Action {
         nodes[index].command = (command, sequence)
+        let recorded: ActionRecord.Command?
+        switch command {
+        case .initiate(let config): recorded = .initiate(config)
+        case .stepUp: recorded = .stepUp
+        case .reconfig(let config, let force, _): recorded = .reconfig(config, change: change, force: force)
+        case .stepDown: recorded = .stepDown
+        case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig: recorded = nil
+        }
+        if let recorded {
+            records.append(ActionRecord(command: recorded, host: nodes[index].host, pending: true))
+            nodes[index].pendingRecord = records.count - 1
+        }
         return .send(command, to: nodes[index].host)
+    }
+
+    /// The write on this node is answered (error nil) or failed.
+    mutating func completeWrite(on index: Int, error: MongoError?) {
+        if let record = nodes[index].pendingRecord {
+            records[record].pending = false
+            records[record].error = error
+            nodes[index].pendingRecord = nil
+        }
+        writeCompleted()
     }
 
     /// Marks the end of a write (acknowledged or not): reads sent from here on, even in this same

@@ -47,6 +47,15 @@ public struct ActionRecord: Hashable, Sendable, CustomStringConvertible {
     public var host: HostAddress
     /// Nil when it succeeded; else what the node answered.
     public var error: MongoError?
+    /// Sent, and no answer yet (a run interrupted now cannot tell whether it took effect).
+    public var pending = false
+
+    public init(command: Command, host: HostAddress, error: MongoError? = nil, pending: Bool = false) {
+        self.command = command
+        self.host = host
+        self.error = error
+        self.pending = pending
+    }
 
     public var description: String {
         let what: String
@@ -57,6 +66,7 @@ public struct ActionRecord: Hashable, Sendable, CustomStringConvertible {
             what = "replSetReconfig\(force ? " with force" : "") on \(host) to version \(config.version): \(change)"
         case .stepDown: what = "replSetStepDown on \(host)"
         }
+        if pending { return "\(what): sent, no answer yet (it may have taken effect)" }
         guard let error else { return what }
         return "\(what): \(error.message)"
     }

@@ -17,6 +17,7 @@ public enum Progress: Hashable, Sendable {
     case awaitingCommitment(HostAddress, version: Int)
     case reconfigFailed(HostAddress, MongoError, retryIn: Duration)
     case steppingDown(HostAddress, reason: String)
+    case stepDownFailed(HostAddress, MongoError, retryIn: Duration)
     case forcingReconfig(HostAddress, dropped: [HostAddress], ReplicaSetConfig)
     case waiting(String)
 }

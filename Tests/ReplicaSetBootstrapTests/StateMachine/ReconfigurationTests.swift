@@ -221,7 +221,9 @@ struct ReconfigurationTests {
         // Not before the election timeout (10 s by default) has passed without a primary.
         #expect(!waiting.sends.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
         #expect(!machine.timerFired(at: .seconds(9)).contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
-        let forced = machine.timerFired(at: .milliseconds(3) + .seconds(10))
+        // First the target's own view: are the lost voters down for it too?
+        #expect(machine.timerFired(at: .milliseconds(3) + .seconds(10)) == [.send(.getStatus, to: b)])
+        let forced = machine.commandSucceeded(.status(SetHealth(unhealthy: [c, d, HostAddress(host: "db-4.mongo")])), from: b, at: .seconds(10) + .milliseconds(5))
         guard let (expected, dropped) = ReconfigPlanner.forcedConfig(from: config, reachable: [a, b]) else {
             Issue.record("no forced config")
             return
@@ -231,6 +233,17 @@ struct ReconfigurationTests {
             .report(.forcingReconfig(b, dropped: dropped, expected)),
             .send(.reconfig(expected, force: true, maxTime: .seconds(10)), to: b),
         ])
+        // The target sees one of them alive: no force.
+        var other = Machine(configuration5)
+        _ = other.start(at: .zero)
+        _ = other.helloReceived(older, from: a, at: .milliseconds(1))
+        _ = other.commandSucceeded(.config(config), from: a, at: .milliseconds(2))
+        _ = other.helloReceived(newer, from: b, at: .milliseconds(1))
+        _ = other.commandSucceeded(.config(config), from: b, at: .milliseconds(2))
+        for host in [c, d, HostAddress(host: "db-4.mongo")] { _ = other.helloFailed(.refused(host), from: host, at: .milliseconds(3)) }
+        _ = other.timerFired(at: .milliseconds(3) + .seconds(10))
+        let refusedForce = other.commandSucceeded(.status(SetHealth(unhealthy: [c, d])), from: b, at: .seconds(10) + .milliseconds(5))
+        #expect(!refusedForce.contains { if case .send(.reconfig, _) = $0 { return true } else { return false } })
     }
 
     @Test("dry run of a set that needs changes prints every step and sends no write")

@@ -178,11 +178,6 @@ public struct BootstrapStateMachine: Sendable {
         /// The last classification reported, so a polled node is not reported again and again.
         var reported: NodeStatus?
 
-        var memberStatus: (setName: String, state: MemberState)? {
-            if case .known(.member(let setName, _, let state)) = status { return (setName, state) }
-            return nil
-        }
-
         var isFresh: Bool { status == .known(.fresh) }
     }
 

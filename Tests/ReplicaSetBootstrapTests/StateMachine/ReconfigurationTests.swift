@@ -8,41 +8,9 @@ import Testing
 struct ReconfigurationTests {
     let d = HostAddress(host: "db-3.mongo")
 
-    /// `hosts` are listed; the set's config has `members`, `a` is its primary (config read and
-    /// committed), the others SECONDARY; listed hosts outside the config are fresh.
-    func existingSet(listed hosts: [HostAddress], members: [HostAddress], removeMembers: Bool = false, dryRun: Bool = false,
-                     forceReconfig: Bool = false, config: ReplicaSetConfig? = nil) -> (Machine, [Action]) {
-        var configuration = configuration(hosts, dryRun: dryRun)
-        configuration.removeMembers = removeMembers
-        configuration.forceReconfig = forceReconfig
-        var machine = Machine(configuration)
-        _ = machine.start(at: .zero)
-        let stored = config ?? storedConfig(members)
-        var last: [Action] = []
-        for host in hosts {
-            if stored.member(host) != nil {
-                let hello: HelloResponse = host == a ? .member(a, .primary, version: stored.version, counter: 5)
-                    : .member(host, .secondary, version: stored.version, primary: a, counter: 5)
-                last = machine.helloReceived(hello, from: host, at: .milliseconds(1))
-                last = machine.commandSucceeded(host == a ? .committed(stored) : .config(stored), from: host, at: .milliseconds(2))
-            } else {
-                last = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1))
-                last = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2))
-            }
-        }
-        return (machine, last)
-    }
-
-    func added(_ config: ReplicaSetConfig, _ host: HostAddress) -> ReplicaSetConfig {
-        var next = config
-        next.members.append(.init(id: (config.members.map(\.id).max() ?? -1) + 1, host: host))
-        next.version += 1
-        return next
-    }
-
     @Test("a listed fresh node joins by one reconfig; the run waits for its commitment, then verifies")
     func addMember() {
-        let (machine0, last) = existingSet(listed: [a, b, c], members: [a, b])
+        let (machine0, last) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
         var machine = machine0
         let next = added(storedConfig([a, b]), c)
         #expect(last == [
@@ -73,7 +41,7 @@ struct ReconfigurationTests {
 
     @Test("MaxTimeMSExpired (50): the config is installed; the run waits for its commitment, not for a retry")
     func maxTimeExpired() {
-        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
         let error = MongoError.code(.maxTimeMSExpired, a, "Current config with {version: 2, term: 1} has not yet propagated to a majority of nodes")
         #expect(machine.commandFailed(error, from: a, at: .milliseconds(10)) == [
             .report(.awaitingCommitment(a, version: 2)), .send(.getCommittedConfig, to: a),
@@ -82,7 +50,7 @@ struct ReconfigurationTests {
 
     @Test("ConfigurationInProgress (109) and CurrentConfigNotCommittedYet (308): read again after the backoff", arguments: [ServerErrorCode.configurationInProgress, .currentConfigNotCommittedYet])
     func retryLater(code: ServerErrorCode) {
-        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
         let error = MongoError.code(code, a)
         #expect(machine.commandFailed(error, from: a, at: .milliseconds(10)) == [
             .report(.reconfigFailed(a, error, retryIn: .milliseconds(10))), .send(.getCommittedConfig, to: a),
@@ -98,7 +66,7 @@ struct ReconfigurationTests {
 
     @Test("NotWritablePrimary (10107): the primary changed; nothing is sent until a primary is seen again")
     func primaryChanged() {
-        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
         _ = machine.commandFailed(.code(.notWritablePrimary, a, "Safe reconfig is only allowed on a writable PRIMARY. Current state is SECONDARY"), from: a, at: .milliseconds(10))
         _ = machine.helloReceived(.member(a, .secondary, primary: b, counter: 6), from: a, at: .milliseconds(11))
         let onNewPrimary = machine.helloReceived(.member(b, .primary, counter: 6), from: b, at: .milliseconds(12))
@@ -108,7 +76,7 @@ struct ReconfigurationTests {
 
     @Test("NewReplicaSetConfigurationIncompatible (103) three times for the same version is refused")
     func repeatedRejection() {
-        var (machine, _) = existingSet(listed: [a, b, c], members: [a, b])
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
         let error = MongoError.code(.newReplicaSetConfigurationIncompatible, a, "New and old configurations differ in replica set ID")
         var now = Duration.milliseconds(10)
         for _ in 1...2 {
@@ -139,7 +107,7 @@ struct ReconfigurationTests {
     @Test("members the spec lacks are kept and noted; with --remove-members they are removed")
     func extraMembers() {
         // c is in the config but not listed: found there, it is watched before anything is decided.
-        var (kept, _) = existingSet(listed: [a, b], members: [a, b, c])
+        var (kept, _) = machineWithExistingSet(listed: [a, b], members: [a, b, c])
         _ = kept.helloReceived(.member(c, .secondary, primary: a), from: c, at: .milliseconds(3))
         let keptEnd = kept.commandSucceeded(.config(storedConfig([a, b, c])), from: c, at: .milliseconds(4))
         guard case .converged(let summary) = keptEnd.outcome else {
@@ -150,7 +118,7 @@ struct ReconfigurationTests {
         #expect(summary.members.map(\.host) == [a, b, c])
         #expect(summary.notes.contains { $0.contains("kept db-2.mongo:27017") })
 
-        var (removing, _) = existingSet(listed: [a, b], members: [a, b, c], removeMembers: true)
+        var (removing, _) = machineWithExistingSet(listed: [a, b], members: [a, b, c], removeMembers: true)
         _ = removing.helloReceived(.member(c, .secondary, primary: a), from: c, at: .milliseconds(3))
         let removal = removing.commandSucceeded(.config(storedConfig([a, b, c])), from: c, at: .milliseconds(4))
         var smaller = storedConfig([a, b, c])
@@ -248,7 +216,7 @@ struct ReconfigurationTests {
 
     @Test("dry run of a set that needs changes prints every step and sends no write")
     func dryRunSteps() {
-        let (_, last) = existingSet(listed: [a, b, c], members: [a, b], dryRun: true)
+        let (_, last) = machineWithExistingSet(listed: [a, b, c], members: [a, b], dryRun: true)
         guard case .planned(let plan) = last.outcome else {
             Issue.record("expected a plan, got \(last)")
             return

@@ -80,7 +80,7 @@ struct StateMachineRegressionTests {
 
     @Test("polling the config's commitment backs off, not a fixed 10 ms forever")
     func commitmentPollBackoff() {
-        var (machine, _) = existingSet()
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
         let next = added(storedConfig([a, b]), c)
         _ = machine.commandSucceeded(.reconfigured, from: a, at: .milliseconds(10))
         _ = machine.helloReceived(.member(a, .primary, version: 2, counter: 6), from: a, at: .milliseconds(10))
@@ -98,7 +98,7 @@ struct StateMachineRegressionTests {
 
     @Test("PrimarySteppedDown (189) after installing: exit 0 waits for that config's commitment")
     func steppedDownAfterInstall() {
-        var (machine, _) = existingSet()
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
         let next = added(storedConfig([a, b]), c)
         _ = machine.commandFailed(.code(.primarySteppedDown, a, "replSetReconfig should only be run on a writable PRIMARY"), from: a, at: .milliseconds(10))
         _ = machine.helloReceived(.member(a, .secondary, version: 2, primary: b, counter: 6), from: a, at: .milliseconds(11))
@@ -193,28 +193,6 @@ struct StateMachineRegressionTests {
         }
     }
 
-    // MARK: helpers (as in ReconfigurationTests)
-    func existingSet() -> (Machine, [Action]) {
-        var machine = Machine(configuration([a, b, c]))
-        _ = machine.start(at: .zero)
-        let stored = storedConfig([a, b])
-        var last: [Action] = []
-        for host in [a, b] {
-            let hello: HelloResponse = host == a ? .member(a, .primary, counter: 5) : .member(host, .secondary, primary: a, counter: 5)
-            last = machine.helloReceived(hello, from: host, at: .milliseconds(1))
-            last = machine.commandSucceeded(host == a ? .committed(stored) : .config(stored), from: host, at: .milliseconds(2))
-        }
-        _ = machine.helloReceived(.noConfig(), from: c, at: .milliseconds(1))
-        last = machine.commandFailed(.code(.notYetInitialized, c), from: c, at: .milliseconds(2))
-        return (machine, last)
-    }
-
-    func added(_ config: ReplicaSetConfig, _ host: HostAddress) -> ReplicaSetConfig {
-        var next = config
-        next.members.append(.init(id: (config.members.map(\.id).max() ?? -1) + 1, host: host))
-        next.version += 1
-        return next
-    }
 }
 
 @Suite("Regressions: more")

@@ -132,3 +132,38 @@ extension Machine.CommandReply {
         .committedConfig(config, committed: true)
     }
 }
+
+// MARK: - Existing sets
+
+/// `hosts` are listed; the set's config has `members`, `a` is its primary (config read and
+/// committed), the others SECONDARY; listed hosts outside the config are fresh.
+func machineWithExistingSet(listed hosts: [HostAddress], members: [HostAddress], removeMembers: Bool = false, dryRun: Bool = false,
+                            forceReconfig: Bool = false, config: ReplicaSetConfig? = nil) -> (Machine, [Action]) {
+    var configuration = configuration(hosts, dryRun: dryRun)
+    configuration.removeMembers = removeMembers
+    configuration.forceReconfig = forceReconfig
+    var machine = Machine(configuration)
+    _ = machine.start(at: .zero)
+    let stored = config ?? storedConfig(members)
+    var last: [Action] = []
+    for host in hosts {
+        if stored.member(host) != nil {
+            let hello: HelloResponse = host == a ? .member(a, .primary, version: stored.version, counter: 5)
+                : .member(host, .secondary, version: stored.version, primary: a, counter: 5)
+            last = machine.helloReceived(hello, from: host, at: .milliseconds(1))
+            last = machine.commandSucceeded(host == a ? .committed(stored) : .config(stored), from: host, at: .milliseconds(2))
+        } else {
+            last = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1))
+            last = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2))
+        }
+    }
+    return (machine, last)
+}
+
+/// `config` with `host` added under the next `_id`, one version up.
+func added(_ config: ReplicaSetConfig, _ host: HostAddress) -> ReplicaSetConfig {
+    var next = config
+    next.members.append(.init(id: (config.members.map(\.id).max() ?? -1) + 1, host: host))
+    next.version += 1
+    return next
+}

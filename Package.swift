@@ -80,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MongoSimulatorTests",
-            dependencies: ["MongoSimulator", "MongoBSON", "CMongoc"]
+            dependencies: ["MongoSimulator", "MongoBSON", "CMongoc", "TestSupport"]
         ),
     ]
 )

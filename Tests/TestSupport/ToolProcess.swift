@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs the built `mongo-rs-bootstrap` binary as a user would, with a clean environment.
 public struct ToolProcess {
@@ -68,8 +69,7 @@ public struct ToolProcess {
         }
 
         public func finish() -> Result {
-            let stdoutData = stdout.fileHandleForReading.readDataToEndOfFile()
-            let stderrData = stderr.fileHandleForReading.readDataToEndOfFile()
+            let (stdoutData, stderrData) = readBoth(stdout, stderr)
             process.waitUntilExit()
             let exitedAt = ContinuousClock.now
             return Result(exitCode: process.terminationStatus,
@@ -88,4 +88,19 @@ public struct ToolProcess {
         let running = try start(arguments, environment: environment)
         return await running.finished()
     }
+}
+
+/// Drains both pipes at once: reading one to its end first deadlocks once the child has
+/// filled the other's 64 KiB buffer and blocks writing to it.
+public func readBoth(_ first: Pipe, _ second: Pipe) -> (Data, Data) {
+    let secondData = Mutex(Data())
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        let data = second.fileHandleForReading.readDataToEndOfFile()
+        secondData.withLock { $0 = data }
+        done.signal()
+    }
+    let firstData = first.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
+    return (firstData, secondData.withLock { $0 })
 }

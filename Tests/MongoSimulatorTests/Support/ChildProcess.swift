@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A program the tests run the way a user would: `python3` with pymongo, or the `mongo-sim`
@@ -42,8 +43,7 @@ final class ChildProcess: @unchecked Sendable {
     /// Waits for the exit and collects what is left of the output.
     func finish() async -> Output {
         await offload {
-            let out = self.stdout.fileHandleForReading.readDataToEndOfFile()
-            let err = self.stderr.fileHandleForReading.readDataToEndOfFile()
+            let (out, err) = readBoth(self.stdout, self.stderr)
             self.process.waitUntilExit()
             return Output(exitCode: self.process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
                           stderr: String(decoding: err, as: UTF8.self))

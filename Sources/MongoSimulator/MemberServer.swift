@@ -13,6 +13,9 @@ final class MemberServer: Sendable {
     private let group: EventLoopGroup
     private let state = Mutex(State())
     private let replyIDs = Atomic<Int32>(0)
+    /// Requests read and not yet answered: their replies go through the event loop, so the
+    /// loop may shut down only once they are done.
+    private let requestsInFlight = Atomic<Int>(0)
 
     private struct State {
         var listener: Channel?
@@ -52,7 +55,7 @@ final class MemberServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WireFrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connectionId: id, replyIDs: self, dispatch: dispatch))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connectionId: id, server: self, dispatch: dispatch))
                 }
             }
         // A port closed a moment ago can still be held by the kernel briefly: try a few times.
@@ -85,6 +88,18 @@ final class MemberServer: Sendable {
     func nextReplyID() -> Int32 {
         replyIDs.wrappingAdd(1, ordering: .relaxed).newValue
     }
+
+    func requestStarted() { requestsInFlight.add(1, ordering: .relaxed) }
+    func requestFinished() { requestsInFlight.subtract(1, ordering: .releasing) }
+
+    /// Waits (at most `limit`) for the requests in flight to finish. After a shutdown every
+    /// wait in the simulator returns at once, so this takes microseconds.
+    func drain(limit: Duration = .seconds(2)) async {
+        let deadline = ContinuousClock.now + limit
+        while requestsInFlight.load(ordering: .acquiring) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
 }
 
 /// Splits the byte stream into whole messages; a length mongod would refuse closes the connection.
@@ -107,13 +122,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let connectionId: Int32
-    private let replyIDs: MemberServer
+    private let server: MemberServer
     private let dispatch: MemberServer.Dispatch
     private var previous: Task<Void, Never>?
 
-    init(connectionId: Int32, replyIDs: MemberServer, dispatch: @escaping MemberServer.Dispatch) {
+    init(connectionId: Int32, server: MemberServer, dispatch: @escaping MemberServer.Dispatch) {
         self.connectionId = connectionId
-        self.replyIDs = replyIDs
+        self.server = server
         self.dispatch = dispatch
     }
 
@@ -127,8 +142,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        let (connectionId, dispatch, server, before) = (self.connectionId, self.dispatch, replyIDs, previous)
+        let (connectionId, dispatch, server, before) = (self.connectionId, self.dispatch, server, previous)
+        server.requestStarted()
         previous = Task {
+            defer { server.requestFinished() }
             await before?.value
             let reply: BSONDocument?
             let requestID: Int32

@@ -296,6 +296,7 @@ public actor ReplicaSetSimulator {
         timers.removeAll()
         for (_, waiter) in waiters { waiter.continuation.resume(returning: false) }
         waiters.removeAll()
+        for server in servers { await server.drain() }
         try? await eventLoopGroup.shutdownGracefully()
     }
 

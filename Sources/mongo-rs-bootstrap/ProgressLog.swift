@@ -1,12 +1,21 @@
 import MongoBSON
 import ReplicaSetBootstrap
+import Synchronization
 
 /// Writes progress to stderr: one line per state change, as text for people or JSON for log
-/// collectors.
-struct ProgressLog: Sendable {
+/// collectors. An attempt that keeps failing the same way is shown on its 1st, 2nd, 4th, 8th, …
+/// occurrence, with its count.
+final class ProgressLog: Sendable {
     let format: LogFormat
     let quiet: Bool
     let debug: Bool
+    private let repeated = Mutex(RepeatedAttempts())
+
+    init(format: LogFormat, quiet: Bool, debug: Bool) {
+        self.format = format
+        self.quiet = quiet
+        self.debug = debug
+    }
 
     struct Line {
         var event: String
@@ -17,7 +26,13 @@ struct ProgressLog: Sendable {
     }
 
     func report(_ progress: Progress, elapsed: Duration) {
-        write(Self.line(for: progress), elapsed: elapsed)
+        guard let occurrence = repeated.withLock({ $0.occurrence(of: progress) }) else { return }
+        var line = Self.line(for: progress)
+        if occurrence > 1 {
+            line.message += " (\(occurrence) times so far; shown again at \(2 * occurrence))"
+            line.fields.append(("occurrence", .int64(Int64(occurrence))))
+        }
+        write(line, elapsed: elapsed)
     }
 
     func note(_ message: String, elapsed: Duration = .zero, level: String = "info", event: String = "note") {

@@ -163,6 +163,20 @@ struct BootstrapScenarioTests {
         }
     }
 
+    @Test("an election lost nine times in a row: four lines on stderr, with counts, not nine")
+    func repeatedFailuresThinned() async throws {
+        try await withSimulator(members: 3) { simulator in
+            let initiator = simulator.hosts.firstIndex(of: simulator.hosts.sorted()[0])!
+            try await simulator.inject(.failElections(count: 9), into: initiator)
+            let result = try await bootstrap(simulator.hosts)
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(await simulator.writeCommandNames().filter { $0 == "replSetStepUp" }.count == 10)
+            let failures = result.stderr.split(separator: "\n").filter { $0.contains("replSetStepUp on \(simulator.hosts[initiator]): Election failed.") }
+            #expect(failures.count == 4, "\(result.stderr)")
+            #expect(failures.last?.contains("(8 times so far; shown again at 16)") == true, "\(result.stderr)")
+        }
+    }
+
     @Test("the initiator restarts right after the initiate: the run still ends with a primary")
     func initiatorRestarts() async throws {
         try await withSimulator(members: 3) { simulator in

@@ -1,5 +1,6 @@
-/// A change worth one progress line on stderr. The state machine reports each once, when it
-/// happens, not on every retry.
+/// A change worth one progress line on stderr. The state machine reports a change of state
+/// once, when it happens; an attempt and its failure on every try, which `RepeatedAttempts`
+/// thins out for the log.
 public enum Progress: Hashable, Sendable {
     case unreachable(HostAddress, MongoError)
     case classified(HostAddress, NodeStatus)

@@ -3,6 +3,7 @@ import Foundation
 import MongoBSON
 import MongoSimulator
 import Testing
+import TestSupport
 
 /// The awaitable hello protocol (`awaitHelloResponse`; the SDAM server-monitoring spec).
 @Suite("awaitable hello")

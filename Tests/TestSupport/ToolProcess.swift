@@ -62,10 +62,7 @@ public struct ToolProcess {
         }
 
         public func finished() async -> Result {
-            await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: finish()) }
-                thread.start()
-            }
+            await offload(finish)
         }
 
         public func finish() -> Result {
@@ -103,4 +100,12 @@ public func readBoth(_ first: Pipe, _ second: Pipe) -> (Data, Data) {
     let firstData = first.fileHandleForReading.readDataToEndOfFile()
     done.wait()
     return (firstData, secondData.withLock { $0 })
+}
+
+/// Runs blocking work on its own thread, so that a blocking call (a C driver call, waiting for
+/// a child) never holds one of the few threads the simulator's actor and the other tests need.
+public func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
+    }
 }

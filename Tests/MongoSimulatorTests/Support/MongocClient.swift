@@ -2,14 +2,7 @@ import CMongoc
 import Foundation
 import MongoBSON
 import MongoSimulator
-
-/// Runs blocking work on its own thread, so that a blocking C call never holds one of the few
-/// threads the simulator's actor and the other tests need.
-func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: work()) }
-    }
-}
+import TestSupport
 
 /// What libmongoc reports for a failed command.
 struct MongocFailure: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import MongoBSON
+import TestSupport
 
 /// A blocking socket that speaks raw wire-protocol messages, for what libmongoc's
 /// single-threaded client never sends (awaitable hello, document sequences, checksums, garbage).

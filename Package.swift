@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
@@ -21,6 +22,13 @@ let package = Package(
             name: "CMongoc",
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev"])]
+        ),
+        // libcrypto from the system (Debian: libssl-dev, which libmongoc-dev depends on): the
+        // simulator's SCRAM and x.509 server side.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
         ),
         // Swift values for BSON documents, converted through libbson. Shared by the tool's driver
         // and the simulator; it knows nothing about replica sets.
@@ -44,9 +52,10 @@ let package = Package(
         .target(
             name: "MongoSimulator",
             dependencies: [
-                "MongoBSON",
+                "MongoBSON", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .executableTarget(

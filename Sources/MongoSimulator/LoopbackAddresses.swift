@@ -4,10 +4,16 @@ import Glibc
 /// block is loopback on Linux, so each member gets its own address and `hosts` look like a real
 /// set; a random `a.b` per process keeps concurrent test processes (and a real mongod on
 /// 127.0.0.1) apart.
-enum LoopbackAddresses {
+public enum LoopbackAddresses {
+    /// A random "127.a.b" block, for a test that must know the addresses before the members
+    /// exist (to put them in a TLS certificate).
+    public static func randomBlock() -> String {
+        "127.\(Int.random(in: 1...254)).\(Int.random(in: 0...255))"
+    }
+
     static func choose(count: Int, block: String?, port: Int) throws -> [String] {
         for attempt in 0..<20 {
-            let prefix = block ?? "127.\(Int.random(in: 1...254)).\(Int.random(in: 0...255))"
+            let prefix = block ?? randomBlock()
             // Another port for the whole set when the preferred one is taken on these addresses.
             let candidatePort = attempt < 10 ? port : Int.random(in: 20000...60000)
             let addresses = (1...max(count, 1)).map { "\(prefix).\($0)" }

@@ -1,6 +1,7 @@
 import MongoBSON
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The listening socket of one simulated member (SwiftNIO). It decodes messages, hands the
@@ -11,6 +12,8 @@ final class MemberServer: Sendable {
 
     let host: String
     private let group: EventLoopGroup
+    /// `--tlsMode requireTLS`: every connection starts with a TLS handshake.
+    private let tls: NIOSSLContext?
     private let state = Mutex(State())
     private let replyIDs = Atomic<Int32>(0)
     /// Requests read and not yet answered: their replies go through the event loop, so the
@@ -24,9 +27,10 @@ final class MemberServer: Sendable {
         var closeOnAccept = false
     }
 
-    init(host: String, group: EventLoopGroup) {
+    init(host: String, group: EventLoopGroup, tls: NIOSSLContext?) {
         self.host = host
         self.group = group
+        self.tls = tls
     }
 
     var isListening: Bool { state.withLock { $0.listener != nil } }
@@ -53,7 +57,8 @@ final class MemberServer: Sendable {
                     _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
                     Task { await onClose(id) }
                 }
-                return channel.eventLoop.makeCompletedFuture {
+                return channel.eventLoop.makeCompletedFuture { [tls] in
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WireFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(connectionId: id, server: self, dispatch: dispatch))
                 }
@@ -125,6 +130,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let server: MemberServer
     private let dispatch: MemberServer.Dispatch
     private var previous: Task<Void, Never>?
+    /// Read from the TLS handler once the handshake is done (nil: no TLS, or no certificate).
+    private var clientCertificateSubject: String??
 
     init(connectionId: Int32, server: MemberServer, dispatch: @escaping MemberServer.Dispatch) {
         self.connectionId = connectionId
@@ -142,6 +149,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        if clientCertificateSubject == nil {
+            let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+            clientCertificateSubject = .some(certificate.flatMap { try? $0.toDERBytes() }.flatMap(Crypto.subject(ofCertificate:)))
+        }
+        let subject = clientCertificateSubject ?? nil
         let (connectionId, dispatch, server, before) = (self.connectionId, self.dispatch, server, previous)
         server.requestStarted()
         previous = Task {
@@ -151,7 +163,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             let requestID: Int32
             let opcode: WireRequest.Opcode
             switch decoded {
-            case .request(let request):
+            case .request(var request):
+                request.clientCertificateSubject = subject
                 (requestID, opcode) = (request.requestID, request.opcode)
                 reply = await dispatch(request, connectionId)
                 if request.moreToCome && reply != nil { return }

@@ -92,6 +92,8 @@ struct Node: Sendable {
     var seedList: Set<String> = []
     /// Connections that already sent client metadata in a hello.
     var connectionsWithMetadata: Set<Int32> = []
+    /// Per connection: who it authenticated as (`--auth`).
+    var authentication: [Int32: ConnectionAuthentication] = [:]
 
     init(index: Int, host: String, aliases: [String], replSetName: String?) {
         self.index = index

@@ -58,9 +58,14 @@ extension ReplicaSetSimulator {
             // ReplSetCommand::adminOnly.
             throw CommandError(.unauthorized, "\(name) may only be run against the admin database.")
         }
+        try checkAuthorization(name, request, member: member, connection: connection)
         switch name {
-        case "hello": return try await hello(member, command, legacy: false, connection: connection)
-        case "isMaster", "ismaster": return try await hello(member, command, legacy: true, connection: connection)
+        case "hello": return try await hello(member, request, legacy: false, connection: connection)
+        case "isMaster", "ismaster": return try await hello(member, request, legacy: true, connection: connection)
+        case "saslStart": return try saslStart(request, member: member, connection: connection)
+        case "saslContinue": return try saslContinue(request, member: member, connection: connection)
+        case "authenticate": return try authenticate(request, member: member, connection: connection)
+        case "logout": return logout(member: member, connection: connection)
         case "ping", "endSessions": return ["ok": 1.0]
         case "buildInfo", "buildinfo": return buildInfo()
         case "replSetGetStatus": return try replSetGetStatus(member)
@@ -128,7 +133,8 @@ extension ReplicaSetSimulator {
     /// `CmdHello::runWithReplyBuilder`, including the awaitable protocol
     /// (`awaitHelloResponse`): with a current topologyVersion it answers when the counter
     /// changes or maxAwaitTimeMS passes.
-    private func hello(_ member: Int, _ command: BSONDocument, legacy: Bool, connection: Int32) async throws -> BSONDocument {
+    private func hello(_ member: Int, _ request: WireRequest, legacy: Bool, connection: Int32) async throws -> BSONDocument {
+        let command = request.command
         if command["client"] != nil && !nodes[member].connectionsWithMetadata.insert(connection).inserted {
             throw CommandError(.clientMetadataCannotBeMutated, "The client metadata document may only be sent in the first hello")
         }
@@ -145,7 +151,17 @@ extension ReplicaSetSimulator {
                 guard nodes[member].isRunning, nodes[member].processId == processId else { throw ConnectionDropped() }
             }
         }
-        return helloReply(member, command, legacy: legacy, connection: connection)
+        var reply = helloReply(member, command, legacy: legacy, connection: connection)
+        let authentication = authenticationFields(command, member: member, connection: connection,
+                                                  certificateSubject: request.clientCertificateSubject)
+        if !authentication.isEmpty {
+            // Before `ok`, which helloReply puts last.
+            let ok = reply["ok"]
+            reply["ok"] = nil
+            for element in authentication.elements { reply.append(element.key, element.value) }
+            if let ok { reply.append("ok", ok) }
+        }
+        return reply
     }
 
     /// `topologyVersion` and `maxAwaitTimeMS` (the `hello` IDL): both or neither.

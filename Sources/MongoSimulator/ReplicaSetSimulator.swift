@@ -1,6 +1,7 @@
 import Foundation
 import MongoBSON
 import NIOPosix
+import NIOSSL
 
 public enum SimulatorError: Error, Equatable, CustomStringConvertible {
     case noSuchMember(Int)
@@ -79,7 +80,8 @@ public actor ReplicaSetSimulator {
             nodes.append(node)
         }
         self.nodes = nodes
-        servers = addresses.map { MemberServer(host: $0, group: group) }
+        let tls = try options.security?.tls.map(Self.tlsContext)
+        servers = addresses.map { MemberServer(host: $0, group: group, tls: tls) }
     }
 
     public init(memberCount: Int, options: SimulatorOptions = SimulatorOptions()) throws {
@@ -100,6 +102,21 @@ public actor ReplicaSetSimulator {
             await simulator.shutdown()
             throw error
         }
+    }
+
+    /// `--tlsCertificateKeyFile` and `--tlsCAFile` as mongod applies them: a CA file makes the
+    /// member ask for client certificates and verify those presented.
+    private static func tlsContext(_ tls: SimulatorTLS) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificateKeyFile).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.certificateKeyFile, format: .pem)))
+        if let caFile = tls.caFile {
+            configuration.trustRoots = .file(caFile)
+            configuration.certificateVerification = tls.allowConnectionsWithoutCertificates ? .optionalVerification : .noHostnameVerification
+        } else {
+            configuration.certificateVerification = .none
+        }
+        return try NIOSSLContext(configuration: configuration)
     }
 
     /// The disk of a member that initiated a one-member set long ago.
@@ -170,6 +187,7 @@ public actor ReplicaSetSimulator {
 
     func connectionClosed(member: Int, connection: Int32) {
         nodes[member].connectionsWithMetadata.remove(connection)
+        nodes[member].authentication[connection] = nil
     }
 
     // MARK: - Faults

@@ -54,14 +54,18 @@ public struct SimulatorOptions: Sendable {
     public var addressBlock: String?
     public var timings: SimulatorTimings
     public var serverVersion: ServerVersion
+    /// `--auth` with users, and TLS; nil: neither, as `mongod --replSet` alone.
+    public var security: SimulatorSecurity?
 
     public init(setName: String = "rs0", port: Int = 27017, addressBlock: String? = nil,
-                timings: SimulatorTimings = .mongod, serverVersion: ServerVersion = .v7_0) {
+                timings: SimulatorTimings = .mongod, serverVersion: ServerVersion = .v7_0,
+                security: SimulatorSecurity? = nil) {
         self.setName = setName
         self.port = port
         self.addressBlock = addressBlock
         self.timings = timings
         self.serverVersion = serverVersion
+        self.security = security
     }
 }
 

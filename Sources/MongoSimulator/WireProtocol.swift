@@ -10,6 +10,8 @@ struct WireRequest: Sendable {
     var command: BSONDocument
     /// OP_MSG moreToCome: the client wants no reply.
     var moreToCome = false
+    /// The subject of the verified certificate the client presented in the TLS handshake.
+    var clientCertificateSubject: String? = nil
 }
 
 /// The MongoDB wire protocol as a simulated mongod reads and writes it

@@ -24,11 +24,13 @@ final class MongocClient: @unchecked Sendable {
     private let client: OpaquePointer
     private let lock = NSLock()
 
-    init(_ host: String, serverSelectionTimeoutMS: Int32 = 1500) {
+    /// `configure` sets more URI fields (credentials, TLS options) before the client is made.
+    init(_ host: String, serverSelectionTimeoutMS: Int32 = 1500, configure: (OpaquePointer) -> Void = { _ in }) {
         _ = Self.initialized
         let (name, port) = Self.split(host)
         let uri = mongoc_uri_new_for_host_port(name, port)!
         defer { mongoc_uri_destroy(uri) }
+        configure(uri)
         mongoc_uri_set_option_as_bool(uri, MONGOC_URI_DIRECTCONNECTION, true)
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, serverSelectionTimeoutMS)
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, 1000)

@@ -13,14 +13,16 @@ struct Bootstrap {
         let log = ProgressLog(format: invocation.logFormat, quiet: invocation.quiet, debug: invocation.debug)
         for warning in invocation.warnings { log.note(warning, level: "warning", event: "warning") }
         let spec = invocation.spec
-        log.note("\(invocation.dryRun ? "dry run: " : "")replica set '\(spec.name)' with \(spec.members.count) member\(spec.members.count == 1 ? "" : "s"): \(spec.hosts.map(\.description).joined(separator: ", ")); giving up after \(DurationParsing.format(invocation.timeout))", event: "start")
+        let security = invocation.security.summary.map { "; \($0)" } ?? ""
+        log.note("\(invocation.dryRun ? "dry run: " : "")replica set '\(spec.name)' with \(spec.members.count) member\(spec.members.count == 1 ? "" : "s"): \(spec.hosts.map(\.description).joined(separator: ", "))\(security); giving up after \(DurationParsing.format(invocation.timeout))", event: "start")
         for note in invocation.notes { log.note(note) }
 
         let configuration = invocation.machineConfiguration
         let clock = ContinuousClock()
         let started = clock.now
         var nodes: any ReplicaSetNodes = MongocNodes(
-            hosts: spec.hosts, options: ConnectionOptions(connectTimeout: invocation.connectTimeout),
+            hosts: spec.hosts,
+            options: ConnectionOptions(connectTimeout: invocation.connectTimeout, credentials: invocation.security.credentials, tls: invocation.security.tls),
             maxAwaitTime: configuration.maxAwaitTime)
         if invocation.debug {
             nodes = DebugLoggingNodes(nodes, log: log) { started.duration(to: clock.now) }
@@ -45,7 +47,7 @@ struct Bootstrap {
             return ExitStatus.internalError
         }
         ResultReport(ending: ending, exitCode: code, setName: spec.name, elapsed: result.elapsed, timeout: invocation.timeout,
-                     actions: result.actions, warnings: invocation.warnings).print(as: invocation.output)
+                     actions: result.actions, warnings: invocation.warnings, security: invocation.security).print(as: invocation.output)
         return code
     }
 }

@@ -30,6 +30,7 @@ struct Invocation {
     var forceReconfig: Bool
     var initiateStrategy: BootstrapStateMachine.InitiateStrategy
     var reconnect: Backoff
+    var security: ConnectionSecurity
     var warnings: [String]
 
     static let timeoutRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(86400))
@@ -42,6 +43,8 @@ struct Invocation {
 
         let fromSRV = try from.bool(options.fromSRV, env: "MONGO_RS_FROM_SRV", option: "--from-srv") ?? false
         let nodeArguments = try from.list(options.nodes, env: "MONGO_RS_NODES", option: "--nodes")
+        security = try ConnectionSecurity(options, from: from)
+        warnings += security.warnings
         if fromSRV {
             throw InvalidInput("--from-srv true: discovering members from DNS SRV records is not supported; list them with --nodes host[:port],...")
         }

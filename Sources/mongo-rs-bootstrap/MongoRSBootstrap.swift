@@ -33,7 +33,9 @@ struct MongoRSBootstrap: AsyncParsableCommand {
           69   --timeout passed or --max-retry-connection ran out; the message
                names what is missing (unreachable nodes, no primary)
           70   internal error
-          77   authentication or authorization failed
+          77   access denied: a node rejected the credentials, the user
+               lacks the clusterManager role, or a node's TLS certificate
+               is not trusted (the run ends at once, no retries)
           130  interrupted by SIGINT
           143  interrupted by SIGTERM
 
@@ -41,6 +43,9 @@ struct MongoRSBootstrap: AsyncParsableCommand {
           mongo-rs-bootstrap --nodes db-0.mongo,db-1.mongo,db-2.mongo
           MONGO_RS_NODES="db-0.mongo db-1.mongo" mongo-rs-bootstrap --output json
           mongo-rs-bootstrap --nodes localhost:27017 --dry-run
+          # a set with --auth and TLS; the password from a mounted Secret:
+          MONGO_USERNAME=admin mongo-rs-bootstrap --nodes db-0.mongo,db-1.mongo \\
+            --password-file /secrets/mongo/password --tls-ca-file /tls/ca.pem
           # the Spica controller's Job arguments work unchanged:
           mongo-rs-bootstrap --from-srv false \\
             --nodes database-0.mongo.default.svc.cluster.local --debug
@@ -120,6 +125,47 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             help: ArgumentHelp("Also log every command sent and its answer (--debug alone means true). [env: MONGO_RS_DEBUG]", valueName: "true|false"))
     var debug: String?
 
+    @Option(help: ArgumentHelp("Authenticate as this user, which needs the clusterManager role (clusterAdmin and root include it). With MONGODB-X509 it is optional: the certificate's subject names the user. [env: MONGO_USERNAME]", valueName: "name"))
+    var username: String?
+
+    @Option(name: .customLong("password-file"),
+            help: ArgumentHelp("Read the password from this file, e.g. a mounted Kubernetes Secret; one trailing newline is ignored. The preferred source; MONGO_PASSWORD also works. [env: MONGO_RS_PASSWORD_FILE]", valueName: "path"))
+    var passwordFile: String?
+
+    @Option(help: ArgumentHelp("Spica compatibility: the password itself. Anyone on the machine can read it in the process list; prefer --password-file or MONGO_PASSWORD. Any characters work, a leading '-' too. [env: MONGO_PASSWORD]", valueName: "password"))
+    var password: String?
+
+    @Option(name: .customLong("authentication-database"),
+            help: ArgumentHelp("The database the user was created in (default: admin; $external for MONGODB-X509). [env: MONGO_RS_AUTHENTICATION_DATABASE]", valueName: "name"))
+    var authenticationDatabase: String?
+
+    @Option(name: .customLong("auth-mechanism"),
+            help: ArgumentHelp("SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509 (default: SCRAM-SHA-256 if the server offers it for the user, else SCRAM-SHA-1). [env: MONGO_RS_AUTH_MECHANISM]", valueName: "mechanism"))
+    var authMechanism: String?
+
+    @Flag(help: "Connect with TLS (implied by every --tls-… option). [env: MONGO_RS_TLS=true]")
+    var tls = false
+
+    @Option(name: .customLong("tls-ca-file"),
+            help: ArgumentHelp("PEM file of the CA that signed the nodes' certificates (default: the system's CAs). [env: MONGO_RS_TLS_CA_FILE]", valueName: "path"))
+    var tlsCAFile: String?
+
+    @Option(name: .customLong("tls-certificate-key-file"),
+            help: ArgumentHelp("PEM file with this client's certificate and private key, for nodes that require one and for MONGODB-X509. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE]", valueName: "path"))
+    var tlsCertificateKeyFile: String?
+
+    @Option(name: .customLong("tls-certificate-key-file-password-file"),
+            help: ArgumentHelp("File holding the passphrase of an encrypted --tls-certificate-key-file; one trailing newline is ignored. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE]", valueName: "path"))
+    var tlsCertificateKeyFilePasswordFile: String?
+
+    @Flag(name: .customLong("tls-allow-invalid-hostnames"),
+          help: "Accept node certificates that do not name the host connected to. [env: MONGO_RS_TLS_ALLOW_INVALID_HOSTNAMES=true]")
+    var tlsAllowInvalidHostnames = false
+
+    @Flag(name: .customLong("tls-allow-invalid-certificates"),
+          help: "Do not verify the nodes' certificates at all (anyone on the network path could pose as a node). [env: MONGO_RS_TLS_ALLOW_INVALID_CERTIFICATES=true]")
+    var tlsAllowInvalidCertificates = false
+
     @Option(name: .customLong("from-srv"),
             help: ArgumentHelp("Spica compatibility: only false is supported (the default here); give the members with --nodes. [env: MONGO_RS_FROM_SRV]", valueName: "true|false"))
     var fromSRV: String?
@@ -163,6 +209,9 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             throw ExitCode(ExitStatus.badInput)
         }
         let code = await Bootstrap(invocation).run()
-        throw ExitCode(code)
+        // A libmongoc call may still be blocked on another thread (a node that has not answered).
+        // exit() would run the atexit handlers, OpenSSL's cleanup among them, under its feet and
+        // crash the process; every line is already written (unbuffered), so end without them.
+        _exit(code)
     }
 }

@@ -126,6 +126,7 @@ extension MongoError {
         case .connectionRefused: return "connection refused"
         case .networkFailure: return "network error"
         case .authentication: return "authentication failed"
+        case .certificateRejected: return "certificate rejected"
         case .unexpectedReply: return "unexpected reply"
         case .client: return "client error"
         }

@@ -17,6 +17,7 @@ struct ResultReport {
     let timeout: Duration
     let actions: [ActionRecord]
     let warnings: [String]
+    let security: ConnectionSecurity
 
     func print(as format: OutputFormat) {
         if exitCode != ExitStatus.success { Terminal.error(failureLine) }
@@ -43,7 +44,7 @@ struct ResultReport {
                 : "gave up after \(DurationParsing.format(elapsed)): --max-retry-connection attempts ran out"
             return "\(why): " + blockers.map(\.description).joined(separator: "; ")
         case .outcome(.notAuthorized(let error)):
-            return "not authorized: \(error)"
+            return "access denied: \(AccessDenied.explain(error, security: security))"
         case .outcome(.converged), .outcome(.planned):
             return ""
         }
@@ -113,7 +114,7 @@ struct ResultReport {
             document["missing"] = .array(blockers.map { .string($0.description) })
         case .outcome(.notAuthorized(let error)):
             document["outcome"] = "notAuthorized"
-            document["reason"] = .string(error.description)
+            document["reason"] = .string(AccessDenied.explain(error, security: security))
         }
         document["exitCode"] = .int32(exitCode)
         document["actions"] = .array(actions.map { record in

@@ -5,14 +5,21 @@ import ReplicaSetBootstrap
 ///   `--debug=false` and `--no-debug` all work there. They become `--debug=value`.
 /// - A value that starts with '-' (`--timeout -5s`, a password `-x…`) would be taken for an
 ///   option; it is attached with '=' unless it is one of ours.
+/// - `--password` always takes the next argument as its value, whatever it looks like: Spica's
+///   users hit passwords that start with '-' (spica PR 1917).
 enum SpicaCompatibility {
     static let booleanOptions: Set<String> = ["from-srv", "bypass-quorum-check", "debug"]
     static let valueOptions: Set<String> = [
         "nodes", "replica-set", "timeout", "wait-for", "connect-timeout", "log-format", "output",
         "hostname", "max-retry-connection", "wait-before-retry", "config", "arbiter", "hidden", "priority",
-        "votes", "tag", "initiate-strategy",
+        "votes", "tag", "initiate-strategy", "username", "password-file", "authentication-database",
+        "auth-mechanism", "tls-ca-file", "tls-certificate-key-file", "tls-certificate-key-file-password-file",
     ]
-    static let flags: Set<String> = ["dry-run", "quiet", "remove-members", "force-reconfig", "help", "version"]
+    static let secretOptions: Set<String> = ["password"]
+    static let flags: Set<String> = [
+        "dry-run", "quiet", "remove-members", "force-reconfig", "help", "version", "tls",
+        "tls-allow-invalid-hostnames", "tls-allow-invalid-certificates",
+    ]
 
     static func normalize(_ arguments: [String]) -> [String] {
         var result: [String] = []
@@ -38,6 +45,9 @@ enum SpicaCompatibility {
                 } else {
                     result.append("--\(name)=true")
                 }
+            } else if secretOptions.contains(name), index < arguments.count {
+                result.append("--\(name)=\(arguments[index])")
+                index += 1
             } else if valueOptions.contains(name), index < arguments.count, arguments[index].hasPrefix("-"), !isOption(arguments[index]) {
                 result.append("--\(name)=\(arguments[index])")
                 index += 1
@@ -51,7 +61,7 @@ enum SpicaCompatibility {
     private static func isOption(_ argument: String) -> Bool {
         guard argument.hasPrefix("--") else { return argument == "-h" }
         let name = String(argument.dropFirst(2).prefix { $0 != "=" })
-        let known = booleanOptions.union(valueOptions).union(flags)
+        let known = booleanOptions.union(valueOptions).union(secretOptions).union(flags)
         return known.contains(name) || (name.hasPrefix("no-") && booleanOptions.contains(String(name.dropFirst(3))))
     }
 

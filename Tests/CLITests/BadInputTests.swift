@@ -67,18 +67,53 @@ struct BadInputTests {
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_REPLICA_SET": "a/b"], mentions: ["'a/b'"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_PRIORITIES": "NODE=high"], mentions: ["MONGO_RS_PRIORITIES 'NODE=high'", "'high' is not a number"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_INITIATE_STRATEGY": "lazy"], mentions: ["MONGO_RS_INITIATE_STRATEGY", "'lazy'", "full or incremental"]),
+        // Credentials and TLS. SECRET stands for a password that must not be echoed.
+        Case(arguments: ["--nodes", "NODE", "--username", "u"], mentions: ["no password for user 'u'", "--password-file", "MONGO_PASSWORD"]),
+        Case(arguments: ["--nodes", "NODE"], environment: ["MONGO_PASSWORD": "SECRET"], mentions: ["MONGO_PASSWORD gives a password but no user", "--username"]),
+        Case(arguments: ["--nodes", "NODE", "--password", "SECRET"], mentions: ["--password gives a password but no user"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/nonexistent/password"], mentions: ["--password-file /nonexistent/password", "cannot read it", "No such file"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null"], mentions: ["--password-file /dev/null", "the password is empty"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/"], mentions: ["--password-file /", "Is a directory"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null", "--password", "SECRET"], mentions: ["--password-file and --password both"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u"], environment: ["MONGO_PASSWORD": "SECRET", "MONGO_RS_PASSWORD_FILE": "/etc/passwd"], mentions: ["MONGO_RS_PASSWORD_FILE and MONGO_PASSWORD are both set"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password", "SECRET", "--auth-mechanism", "PLAIN"], mentions: ["--auth-mechanism", "'PLAIN'", "SCRAM-SHA-256, SCRAM-SHA-1, MONGODB-X509"]),
+        Case(arguments: ["--nodes", "NODE", "--auth-mechanism", "SCRAM-SHA-256"], mentions: ["--auth-mechanism needs a user"]),
+        Case(arguments: ["--nodes", "NODE", "--authentication-database", "users"], mentions: ["--authentication-database needs a user"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password", "SECRET", "--authentication-database", "$external"], mentions: ["'$external'", "admin"]),
+        Case(arguments: ["--nodes", "NODE", "--auth-mechanism", "MONGODB-X509"], mentions: ["MONGODB-X509", "--tls-certificate-key-file"]),
+        Case(arguments: ["--nodes", "NODE", "--auth-mechanism", "MONGODB-X509", "--tls-certificate-key-file", "CLIENTPEM", "--password", "SECRET"], mentions: ["MONGODB-X509 takes no password", "--password"]),
+        Case(arguments: ["--nodes", "NODE", "--auth-mechanism", "MONGODB-X509", "--tls-certificate-key-file", "CLIENTPEM", "--authentication-database", "admin"], mentions: ["'admin'", "$external"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-ca-file", "/nonexistent/ca.pem"], mentions: ["--tls-ca-file /nonexistent/ca.pem", "cannot read it", "CA certificates"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "/nonexistent/client.pem"], mentions: ["--tls-certificate-key-file /nonexistent/client.pem", "cannot read it"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file-password-file", "/etc/passwd"], mentions: ["--tls-certificate-key-file, which is not given"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CLIENTPEM", "--tls-certificate-key-file-password-file", "/dev/null"], mentions: ["--tls-certificate-key-file-password-file /dev/null", "empty"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_TLS": "perhaps"], mentions: ["MONGO_RS_TLS", "'perhaps'"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-ca-file", "/etc/passwd"], mentions: ["--tls-ca-file /etc/passwd", "no PEM 'CERTIFICATE' block"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CAPEM"], mentions: ["--tls-certificate-key-file", "no PEM 'PRIVATE KEY' block"]),
+        Case(arguments: ["--nodes", "NODE", "--pasword", "SECRET"], mentions: ["--pasword", "--password"]),
     ]
+
+    /// CLIENTPEM and CAPEM in the cases: a client certificate with its key, and a CA certificate.
+    static let certificates = try! TestCertificates.make(addresses: ["127.0.0.1"])
+
+    /// Stands for a password in the cases above; it must appear in no output.
+    static let secret = "Sup3r-s3cret-\(UInt32.random(in: .min ... .max))"
 
     @Test("exit 64 with a message naming the input, no contact", arguments: cases)
     func refused(_ testCase: Case) async throws {
         let listener = try SilentListener()
-        let substitute = { (text: String) in text.replacingOccurrences(of: "NODE", with: listener.address) }
+        let substitute = { (text: String) in
+            text.replacingOccurrences(of: "NODE", with: listener.address).replacingOccurrences(of: "SECRET", with: Self.secret)
+                .replacingOccurrences(of: "CLIENTPEM", with: Self.certificates.clientCertificateKeyFile)
+                .replacingOccurrences(of: "CAPEM", with: Self.certificates.caFile)
+        }
         let result = try await ToolProcess.run(testCase.arguments.map(substitute), environment: testCase.environment.mapValues(substitute))
         #expect(result.exitCode == 64, "stderr: \(result.stderr)")
         for fragment in testCase.mentions.map(substitute) {
             #expect(result.stderr.contains(fragment), "expected '\(fragment)' in: \(result.stderr)")
         }
         #expect(result.stdout.isEmpty)
+        #expect(!result.stderr.contains(Self.secret), "the password was echoed: \(result.stderr)")
         #expect(!listener.wasContacted, "the tool connected despite bad input")
     }
 
@@ -105,7 +140,10 @@ struct HelpTests {
         let flags = ["--nodes", "--replica-set", "--timeout", "--wait-for", "--connect-timeout", "--dry-run", "--log-format",
                      "--output", "--quiet", "--debug", "--from-srv", "--hostname", "--bypass-quorum-check",
                      "--max-retry-connection", "--wait-before-retry", "--config", "--arbiter", "--hidden", "--priority",
-                     "--votes", "--tag", "--remove-members", "--force-reconfig", "--initiate-strategy"]
+                     "--votes", "--tag", "--remove-members", "--force-reconfig", "--initiate-strategy", "--username",
+                     "--password-file", "--password", "--authentication-database", "--auth-mechanism", "--tls",
+                     "--tls-ca-file", "--tls-certificate-key-file", "--tls-certificate-key-file-password-file",
+                     "--tls-allow-invalid-hostnames", "--tls-allow-invalid-certificates"]
         for flag in flags {
             #expect(result.stdout.contains(flag), "--help does not mention \(flag)")
         }
@@ -114,7 +152,10 @@ struct HelpTests {
                          "MONGO_RS_FROM_SRV", "MONGO_RS_HOSTNAME", "MONGO_RS_BYPASS_QUORUM_CHECK",
                          "MONGO_RS_MAX_RETRY_CONNECTION", "MONGO_RS_WAIT_BEFORE_RETRY", "MONGO_RS_CONFIG", "MONGO_RS_ARBITERS",
                          "MONGO_RS_HIDDEN", "MONGO_RS_PRIORITIES", "MONGO_RS_VOTES", "MONGO_RS_TAGS", "MONGO_RS_REMOVE_MEMBERS",
-                         "MONGO_RS_FORCE_RECONFIG", "MONGO_RS_INITIATE_STRATEGY"]
+                         "MONGO_RS_FORCE_RECONFIG", "MONGO_RS_INITIATE_STRATEGY", "MONGO_USERNAME", "MONGO_PASSWORD",
+                         "MONGO_RS_PASSWORD_FILE", "MONGO_RS_AUTHENTICATION_DATABASE", "MONGO_RS_AUTH_MECHANISM", "MONGO_RS_TLS",
+                         "MONGO_RS_TLS_CA_FILE", "MONGO_RS_TLS_CERTIFICATE_KEY_FILE", "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE",
+                         "MONGO_RS_TLS_ALLOW_INVALID_HOSTNAMES", "MONGO_RS_TLS_ALLOW_INVALID_CERTIFICATES"]
         for variable in variables {
             #expect(result.stdout.contains(variable), "--help does not mention \(variable)")
         }
@@ -171,5 +212,26 @@ struct HelpTests {
         let result = try await ToolProcess.run(["--nodes", nodes, "--timeout", "50ms"])
         #expect(result.exitCode == 69)
         #expect(result.stderr.contains("at most 7 voting members: 127.0.0.1:8, 127.0.0.1:9 join with votes 0 and priority 0"))
+    }
+}
+
+@Suite("Secret scan")
+struct SecretScanTests {
+    @Test("the output check finds a secret as is, percent-encoded, JSON-escaped, base64 and hex, and names no secret")
+    func findsEveryForm() {
+        let secret = "p@ss/\"wörd"
+        let outputs = [
+            "as is": "x \(secret) y",
+            "percent-encoded": "mongodb://u:p%40ss%2F%22w%C3%B6rd@h",
+            "JSON-escaped": #"{"reason": "p@ss\/\"wörd"}"#,
+            "base64": Data(secret.utf8).base64EncodedString(),
+            "hex": secret.utf8.map { String(format: "%02x", $0) }.joined(),
+        ]
+        for (form, text) in outputs {
+            let leaks = SecretScan.leaks(of: [secret], in: ["stderr": text])
+            #expect(!leaks.isEmpty, "\(form) not found")
+            #expect(leaks.allSatisfy { !$0.contains(secret) })
+        }
+        #expect(SecretScan.leaks(of: [secret], in: ["stdout": "nothing here: p@ss"]).isEmpty)
     }
 }

@@ -109,7 +109,7 @@ struct BootstrapScenarioTests {
     func standalone() async throws {
         try await withSimulator(specs: [.init(), .init(role: .standalone)]) { simulator in
             let result = try await bootstrap(simulator.hosts)
-            #expect(result.exitCode == 65)
+            #expect(result.exitCode == 65, "\(result.stderr)")
             #expect(result.stderr.contains("\(simulator.hosts[1]) is not running with --replSet"))
             #expect(await simulator.writeCommands.isEmpty)
         }
@@ -121,7 +121,7 @@ struct BootstrapScenarioTests {
             #expect(try await bootstrap(simulator.hosts).exitCode == 0)
             // Remove the third member with a reconfig, as an operator would.
             let primary = try #require(await simulator.snapshot.primary?.host)
-            let nodes = MongocNodes(hosts: [try HostAddress(parsing: primary)], options: ConnectionOptions(), maxAwaitTime: .seconds(1))
+            let nodes = MongocNodes(hosts: [try HostAddress(parsing: primary)], options: ScenarioCredentials.connectionOptions, maxAwaitTime: .seconds(1))
             guard case .config(let config) = try await nodes.run(.getConfig, on: try HostAddress(parsing: primary)) else {
                 Issue.record("no config")
                 return

@@ -25,8 +25,10 @@ struct ReconfigurationScenarioTests {
                     if let previous { #expect(voterIds(previous).symmetricDifference(voterIds(sent)).count <= 1) }
                     previous = sent
                 }
+                // What the tool verified; the primary may since have bumped the version itself to
+                // drop `newlyAdded` from the members it added (mongod's automatic reconfig).
                 let json = result.json
-                #expect(json["configVersion"] as? Int == config.version)
+                #expect((json["configVersion"] as? Int ?? .max) <= config.version)
             }
             #expect(await simulator.writeCommands.filter { $0.name == "replSetInitiate" }.count == 1)
         }

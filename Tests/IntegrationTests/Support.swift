@@ -5,6 +5,21 @@ import MongoSimulator
 import TestSupport
 import Testing
 
+/// Every scenario's members run with `--auth`, and the tool logs in with a password made of
+/// every character that breaks URI-building tools, from MONGO_PASSWORD. Each run's output is
+/// checked for it (`ToolProcess`), so all scenarios also prove that no secret leaks.
+enum ScenarioCredentials {
+    static let username = "bootstrap"
+    static let password = "-x@y:z/%41?#[]&=+ \"ünï✓'"
+    static var user: SimulatorUser { SimulatorUser(name: username, password: password, roles: ["clusterManager"]) }
+    /// The same user, for the tests' own reads through the tool's driver.
+    static var credentials: Credentials { Credentials(username: username, password: Secret(password), source: "admin", mechanism: nil) }
+    static var connectionOptions: ConnectionOptions { ConnectionOptions(credentials: credentials) }
+    static var context: ToolProcess.Context {
+        ToolProcess.Context(environment: ["MONGO_USERNAME": username, "MONGO_PASSWORD": password], secrets: [password])
+    }
+}
+
 /// Runs `body` with a simulated set (listening unless `start` is false), shut down afterwards.
 func withSimulator<T>(
     members: Int, timings: SimulatorTimings = .mongod, start: Bool = true,
@@ -17,7 +32,10 @@ func withSimulator<T>(
     specs: [MongoSimulator.MemberSpec], timings: SimulatorTimings = .mongod, start: Bool = true,
     _ body: (ReplicaSetSimulator) async throws -> T
 ) async throws -> T {
-    try await ReplicaSetSimulator.run(specs, options: SimulatorOptions(timings: timings), start: start, body)
+    let options = SimulatorOptions(timings: timings, security: SimulatorSecurity(users: [ScenarioCredentials.user]))
+    return try await ToolProcess.$context.withValue(ScenarioCredentials.context) {
+        try await ReplicaSetSimulator.run(specs, options: options, start: start, body)
+    }
 }
 
 /// `mongo-rs-bootstrap --nodes <hosts> <arguments>`.
@@ -48,7 +66,7 @@ extension ReplicaSetSimulator {
 /// The replicaSetIds the members' configs hold, read with the tool's own driver.
 func replicaSetIds(_ hosts: [String]) async throws -> Set<String> {
     let addresses = try hosts.map { try HostAddress(parsing: $0) }
-    let nodes = MongocNodes(hosts: addresses, options: ConnectionOptions(), maxAwaitTime: .seconds(1))
+    let nodes = MongocNodes(hosts: addresses, options: ScenarioCredentials.connectionOptions, maxAwaitTime: .seconds(1))
     var ids: Set<String> = []
     for host in addresses {
         if case .config(let config) = try await nodes.run(.getConfig, on: host), let id = config.replicaSetId {
@@ -64,7 +82,7 @@ func committedConfig(_ simulator: ReplicaSetSimulator) async throws -> ReplicaSe
     let set = await simulator.snapshot
     let host = set.primary?.host ?? set.members.first { $0.configVersion != nil }?.host ?? simulator.hosts[0]
     let address = try HostAddress(parsing: host)
-    let nodes = MongocNodes(hosts: [address], options: ConnectionOptions(), maxAwaitTime: .seconds(1))
+    let nodes = MongocNodes(hosts: [address], options: ScenarioCredentials.connectionOptions, maxAwaitTime: .seconds(1))
     guard case .config(let config) = try await nodes.run(.getConfig, on: address) else {
         throw SimulatorError.timedOut("no config on \(host)")
     }
@@ -96,6 +114,7 @@ func specFile(_ text: String) throws -> String {
 /// What an operator does before adding an arbiter to a running set (mongod 5.0+).
 func setClusterWideWriteConcern(_ simulator: ReplicaSetSimulator) async throws {
     let primary = try #require(await simulator.snapshot.primary?.host)
-    let client = try MongoClient(host: try HostAddress(parsing: primary), connectTimeout: .seconds(2), socketTimeout: .seconds(10))
+    let client = try MongoClient(host: try HostAddress(parsing: primary), connectTimeout: .seconds(2), socketTimeout: .seconds(10),
+                                 credentials: ScenarioCredentials.credentials)
     _ = try client.runCommand(["setDefaultRWConcern": 1, "defaultWriteConcern": ["w": "majority"]])
 }

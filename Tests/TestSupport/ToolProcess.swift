@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Testing
 
 /// Runs the built `mongo-rs-bootstrap` binary as a user would, with a clean environment.
 public struct ToolProcess {
@@ -21,24 +22,39 @@ public struct ToolProcess {
         return bundleFolder.appendingPathComponent("mongo-rs-bootstrap")
     }
 
+    /// What every run started inside `withValue` gets: environment variables (the scenario's
+    /// credentials) and the secrets that must never appear in its output.
+    public struct Context: Sendable {
+        public var environment: [String: String]
+        public var secrets: [String]
+
+        public init(environment: [String: String] = [:], secrets: [String] = []) {
+            self.environment = environment
+            self.secrets = secrets
+        }
+    }
+
+    @TaskLocal public static var context = Context()
+
     /// Starts the binary and returns at once; `finish()` collects the result.
     public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(context.environment) { $1 }.merging(environment) { $1 }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        return Running(process: process, stdout: out, stderr: err)
+        return Running(process: process, stdout: out, stderr: err, secrets: context.secrets)
     }
 
     public struct Running: @unchecked Sendable {
         public let process: Process
         let stdout: Pipe
         let stderr: Pipe
+        let secrets: [String]
 
         public func signal(_ number: Int32) {
             kill(process.processIdentifier, number)
@@ -69,9 +85,14 @@ public struct ToolProcess {
             let (stdoutData, stderrData) = readBoth(stdout, stderr)
             process.waitUntilExit()
             let exitedAt = ContinuousClock.now
-            return Result(exitCode: process.terminationStatus,
-                          stdout: String(decoding: stdoutData, as: UTF8.self),
-                          stderr: String(decoding: stderrData, as: UTF8.self), exitedAt: exitedAt)
+            let result = Result(exitCode: process.terminationStatus,
+                                stdout: String(decoding: stdoutData, as: UTF8.self),
+                                stderr: String(decoding: stderrData, as: UTF8.self), exitedAt: exitedAt)
+            // Safety invariant 6, checked on every run of every scenario.
+            for leak in SecretScan.leaks(of: secrets, in: ["stdout": result.stdout, "stderr": result.stderr]) {
+                Issue.record("a secret leaked: \(leak) (arguments: \(process.arguments?.count ?? 0))")
+            }
+            return result
         }
     }
 

@@ -8,10 +8,15 @@ public struct ConnectionOptions: Hashable, Sendable {
     /// How long a command may take once sent (replSetInitiate's quorum check can take 10 s per
     /// unreachable member, replSetStepUp waits for the election).
     public var commandTimeout: Duration
+    public var credentials: Credentials?
+    public var tls: TLSOptions?
 
-    public init(connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(60)) {
+    public init(connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(60),
+                credentials: Credentials? = nil, tls: TLSOptions? = nil) {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
+        self.credentials = credentials
+        self.tls = tls
     }
 }
 
@@ -40,7 +45,8 @@ final class MongoClient: @unchecked Sendable {
     private let handle: OpaquePointer
 
     /// `socketTimeout` must exceed the longest command, including an awaitable hello's wait.
-    init(host: HostAddress, connectTimeout: Duration, socketTimeout: Duration) throws(MongoError) {
+    init(host: HostAddress, connectTimeout: Duration, socketTimeout: Duration,
+         credentials: Credentials? = nil, tls: TLSOptions? = nil) throws(MongoError) {
         Mongoc.initialize()
         self.host = host
         var error = bson_error_t()
@@ -58,6 +64,8 @@ final class MongoClient: @unchecked Sendable {
             && mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, false)
             && mongoc_uri_set_appname(uri, "mongo-rs-bootstrap")
         guard applied else { throw MongoError(.client, host: host, message: "libmongoc rejected a connection option") }
+        if let credentials { try Self.apply(credentials, to: uri, host: host) }
+        if let tls { try Self.apply(tls, to: uri, host: host) }
         guard let client = mongoc_client_new_from_uri_with_error(uri, &error) else {
             throw MongoError(.client, host: host, message: "libmongoc could not create a client: \(error.messageText)")
         }
@@ -67,6 +75,30 @@ final class MongoClient: @unchecked Sendable {
 
     deinit {
         mongoc_client_destroy(handle)
+    }
+
+    /// Credentials go into the parsed URI field by field, never through a URI string, so any
+    /// byte sequence works as a password and none can end up in a string that might be shown.
+    private static func apply(_ credentials: Credentials, to uri: OpaquePointer, host: HostAddress) throws(MongoError) {
+        var applied = mongoc_uri_set_auth_source(uri, credentials.source)
+        if let username = credentials.username { applied = applied && mongoc_uri_set_username(uri, username) }
+        if let password = credentials.password { applied = applied && password.withCString { mongoc_uri_set_password(uri, $0) } }
+        if let mechanism = credentials.mechanism { applied = applied && mongoc_uri_set_auth_mechanism(uri, mechanism.rawValue) }
+        guard applied else { throw MongoError(.client, host: host, message: "libmongoc rejected the credentials of \(credentials.description) (a user name must be valid UTF-8)") }
+    }
+
+    private static func apply(_ tls: TLSOptions, to uri: OpaquePointer, host: HostAddress) throws(MongoError) {
+        var applied = mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLS, true)
+            && mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLSALLOWINVALIDHOSTNAMES, tls.allowInvalidHostnames)
+            && mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLSALLOWINVALIDCERTIFICATES, tls.allowInvalidCertificates)
+        if let caFile = tls.caFile { applied = applied && mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_TLSCAFILE, caFile) }
+        if let keyFile = tls.certificateKeyFile {
+            applied = applied && mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_TLSCERTIFICATEKEYFILE, keyFile)
+        }
+        if let passphrase = tls.certificateKeyPassword {
+            applied = applied && passphrase.withCString { mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_TLSCERTIFICATEKEYFILEPASSWORD, $0) }
+        }
+        guard applied else { throw MongoError(.client, host: host, message: "libmongoc rejected a TLS option (file names must be valid UTF-8)") }
     }
 
     /// Runs a command on the admin database (where every replSet command must run) and returns
@@ -117,6 +149,10 @@ extension MongoError {
     }
 
     private static func networkKind(_ message: String, code: UInt32) -> Kind {
+        // OpenSSL's verdict on the node's certificate (untrusted chain, expired, hostname
+        // mismatch): "TLS handshake failed: certificate verify failed (20): unable to get local
+        // issuer certificate". Other handshake failures (a plain-text node) stay network errors.
+        if message.contains("certificate verify failed") { return .certificateRejected }
         if code == UInt32(MONGOC_ERROR_STREAM_NAME_RESOLUTION.rawValue) || message.contains("Failed to resolve") {
             return .nameNotResolved
         }

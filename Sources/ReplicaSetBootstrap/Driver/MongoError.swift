@@ -9,7 +9,11 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         case networkFailure
         /// The server answered `ok: 0` with this code.
         case server(code: Int, codeName: String)
+        /// The node rejected the credentials (libmongoc's authentication error, or AuthenticationFailed).
         case authentication
+        /// The TLS handshake failed because the node's certificate is not trusted or does not name
+        /// the host: a matter of configuration, not of waiting.
+        case certificateRejected
         /// The reply did not have the shape mongod gives.
         case unexpectedReply
         /// libmongoc refused to do the call (bad option, internal limit).
@@ -20,11 +24,14 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
     public var host: HostAddress
     /// The server's or libmongoc's own words, never containing credentials.
     public var message: String
+    /// The command that failed (its first key), when the driver knows it.
+    public var command: String?
 
-    public init(_ kind: Kind, host: HostAddress, message: String) {
+    public init(_ kind: Kind, host: HostAddress, message: String, command: String? = nil) {
         self.kind = kind
         self.host = host
         self.message = message
+        self.command = command
     }
 
     public static func server(_ code: ServerErrorCode, host: HostAddress, message: String) -> MongoError {
@@ -49,7 +56,7 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isRetriable: Bool {
         switch kind {
         case .nameNotResolved, .connectionRefused, .networkFailure: return true
-        case .authentication, .client: return false
+        case .authentication, .certificateRejected, .client: return false
         case .unexpectedReply: return true
         case .server(let code, _):
             guard let known = ServerErrorCode(rawValue: code) else { return true }
@@ -57,8 +64,16 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var isAuthorizationFailure: Bool {
-        kind == .authentication || hasCode(.authenticationFailed) || hasCode(.unauthorized)
+    /// Access denied: credentials rejected, a role missing, or the node's certificate not
+    /// trusted. None of them passes by waiting, so the run ends at once (exit 77).
+    public var isAccessDenied: Bool {
+        kind == .authentication || kind == .certificateRejected || hasCode(.authenticationFailed) || hasCode(.unauthorized)
+    }
+
+    /// Unauthorized because the connection has not authenticated at all ("Command … requires
+    /// authentication"), rather than because the user lacks a role.
+    public var isMissingAuthentication: Bool {
+        hasCode(.unauthorized) && message.contains("requires authentication")
     }
 
     public var description: String {

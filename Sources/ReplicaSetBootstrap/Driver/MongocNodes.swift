@@ -150,13 +150,16 @@ final class NodeConnections: Sendable {
         let result = slot.withLockedValue { (client: inout MongoClient?) -> Result<BSONDocument, MongoError> in
             do throws(MongoError) {
                 if client == nil {
-                    client = try MongoClient(host: host, connectTimeout: options.connectTimeout, socketTimeout: socketTimeout)
+                    client = try MongoClient(host: host, connectTimeout: options.connectTimeout, socketTimeout: socketTimeout,
+                                             credentials: options.credentials, tls: options.tls)
                 }
                 return .success(try client!.runCommand(document))
             } catch {
                 // A fresh client next time: this one would sit out libmongoc's 5 s cooldown, and
                 // its DNS answer may be stale.
                 if error.isNetworkError { client = nil }
+                var error = error
+                error.command = document.firstKey
                 return .failure(error)
             }
         }

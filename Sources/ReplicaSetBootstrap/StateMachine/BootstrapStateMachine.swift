@@ -260,7 +260,7 @@ public struct BootstrapStateMachine: Sendable {
         guard !finished, let index = index(of: host), nodes[index].monitorRequestSeq != nil else { return [] }
         sequence += 1
         nodes[index].monitorRequestSeq = nil
-        if error.isAuthorizationFailure { return finish(.notAuthorized(error)) }
+        if error.isAccessDenied { return finish(.notAuthorized(error)) }
         nodes[index].connectFailures += 1
         nodes[index].hello = nil
         var actions: [Action] = []
@@ -338,7 +338,7 @@ public struct BootstrapStateMachine: Sendable {
         guard !finished, let index = index(of: host), let pending = nodes[index].command else { return [] }
         sequence += 1
         nodes[index].command = nil
-        if error.isAuthorizationFailure { return finish(.notAuthorized(error)) }
+        if error.isAccessDenied { return finish(.notAuthorized(error)) }
         var actions: [Action] = []
         // A status answer older than a hello that already shows a config says nothing new.
         let staleStatus = pending.command == .getStatus && (nodes[index].hello?.value.hasConfig ?? false)

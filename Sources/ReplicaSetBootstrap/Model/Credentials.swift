@@ -1,0 +1,106 @@
+/// A password or key passphrase. It prints, interpolates, dumps and reflects as a placeholder,
+/// so no log line, error message or summary can show it by accident (safety invariant 6); the
+/// value is reached only to hand it to libmongoc, or to scrub output of it.
+public struct Secret: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    private let value: String
+
+    public init(_ value: String) {
+        self.value = value
+    }
+
+    public static let placeholder = "‹redacted›"
+    public var description: String { Self.placeholder }
+    public var debugDescription: String { Self.placeholder }
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
+
+    public var isEmpty: Bool { value.isEmpty }
+
+    /// The value as a C string, for libmongoc, which copies it.
+    public func withCString<Result>(_ body: (UnsafePointer<CChar>) throws -> Result) rethrows -> Result {
+        try value.withCString(body)
+    }
+
+    /// The forms the value could take in text: as is, percent-encoded (in a URI) and JSON-escaped.
+    public var revealedForms: [String] {
+        [value, Self.percentEncoded(value), Self.jsonEscaped(value)].filter { !$0.isEmpty }
+    }
+
+    private static func percentEncoded(_ text: String) -> String {
+        var encoded = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                encoded += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return encoded
+    }
+
+    private static func jsonEscaped(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+}
+
+/// How the tool authenticates to every node (libmongoc's authMechanism values).
+public enum AuthMechanism: String, Hashable, Sendable, CaseIterable {
+    case scramSHA256 = "SCRAM-SHA-256"
+    case scramSHA1 = "SCRAM-SHA-1"
+    case x509 = "MONGODB-X509"
+}
+
+public struct Credentials: Hashable, Sendable {
+    /// nil only with MONGODB-X509, where the certificate's subject names the user.
+    public var username: String?
+    public var password: Secret?
+    /// The database the user was created in (authSource): admin, or $external for x.509.
+    public var source: String
+    /// nil: negotiated, SCRAM-SHA-256 when the server lists it for the user, else SCRAM-SHA-1.
+    public var mechanism: AuthMechanism?
+
+    public init(username: String?, password: Secret?, source: String, mechanism: AuthMechanism?) {
+        self.username = username
+        self.password = password
+        self.source = source
+        self.mechanism = mechanism
+    }
+
+    /// "user 'admin' (database admin, SCRAM-SHA-256)": who, for messages; never the password.
+    public var description: String {
+        let who = username.map { "user '\($0)'" } ?? "the certificate's subject"
+        let how = mechanism?.rawValue ?? "SCRAM-SHA-256 or SCRAM-SHA-1 as negotiated"
+        return "\(who) (database \(source), \(how))"
+    }
+}
+
+/// TLS to every node (libmongoc's tls* URI options).
+public struct TLSOptions: Hashable, Sendable {
+    public var caFile: String?
+    public var certificateKeyFile: String?
+    public var certificateKeyPassword: Secret?
+    public var allowInvalidHostnames: Bool
+    public var allowInvalidCertificates: Bool
+
+    public init(caFile: String? = nil, certificateKeyFile: String? = nil, certificateKeyPassword: Secret? = nil,
+                allowInvalidHostnames: Bool = false, allowInvalidCertificates: Bool = false) {
+        self.caFile = caFile
+        self.certificateKeyFile = certificateKeyFile
+        self.certificateKeyPassword = certificateKeyPassword
+        self.allowInvalidHostnames = allowInvalidHostnames
+        self.allowInvalidCertificates = allowInvalidCertificates
+    }
+}

@@ -97,4 +97,14 @@ struct RefusalTests {
         _ = machine.helloReceived(.noConfig(), from: a, at: .milliseconds(1))
         #expect(machine.commandFailed(denied, from: a, at: .milliseconds(2)) == [.finish(.notAuthorized(denied))])
     }
+
+    @Test("rejected credentials or an untrusted node certificate on the monitor connection end the run at once; a refused connection does not",
+          arguments: [MongoError.Kind.authentication, .certificateRejected, .connectionRefused])
+    func accessDeniedOnHello(kind: MongoError.Kind) {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        let error = MongoError(kind, host: a, message: "TLS handshake failed: certificate verify failed (20)")
+        let actions = machine.helloFailed(error, from: a, at: .milliseconds(1))
+        #expect((actions == [.finish(.notAuthorized(error))]) == (kind != .connectionRefused))
+    }
 }

@@ -57,6 +57,18 @@ struct MongoSim: AsyncParsableCommand {
     @Option(help: "MEMBER:MS: that member answers every request MS late. Repeatable.")
     var slow: [String] = []
 
+    @Option(help: "NAME:PASSWORD[:ROLE,ROLE...]: run with --auth and this user in admin (default role root). Repeatable.")
+    var authUser: [String] = []
+
+    @Option(help: "X509-SUBJECT: with --auth, a user in $external named by a client certificate's subject (RFC 2253, e.g. 'CN=job,O=Example'), role clusterManager. Repeatable.")
+    var x509User: [String] = []
+
+    @Option(help: "PEM file with the members' certificate and key: --tlsMode requireTLS.")
+    var tlsCertificateKeyFile: String?
+
+    @Option(help: "PEM file of the CA that client certificates must chain to (clients may still connect without one).")
+    var tlsCAFile: String?
+
     @Flag(help: "Log events and received commands to stderr, one JSON object per line.")
     var log = false
 
@@ -64,6 +76,7 @@ struct MongoSim: AsyncParsableCommand {
         guard members >= 1 else { throw ValidationError("--members must be at least 1") }
         guard ServerVersion(rawValue: serverVersion) != nil else { throw ValidationError("--server-version must be 6.0 or 7.0") }
         if initiated && !late.isEmpty { throw ValidationError("--initiated cannot be combined with --late") }
+        if tlsCAFile != nil && tlsCertificateKeyFile == nil { throw ValidationError("--tls-ca-file needs --tls-certificate-key-file") }
         for index in try standalone + otherSet.map({ try Self.pair($0).member }) + late.map({ try Self.pair($0).member }) + slow.map({ try Self.pair($0).member })
         where !(0..<members).contains(index) {
             throw ValidationError("member \(index) does not exist (members are 0..\(members - 1))")
@@ -80,8 +93,20 @@ struct MongoSim: AsyncParsableCommand {
         var timings = SimulatorTimings(initialSync: .milliseconds(initialSyncMs), drain: .milliseconds(drainMs))
         timings.electionTimeout = electionTimeoutMs.map { .milliseconds($0) }
         timings.heartbeatInterval = heartbeatIntervalMs.map { .milliseconds($0) }
+        var security: SimulatorSecurity?
+        if !authUser.isEmpty || !x509User.isEmpty || tlsCertificateKeyFile != nil {
+            var users = try authUser.map { entry in
+                let parts = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+                guard parts.count >= 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--auth-user \(parts.first ?? ""): expected NAME:PASSWORD[:ROLE,...]") }
+                let roles = parts.count > 2 ? parts[2].split(separator: ",").map(String.init) : ["root"]
+                return SimulatorUser(name: parts[0], password: parts[1], roles: roles)
+            }
+            users += x509User.map { SimulatorUser(x509Subject: $0, roles: ["clusterManager"]) }
+            let tls = tlsCertificateKeyFile.map { SimulatorTLS(certificateKeyFile: $0, caFile: tlsCAFile) }
+            security = SimulatorSecurity(users: users, tls: tls)
+        }
         let options = SimulatorOptions(setName: setName, port: port, addressBlock: addressBlock, timings: timings,
-                                       serverVersion: ServerVersion(rawValue: serverVersion) ?? .v7_0)
+                                       serverVersion: ServerVersion(rawValue: serverVersion) ?? .v7_0, security: security)
         let simulator = try ReplicaSetSimulator(members: specs, options: options)
         for host in simulator.hosts { Self.write(host) }
 

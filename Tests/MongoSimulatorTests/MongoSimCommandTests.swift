@@ -1,3 +1,4 @@
+import CMongoc
 import Foundation
 import MongoBSON
 import Testing
@@ -11,7 +12,7 @@ struct MongoSimCommandTests {
         #expect(output.exitCode == 0)
         for option in ["--members", "--set-name", "--port", "--address-block", "--election-timeout-ms", "--heartbeat-interval-ms",
                        "--initial-sync-ms", "--drain-ms", "--server-version", "--initiated", "--late", "--other-set", "--standalone",
-                       "--slow", "--log"] {
+                       "--slow", "--log", "--auth-user", "--x509-user", "--tls-certificate-key-file", "--tls-ca-file"] {
             #expect(output.stdout.contains(option), "\(option) is not documented")
         }
     }
@@ -42,6 +43,22 @@ struct MongoSimCommandTests {
         #expect(exit.exitCode == 0)
         #expect(exit.stderr.contains(#""event":"startedListening""#))
         #expect(exit.stderr.contains(#""command":{ "hello" : 1"#))
+    }
+
+    @Test("--auth-user: commands need that user's credentials and role")
+    func authUser() async throws {
+        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "1", "--auth-user", "ops:s3cret:clusterMonitor"])
+        let hosts = await sim.lines(until: "ready")
+        let anonymous = await MongocClient(hosts[0]).failure(["replSetGetStatus": 1])
+        #expect(anonymous?.reply["errmsg"] == "Command replSetGetStatus requires authentication")
+        let ops = MongocClient(hosts[0]) { uri in
+            mongoc_uri_set_username(uri, "ops")
+            mongoc_uri_set_password(uri, "s3cret")
+        }
+        #expect(await ops.failure(["replSetGetStatus": 1])?.reply["code"] == .int32(94))
+        #expect(await ops.failure(["replSetInitiate": .document(configDocument(hosts))])?.reply["code"] == .int32(13))
+        sim.signal(SIGINT)
+        #expect(await sim.finish().exitCode == 0)
     }
 
     @Test("bad arguments are refused with a message")

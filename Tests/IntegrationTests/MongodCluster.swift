@@ -16,11 +16,23 @@ final class MongodCluster: @unchecked Sendable {
     private let lock = NSLock()
 
     var hosts: [String] { ports.map { "127.0.0.1:\($0)" } }
+    /// `--keyFile` (which implies `--auth`) for every member, when set.
+    private let keyFile: URL?
 
-    init(members: Int) throws {
+    init(members: Int, keyFile: Bool = false) throws {
         ports = try (0..<members).map { _ in Int(try SilentListener.closedPort()) }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mongo-rs-bootstrap-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if keyFile {
+            // mongod wants base64 characters, 6 to 1024 of them, readable by the owner only.
+            let file = directory.appendingPathComponent("keyfile")
+            let key = Data((0..<96).map { _ in UInt8.random(in: .min ... .max) }).base64EncodedString()
+            try key.write(to: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: file.path)
+            self.keyFile = file
+        } else {
+            self.keyFile = nil
+        }
     }
 
     /// Starts member `index` (`--replSet setName`, or standalone when nil) and waits until it
@@ -35,6 +47,7 @@ final class MongodCluster: @unchecked Sendable {
         process.arguments = ["--port", "\(port)", "--bind_ip", "127.0.0.1", "--dbpath", dbpath.path,
                              "--logpath", directory.appendingPathComponent("\(port).log").path]
             + (setName.map { ["--replSet", $0] } ?? [])
+            + (keyFile.map { ["--keyFile", $0.path] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -79,8 +92,8 @@ final class MongodCluster: @unchecked Sendable {
 }
 
 /// Runs `body` with real mongod members (started unless `start` is false), stopped afterwards.
-func withMongod<T>(members: Int, start: Bool = true, _ body: (MongodCluster) async throws -> T) async throws -> T {
-    let cluster = try MongodCluster(members: members)
+func withMongod<T>(members: Int, start: Bool = true, keyFile: Bool = false, _ body: (MongodCluster) async throws -> T) async throws -> T {
+    let cluster = try MongodCluster(members: members, keyFile: keyFile)
     defer { cluster.shutdown() }
     if start { try await cluster.start() }
     return try await body(cluster)

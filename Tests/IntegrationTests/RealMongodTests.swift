@@ -30,6 +30,32 @@ struct RealMongodTests {
         }
     }
 
+    @Test("--keyFile: initiated through the localhost exception; then the password, a wrong one, and none")
+    func keyFileAndUsers() async throws {
+        try await withMongod(members: 3, keyFile: true) { cluster in
+            // No user yet: mongod lets loopback connections do anything, as the simulator does.
+            let initiated = try await bootstrap(cluster.hosts, ["--output", "json"], timeout: "2m")
+            #expect(initiated.exitCode == 0, "\(initiated.stderr)")
+            let primary = try HostAddress(parsing: try #require(initiated.json["primary"] as? String))
+            let password = ScenarioCredentials.password
+            let client = try MongoClient(host: primary, connectTimeout: .seconds(2), socketTimeout: .seconds(30))
+            _ = try client.runCommand(["createUser": .string(ScenarioCredentials.username), "pwd": .string(password),
+                                       "roles": [.document(["role": "clusterManager", "db": "admin"])]])
+            try await ToolProcess.$context.withValue(ScenarioCredentials.context) {
+                let again = try await bootstrap(cluster.hosts, timeout: "2m")
+                #expect(again.exitCode == 0, "\(again.stderr)")
+                #expect(again.stdout.contains("nothing to change"))
+                let wrong = try await bootstrap(cluster.hosts, timeout: "2m", environment: ["MONGO_PASSWORD": password + "x"])
+                #expect(wrong.exitCode == 77, "\(wrong.stderr)")
+                #expect(wrong.stderr.contains("rejected user '\(ScenarioCredentials.username)'"))
+            }
+            // The first user ends the localhost exception.
+            let anonymous = try await bootstrap(cluster.hosts, timeout: "2m")
+            #expect(anonymous.exitCode == 77, "\(anonymous.stderr)")
+            #expect(anonymous.stderr.contains("requires authentication"))
+        }
+    }
+
     @Test("re-run on a healthy set: exit 0, and the config version and term do not move")
     func rerun() async throws {
         try await withMongod(members: 3) { cluster in

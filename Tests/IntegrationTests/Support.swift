@@ -39,8 +39,9 @@ func withSimulator<T>(
 }
 
 /// `mongo-rs-bootstrap --nodes <hosts> <arguments>`.
-func bootstrap(_ hosts: [String], _ arguments: [String] = [], timeout: String = "30s") async throws -> ToolProcess.Result {
-    try await ToolProcess.run(["--nodes", hosts.joined(separator: ","), "--timeout", timeout] + arguments)
+func bootstrap(_ hosts: [String], _ arguments: [String] = [], timeout: String = "30s",
+               environment: [String: String] = [:]) async throws -> ToolProcess.Result {
+    try await ToolProcess.run(["--nodes", hosts.joined(separator: ","), "--timeout", timeout] + arguments, environment: environment)
 }
 
 extension ToolProcess.Result {

@@ -30,12 +30,13 @@ struct SecurityScenarioTests {
         return path
     }
 
-    @Test("every awkward password works from every source", arguments: Source.allCases)
+    @Test("every awkward password works from every source, and none shows in --debug output", arguments: Source.allCases)
     func awkwardPasswords(source: Source) async throws {
         for password in Self.awkwardPasswords {
             let user = SimulatorUser(name: "bootstrap", password: password, roles: ["clusterManager"])
             try await withSecuredSet(users: [user], secrets: [password]) { simulator in
-                var arguments = ["--nodes", simulator.hosts[0], "--timeout", "20s", "--username", "bootstrap"]
+                // At the most verbose: every command and answer, as JSON lines.
+                var arguments = ["--nodes", simulator.hosts[0], "--timeout", "20s", "--username", "bootstrap", "--debug", "--log-format", "json"]
                 var environment: [String: String] = [:]
                 let file = try Self.passwordFile(password)
                 defer { try? FileManager.default.removeItem(atPath: file) }

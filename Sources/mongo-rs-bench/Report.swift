@@ -288,7 +288,7 @@ struct Report {
         run one after another there, where real mongod processes on their own machines work in
         parallel; it inflates the total, and the phases where the tool waits on the members, beyond
         what a real set would show. \(tool.1.seconds / tool.0.seconds > Self.sizeRatioTarget
-            ? "But the tool's own phases alone also grow ×\(tool.2), more than 1.5: a ratio of 1.5 would need its per-member work to be small against a fixed cost, and here the fixed cost (mostly process start) is a few tens of milliseconds."
+            ? "But the tool's own phases alone also grow ×\(tool.2), more than 1.5:\na ratio of 1.5 would need its per-member work to be small against a fixed cost, and here the\nfixed cost (mostly process start) is a few tens of milliseconds."
             : "The tool's own phases alone stay within the ratio of 1.5.")
 
         """
@@ -378,10 +378,9 @@ struct Report {
             - Foundation is not the main cause: attributing each resident code page of the tool to
               the symbol it starts in, Foundation's code (FoundationEssentials,
               FoundationInternationalization, swift-corelibs-foundation with CoreFoundation) holds
-              about 1 MiB, the Swift
-              standard library about 3 MiB, the tool's own modules and ArgumentParser about 1 MiB; the
-              ICU data compiled into the binary for Foundation (33 MiB of its 36 MiB `.rodata`) is
-              barely touched.
+              about 1 MiB, the Swift standard library about 3 MiB, the tool's own modules and
+              ArgumentParser about 1 MiB; the ICU data compiled into the binary for Foundation (33 MiB
+              of its 36 MiB `.rodata`) is barely touched.
             - Relinking the same objects with `-use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs`
               (compact RELR relocations; glibc 2.36 supports them) or as a non-PIE executable
               (`-Xclang-linker -no-pie`): 21.6–22.2 MiB instead of 23.3–23.6 MiB, about 1.7 MiB less,
@@ -390,7 +389,7 @@ struct Report {
               command; still above 20 MiB.
             - The remaining options are larger changes: a libmongoc built without SASL, ICU,
               client-side encryption and compressors (in the map above those libraries hold
-              \(kib(optionalLibraries)), or fewer Swift dependencies linked (ArgumentParser, Yams), or judging the
+              \(kib(optionalLibraries))), or fewer Swift dependencies linked (ArgumentParser, Yams), or judging the
               target on anonymous memory (\(m.profiled?.1.map { mebibytes($0.anonymousKiB) } ?? "?") here), which is what a container's memory
               limit cannot reclaim. OpenSSL's libcrypto (\(kib(resident("libcrypto"))) resident) stays with TLS.
 

@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "mongo-rs-bootstrap", targets: ["mongo-rs-bootstrap"]),
         .executable(name: "mongo-sim", targets: ["mongo-sim"]),
+        .executable(name: "mongo-rs-bench", targets: ["mongo-rs-bench"]),
         .library(name: "ReplicaSetBootstrap", targets: ["ReplicaSetBootstrap"]),
         .library(name: "MongoSimulator", targets: ["MongoSimulator"]),
     ],
@@ -64,6 +65,11 @@ let package = Package(
                 "MongoSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // scripts/bench: the release binary, spawned as a process, against simulated members.
+        .executableTarget(
+            name: "mongo-rs-bench",
+            dependencies: ["MongoSimulator", "MongoBSON"]
         ),
         .testTarget(
             name: "MongoBSONTests",

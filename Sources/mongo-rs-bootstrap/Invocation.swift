@@ -30,6 +30,7 @@ struct Invocation {
     var forceReconfig: Bool
     var initiateStrategy: BootstrapStateMachine.InitiateStrategy
     var reconnect: Backoff
+    var reconnectAfterRefusal: Backoff
     var security: ConnectionSecurity
     var warnings: [String]
 
@@ -85,10 +86,13 @@ struct Invocation {
         if quiet && debug { throw InvalidInput("--quiet and --debug contradict each other: give one") }
 
         // Spica's retry flags keep their meaning: attempts to reach a node, seconds apart.
-        reconnect = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100))
+        let defaults = BootstrapStateMachine.Configuration(spec: ReplicaSetSpec(name: "rs0", members: []))
+        reconnect = defaults.reconnect
+        reconnectAfterRefusal = defaults.reconnectAfterRefusal
         // A plain number is seconds, as Spica's `--wait-before-retry` took it.
         if let wait = try from.duration(options.waitBeforeRetry, env: "MONGO_RS_WAIT_BEFORE_RETRY", option: "--wait-before-retry", allowed: Self.waitBeforeRetryRange) {
             reconnect = .fixed(wait)
+            reconnectAfterRefusal = .fixed(wait)
         }
         maxConnectionAttempts = try from.integer(options.maxRetryConnection, env: "MONGO_RS_MAX_RETRY_CONNECTION", option: "--max-retry-connection", allowed: 1...1_000_000)
         if let bypass = try from.bool(options.bypassQuorumCheck, env: "MONGO_RS_BYPASS_QUORUM_CHECK", option: "--bypass-quorum-check"), bypass {
@@ -170,6 +174,7 @@ struct Invocation {
         BootstrapStateMachine.Configuration(
             spec: spec, notes: notes, dryRun: dryRun, waitFor: waitFor, removeMembers: removeMembers,
             forceReconfig: forceReconfig, initiateStrategy: initiateStrategy, reconnect: reconnect,
+            reconnectAfterRefusal: reconnectAfterRefusal,
             maxConnectionAttempts: maxConnectionAttempts, seed: UInt64.random(in: .min ... .max))
     }
 }

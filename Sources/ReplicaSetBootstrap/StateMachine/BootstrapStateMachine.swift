@@ -23,6 +23,10 @@ public struct BootstrapStateMachine: Sendable {
         public var initiateStrategy: InitiateStrategy
         /// Between attempts to reach a node that did not answer.
         public var reconnect: Backoff
+        /// Between attempts to reach a node that refused the connection: the host is up and its
+        /// mongod is starting (or restarting), so look again within milliseconds. A refusal costs
+        /// a SYN and a RST, no command; DNS failures and timeouts back off further (`reconnect`).
+        public var reconnectAfterRefusal: Backoff
         /// Between retries of a command that failed, and polls of a config's commitment.
         public var retry: Backoff
         /// How long one awaitable `hello` waits for a change.
@@ -40,6 +44,7 @@ public struct BootstrapStateMachine: Sendable {
             spec: ReplicaSetSpec, notes: [String] = [], dryRun: Bool = false, waitFor: WaitFor = .primary,
             removeMembers: Bool = false, forceReconfig: Bool = false, initiateStrategy: InitiateStrategy = .full,
             reconnect: Backoff = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100)),
+            reconnectAfterRefusal: Backoff = Backoff(initial: .milliseconds(2), maximum: .milliseconds(8)),
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
             maxAwaitTime: Duration = .seconds(10), pollInterval: Duration = .milliseconds(200),
             reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil, seed: UInt64 = 0
@@ -52,6 +57,7 @@ public struct BootstrapStateMachine: Sendable {
             self.forceReconfig = forceReconfig
             self.initiateStrategy = initiateStrategy
             self.reconnect = reconnect
+            self.reconnectAfterRefusal = reconnectAfterRefusal
             self.retry = retry
             self.maxAwaitTime = maxAwaitTime
             self.pollInterval = pollInterval
@@ -274,7 +280,8 @@ public struct BootstrapStateMachine: Sendable {
         if let limit = configuration.maxConnectionAttempts, nodes[index].listed, nodes[index].connectFailures >= limit {
             return actions + finish(.timedOut(blockers()))
         }
-        let delay = configuration.reconnect.delay(afterFailures: nodes[index].connectFailures, random: &random)
+        let backoff = error.kind == .connectionRefused ? configuration.reconnectAfterRefusal : configuration.reconnect
+        let delay = backoff.delay(afterFailures: nodes[index].connectFailures, random: &random)
         actions.append(sendHello(index, topologyVersion: nil, after: delay))
         return actions + evaluate(now)
     }

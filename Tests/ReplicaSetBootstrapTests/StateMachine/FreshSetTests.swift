@@ -45,7 +45,7 @@ struct FreshSetTests {
         #expect(machine.commandFailed(.code(.notYetInitialized, b), from: b, at: .milliseconds(2)) == [.report(.classified(b, .fresh))])
         #expect(machine.helloFailed(.refused(c), from: c, at: .milliseconds(3)) == [
             .report(.unreachable(c, .refused(c))),
-            .sendLater(awaitHello(nil), to: c, after: .milliseconds(5)),
+            .sendLater(awaitHello(nil), to: c, after: .milliseconds(2)),
         ])
     }
 

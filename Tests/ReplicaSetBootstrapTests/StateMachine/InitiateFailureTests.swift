@@ -101,21 +101,27 @@ struct InitiateFailureTests {
 
 @Suite("State machine: reaching nodes")
 struct ReachabilityTests {
-    @Test("reconnect backoff grows and is capped; the same trouble is reported once")
+    @Test("reconnect backoff grows and is capped, within milliseconds after a refusal; the same trouble is reported once")
     func reconnectBackoff() {
         var machine = Machine(configuration([a]))
         _ = machine.start(at: .zero)
         let refused = MongoError.refused(a)
         var delays: [Duration] = []
-        for attempt in 1...7 {
+        for attempt in 1...5 {
             let actions = machine.helloFailed(refused, from: a, at: .milliseconds(attempt))
             if attempt > 1 { #expect(!actions.contains(.report(.unreachable(a, refused)))) }
             for case .sendLater(_, _, let delay) in actions { delays.append(delay) }
         }
-        #expect(delays == [5, 10, 20, 40, 80, 100, 100].map { .milliseconds($0) })
-        // A different trouble is worth a new line.
+        // The host answered with a RST: its mongod is about to listen.
+        #expect(delays == [2, 4, 8, 8, 8].map { .milliseconds($0) })
+        // A different trouble is worth a new line, and DNS is asked less and less often.
         let dns = MongoError(.nameNotResolved, host: a, message: "name does not resolve")
         #expect(machine.helloFailed(dns, from: a, at: .milliseconds(8)).first == .report(.unreachable(a, dns)))
+        delays = []
+        for attempt in 7...8 {
+            for case .sendLater(_, _, let delay) in machine.helloFailed(dns, from: a, at: .milliseconds(attempt * 10)) { delays.append(delay) }
+        }
+        #expect(delays == [100, 100].map { .milliseconds($0) })
     }
 
     @Test("with --max-retry-connection the run gives up after that many failed attempts")

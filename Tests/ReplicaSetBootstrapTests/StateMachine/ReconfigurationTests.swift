@@ -132,7 +132,7 @@ struct ReconfigurationTests {
         // a is primary; the spec wants it with priority 0.
         var spec = spec([b, c])
         spec.members.insert(MemberSpec(host: a, priority: 0), at: 0)
-        var machine = Machine(Machine.Configuration(spec: spec, reconnect: testReconnect, retry: testRetry, maxAwaitTime: maxAwait))
+        var machine = Machine(Machine.Configuration(spec: spec, reconnect: testReconnect, reconnectAfterRefusal: testReconnectAfterRefusal, retry: testRetry, maxAwaitTime: maxAwait))
         _ = machine.start(at: .zero)
         for host in [b, c] {
             _ = machine.helloReceived(.member(host, .secondary, primary: a), from: host, at: .milliseconds(1))

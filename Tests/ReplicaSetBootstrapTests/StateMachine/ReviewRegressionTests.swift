@@ -165,7 +165,7 @@ struct StateMachineRegressionTests {
     func roleChangeRefusedHalfWay() {
         var spec = spec([a, b])
         spec.members.append(MemberSpec(host: c, priority: 0, buildIndexes: false))
-        var machine = Machine(Machine.Configuration(spec: spec, reconnect: testReconnect, retry: testRetry, maxAwaitTime: maxAwait))
+        var machine = Machine(Machine.Configuration(spec: spec, reconnect: testReconnect, reconnectAfterRefusal: testReconnectAfterRefusal, retry: testRetry, maxAwaitTime: maxAwait))
         _ = machine.start(at: .zero)
         let v1 = storedConfig([a, b, c])
         for host in [b, c] {

@@ -14,6 +14,7 @@ let maxAwait = Duration.seconds(10)
 
 /// Backoffs without jitter, so tests can name exact delays.
 let testReconnect = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100), jitter: 0)
+let testReconnectAfterRefusal = Backoff(initial: .milliseconds(2), maximum: .milliseconds(8), jitter: 0)
 let testRetry = Backoff(initial: .milliseconds(10), maximum: .seconds(1), jitter: 0)
 
 func spec(_ hosts: [HostAddress], name: String = "rs0") -> ReplicaSetSpec {
@@ -21,7 +22,7 @@ func spec(_ hosts: [HostAddress], name: String = "rs0") -> ReplicaSetSpec {
 }
 
 func configuration(_ hosts: [HostAddress], dryRun: Bool = false, waitFor: Machine.WaitFor = .primary, maxConnectionAttempts: Int? = nil) -> Machine.Configuration {
-    Machine.Configuration(spec: spec(hosts), dryRun: dryRun, waitFor: waitFor, reconnect: testReconnect, retry: testRetry,
+    Machine.Configuration(spec: spec(hosts), dryRun: dryRun, waitFor: waitFor, reconnect: testReconnect, reconnectAfterRefusal: testReconnectAfterRefusal, retry: testRetry,
                           maxAwaitTime: maxAwait, maxConnectionAttempts: maxConnectionAttempts)
 }
 

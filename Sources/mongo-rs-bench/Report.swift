@@ -228,24 +228,20 @@ struct Report {
         ### Reaction to a member that starts listening
 
         Nothing tells a client that a port has started listening: the tool finds out by connecting
-        again. After a refused connection it retries after its reconnect backoff, 5 ms doubling to a
-        100 ms cap, each delay drawn from ½–1× of that (`BootstrapStateMachine.Configuration.reconnect`,
-        `Backoff(initial: 5 ms, maximum: 100 ms)`). A member that starts listening more than about
-        0.2 s after the tool is therefore seen at the next retry, 0–100 ms later: here p50
-        \(samples.median.formatted), p95 \(samples.p95.formatted), max \(samples.max.formatted). \(verdict) The other changes are seen
+        again. A refused connection means the host is up and its mongod is starting, so the tool
+        retries within milliseconds: 2 ms doubling to a 5 ms cap, each delay drawn from ½–1× of that
+        (`BootstrapStateMachine.Configuration.reconnectAfterRefusal`). Failures that say less (a name
+        that does not resolve, a timeout) keep the slower backoff, 5 ms doubling to 100 ms
+        (`reconnect`). Here p50 \(samples.median.formatted), p95 \(samples.p95.formatted), max \(samples.max.formatted). \(verdict) The other changes are seen
         within about a millisecond because the tool keeps an awaitable `hello` waiting on every member
         it can reach; a closed port has no such thing.
 
-        The same backoff sets the load on a member that is not listening: \(attempts.map { "\(fixed($0.perSecond, 1))" } ?? "?") connection
-        attempts per second here (one per 50–100 ms once the backoff is capped, so about 13/s, more
-        during the first 0.2 s). These are refused by the kernel and are not commands, so the table
-        does not judge them against the 10/s target; if they were counted, that target would be missed
-        too. The two targets pull against each other: a p95 of 10 ms needs a retry every ≤ 10 ms,
-        about 100 attempts per second to each missing member; ≤ 10 attempts/s allows a reaction of
-        up to 100 ms or more. Options, none taken here (the task was to measure): a lower cap only for
-        "connection refused" (cheap for the members, which never see the attempts, but more SYN/RST
-        traffic); or keep 100 ms, which costs at most 0.1 s once per member that starts late, against
-        the ≥ 10 s the step-up saves.
+        The price is the connection attempts to a member that refuses: \(attempts.map { "\(fixed($0.perSecond, 1))" } ?? "?") per second
+        here (one every 2.5–5 ms). The kernel refuses them with a RST; mongod never sees them and they
+        are not commands, so the table does not judge them against the 10/s target. They last only
+        while a host is up and its mongod is not: a member whose name does not resolve yet (a pod
+        not scheduled) is asked at most 10–20 times a second. `--wait-before-retry` fixes both
+        intervals, for operators who prefer fewer attempts to a faster reaction.
 
         """
     }

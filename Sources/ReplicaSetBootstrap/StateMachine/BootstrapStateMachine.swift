@@ -44,7 +44,7 @@ public struct BootstrapStateMachine: Sendable {
             spec: ReplicaSetSpec, notes: [String] = [], dryRun: Bool = false, waitFor: WaitFor = .primary,
             removeMembers: Bool = false, forceReconfig: Bool = false, initiateStrategy: InitiateStrategy = .full,
             reconnect: Backoff = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100)),
-            reconnectAfterRefusal: Backoff = Backoff(initial: .milliseconds(2), maximum: .milliseconds(8)),
+            reconnectAfterRefusal: Backoff = Backoff(initial: .milliseconds(2), maximum: .milliseconds(5)),
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
             maxAwaitTime: Duration = .seconds(10), pollInterval: Duration = .milliseconds(200),
             reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil, seed: UInt64 = 0

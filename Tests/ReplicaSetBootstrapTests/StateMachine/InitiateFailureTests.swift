@@ -113,7 +113,7 @@ struct ReachabilityTests {
             for case .sendLater(_, _, let delay) in actions { delays.append(delay) }
         }
         // The host answered with a RST: its mongod is about to listen.
-        #expect(delays == [2, 4, 8, 8, 8].map { .milliseconds($0) })
+        #expect(delays == [2, 4, 5, 5, 5].map { .milliseconds($0) })
         // A different trouble is worth a new line, and DNS is asked less and less often.
         let dns = MongoError(.nameNotResolved, host: a, message: "name does not resolve")
         #expect(machine.helloFailed(dns, from: a, at: .milliseconds(8)).first == .report(.unreachable(a, dns)))

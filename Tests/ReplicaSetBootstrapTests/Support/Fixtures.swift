@@ -14,7 +14,7 @@ let maxAwait = Duration.seconds(10)
 
 /// Backoffs without jitter, so tests can name exact delays.
 let testReconnect = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100), jitter: 0)
-let testReconnectAfterRefusal = Backoff(initial: .milliseconds(2), maximum: .milliseconds(8), jitter: 0)
+let testReconnectAfterRefusal = Backoff(initial: .milliseconds(2), maximum: .milliseconds(5), jitter: 0)
 let testRetry = Backoff(initial: .milliseconds(10), maximum: .seconds(1), jitter: 0)
 
 func spec(_ hosts: [HostAddress], name: String = "rs0") -> ReplicaSetSpec {

@@ -12,11 +12,6 @@ struct ConnectionSecurity {
     var tls: TLSOptions?
     var warnings: [String] = []
 
-    /// Every secret of the run, for scrubbing output.
-    var secrets: [Secret] {
-        [credentials?.password, tls?.certificateKeyPassword].compactMap { $0 }
-    }
-
     init(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) {
         let mechanism: AuthMechanism? = try from.string(options.authMechanism, env: "MONGO_RS_AUTH_MECHANISM").map { text throws(InvalidInput) in
             let origin = options.authMechanism != nil ? "--auth-mechanism" : "MONGO_RS_AUTH_MECHANISM"

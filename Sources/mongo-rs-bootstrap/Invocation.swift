@@ -86,9 +86,8 @@ struct Invocation {
         if quiet && debug { throw InvalidInput("--quiet and --debug contradict each other: give one") }
 
         // Spica's retry flags keep their meaning: attempts to reach a node, seconds apart.
-        let defaults = BootstrapStateMachine.Configuration(spec: ReplicaSetSpec(name: "rs0", members: []))
-        reconnect = defaults.reconnect
-        reconnectAfterRefusal = defaults.reconnectAfterRefusal
+        reconnect = BootstrapStateMachine.Configuration.defaultReconnect
+        reconnectAfterRefusal = BootstrapStateMachine.Configuration.defaultReconnectAfterRefusal
         // A plain number is seconds, as Spica's `--wait-before-retry` took it.
         if let wait = try from.duration(options.waitBeforeRetry, env: "MONGO_RS_WAIT_BEFORE_RETRY", option: "--wait-before-retry", allowed: Self.waitBeforeRetryRange) {
             reconnect = .fixed(wait)

@@ -1,6 +1,6 @@
 /// A password or key passphrase. It prints, interpolates, dumps and reflects as a placeholder,
 /// so no log line, error message or summary can show it by accident (safety invariant 6); the
-/// value is reached only to hand it to libmongoc, or to scrub output of it.
+/// value is reached only to hand it to libmongoc.
 public struct Secret: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     private let value: String
 
@@ -18,41 +18,6 @@ public struct Secret: Hashable, Sendable, CustomStringConvertible, CustomDebugSt
     /// The value as a C string, for libmongoc, which copies it.
     public func withCString<Result>(_ body: (UnsafePointer<CChar>) throws -> Result) rethrows -> Result {
         try value.withCString(body)
-    }
-
-    /// The forms the value could take in text: as is, percent-encoded (in a URI) and JSON-escaped.
-    public var revealedForms: [String] {
-        [value, Self.percentEncoded(value), Self.jsonEscaped(value)].filter { !$0.isEmpty }
-    }
-
-    private static func percentEncoded(_ text: String) -> String {
-        var encoded = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                encoded += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return encoded
-    }
-
-    private static func jsonEscaped(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
     }
 }
 

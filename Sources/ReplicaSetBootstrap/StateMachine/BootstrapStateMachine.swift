@@ -27,6 +27,8 @@ public struct BootstrapStateMachine: Sendable {
         /// mongod is starting (or restarting), so look again within milliseconds. A refusal costs
         /// a SYN and a RST, no command; DNS failures and timeouts back off further (`reconnect`).
         public var reconnectAfterRefusal: Backoff
+        public static let defaultReconnect = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100))
+        public static let defaultReconnectAfterRefusal = Backoff(initial: .milliseconds(2), maximum: .milliseconds(5))
         /// Between retries of a command that failed, and polls of a config's commitment.
         public var retry: Backoff
         /// How long one awaitable `hello` waits for a change.
@@ -43,8 +45,8 @@ public struct BootstrapStateMachine: Sendable {
         public init(
             spec: ReplicaSetSpec, notes: [String] = [], dryRun: Bool = false, waitFor: WaitFor = .primary,
             removeMembers: Bool = false, forceReconfig: Bool = false, initiateStrategy: InitiateStrategy = .full,
-            reconnect: Backoff = Backoff(initial: .milliseconds(5), maximum: .milliseconds(100)),
-            reconnectAfterRefusal: Backoff = Backoff(initial: .milliseconds(2), maximum: .milliseconds(5)),
+            reconnect: Backoff = Configuration.defaultReconnect,
+            reconnectAfterRefusal: Backoff = Configuration.defaultReconnectAfterRefusal,
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
             maxAwaitTime: Duration = .seconds(10), pollInterval: Duration = .milliseconds(200),
             reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil, seed: UInt64 = 0

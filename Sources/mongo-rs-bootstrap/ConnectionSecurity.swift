@@ -131,20 +131,10 @@ struct ConnectionSecurity {
 
     /// A whole file of at most 1 MiB.
     private static func readFile(_ path: String, option: String) throws(InvalidInput) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw InvalidInput("\(option) \(path): cannot read it: \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw InvalidInput("\(option) \(path): cannot read it: \(String(cString: strerror(errno)))") }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-            guard bytes.count <= 1 << 20 else { throw InvalidInput("\(option) \(path): more than 1 MiB; is it the right file?") }
+        switch FileContents.read(path) {
+        case .success(let bytes): return bytes
+        case .failure(let failure): throw InvalidInput("\(option) \(path): cannot read it: \(failure.reason)")
         }
-        return bytes
     }
 
     private static func checked(_ secret: Secret, origin: String) throws(InvalidInput) -> Secret {

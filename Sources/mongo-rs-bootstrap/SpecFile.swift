@@ -1,6 +1,4 @@
-import Foundation
 import ReplicaSetBootstrap
-import Yams
 
 /// A desired replica set read from `--config FILE`: YAML, or JSON (which YAML reads as well),
 /// shaped like a Kubernetes custom resource's spec:
@@ -30,21 +28,23 @@ struct SpecFile {
                               "catchUpTimeoutMillis", "catchUpTakeoverDelayMillis", "getLastErrorModes"]
 
     static func load(path: String) throws(InvalidInput) -> SpecFile {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw InvalidInput("--config \(path): cannot read the file (\(describe(error)))")
+        let bytes: [UInt8]
+        switch FileContents.read(path) {
+        case .success(let read): bytes = read
+        case .failure(let failure): throw InvalidInput("--config \(path): cannot read the file (\(failure.reason))")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw InvalidInput("--config \(path): not UTF-8 text")
         }
         return try parse(text, source: path)
     }
 
     static func parse(_ text: String, source: String) throws(InvalidInput) -> SpecFile {
-        let root: Node?
+        let root: SpecYAML?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try SpecYAML.parse(text)
         } catch {
-            throw InvalidInput("--config \(source): not valid YAML or JSON: \(describe(error))")
+            throw InvalidInput("--config \(source): not valid YAML or JSON: \(error.description)")
         }
         let reader = Reader(source: source)
         guard let root, let mapping = root.mapping else {
@@ -68,34 +68,28 @@ struct SpecFile {
         return spec
     }
 
-    private static func describe(_ error: Error) -> String {
-        if let yaml = error as? YamlError { return "\(yaml)".split(separator: "\n").first.map(String.init) ?? "\(yaml)" }
-        return (error as NSError).localizedDescription
-    }
-
     /// Typed access to YAML nodes, with errors that name the file, line and field.
     struct Reader {
         let source: String
 
-        func error(_ node: Node, _ message: String) -> InvalidInput {
-            let line = node.mark.map { ":\($0.line)" } ?? ""
-            return InvalidInput("--config \(source)\(line): \(message)")
+        func error(_ node: SpecYAML, _ message: String) -> InvalidInput {
+            InvalidInput("--config \(source):\(node.line): \(message)")
         }
 
-        func key(_ node: Node, allowed: [String], in context: String) throws(InvalidInput) -> String {
-            guard let key = node.scalar?.string, allowed.contains(key) else {
-                throw error(node, "unknown field '\(node.scalar?.string ?? "?")' in \(context); valid fields: \(allowed.joined(separator: ", "))")
+        func key(_ node: SpecYAML, allowed: [String], in context: String) throws(InvalidInput) -> String {
+            guard let key = node.text, allowed.contains(key) else {
+                throw error(node, "unknown field '\(node.text ?? "?")' in \(context); valid fields: \(allowed.joined(separator: ", "))")
             }
             return key
         }
 
-        func string(_ node: Node, _ field: String) throws(InvalidInput) -> String {
-            guard let text = node.scalar?.string else { throw error(node, "\(field): expected a string") }
+        func string(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> String {
+            guard let text = node.text else { throw error(node, "\(field): expected a string") }
             return text
         }
 
-        func bool(_ node: Node, _ field: String) throws(InvalidInput) -> Bool {
-            guard let text = node.scalar?.string else { throw error(node, "\(field): expected true or false") }
+        func bool(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> Bool {
+            guard let text = node.text else { throw error(node, "\(field): expected true or false") }
             switch text {
             case "true": return true
             case "false": return false
@@ -103,39 +97,39 @@ struct SpecFile {
             }
         }
 
-        func integer(_ node: Node, _ field: String) throws(InvalidInput) -> Int {
-            guard let text = node.scalar?.string, let value = Int(text) else {
-                throw error(node, "\(field): '\(node.scalar?.string ?? "?")' is not a whole number")
+        func integer(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> Int {
+            guard let text = node.text, let value = Int(text) else {
+                throw error(node, "\(field): '\(node.text ?? "?")' is not a whole number")
             }
             return value
         }
 
-        func number(_ node: Node, _ field: String) throws(InvalidInput) -> Double {
-            guard let text = node.scalar?.string, let value = Double(text), value.isFinite else {
-                throw error(node, "\(field): '\(node.scalar?.string ?? "?")' is not a number")
+        func number(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> Double {
+            guard let text = node.text, let value = Double(text), value.isFinite else {
+                throw error(node, "\(field): '\(node.text ?? "?")' is not a number")
             }
             return value
         }
 
-        func stringMap(_ node: Node, _ field: String) throws(InvalidInput) -> [String: String] {
+        func stringMap(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> [String: String] {
             guard let mapping = node.mapping else { throw error(node, "\(field): expected a mapping of names to strings") }
             var map: [String: String] = [:]
             for (key, value) in mapping {
-                guard let name = key.scalar?.string, !name.isEmpty else { throw error(key, "\(field): empty name") }
-                guard let text = value.scalar?.string else { throw error(value, "\(field).\(name): expected a string") }
+                guard let name = key.text, !name.isEmpty else { throw error(key, "\(field): empty name") }
+                guard let text = value.text else { throw error(value, "\(field).\(name): expected a string") }
                 map[name] = text
             }
             return map
         }
 
-        func member(_ node: Node, path: String) throws(InvalidInput) -> MemberSpec {
+        func member(_ node: SpecYAML, path: String) throws(InvalidInput) -> MemberSpec {
             guard let mapping = node.mapping else {
                 // A bare "host:port" entry is a member with defaults.
-                if let text = node.scalar?.string { return MemberSpec(host: try host(text, at: node, path)) }
+                if let text = node.text { return MemberSpec(host: try host(text, at: node, path)) }
                 throw error(node, "\(path): expected a member (host, priority, votes, …)")
             }
             var member: MemberSpec?
-            var fields: [(String, Node)] = []
+            var fields: [(String, SpecYAML)] = []
             for (keyNode, value) in mapping {
                 let key = try self.key(keyNode, allowed: SpecFile.memberKeys, in: path)
                 if key == "host" {
@@ -163,7 +157,7 @@ struct SpecFile {
             return member
         }
 
-        private func host(_ text: String, at node: Node, _ path: String) throws(InvalidInput) -> HostAddress {
+        private func host(_ text: String, at node: SpecYAML, _ path: String) throws(InvalidInput) -> HostAddress {
             do {
                 return try HostAddress(parsing: text)
             } catch {
@@ -171,7 +165,7 @@ struct SpecFile {
             }
         }
 
-        func settings(_ node: Node) throws(InvalidInput) -> ReplicaSetSettings {
+        func settings(_ node: SpecYAML) throws(InvalidInput) -> ReplicaSetSettings {
             guard let mapping = node.mapping else { throw error(node, "settings: expected a mapping") }
             var settings = ReplicaSetSettings()
             for (keyNode, value) in mapping {
@@ -188,11 +182,11 @@ struct SpecFile {
                     guard let modes = value.mapping else { throw error(value, "\(field): expected mode names mapped to {tag: count}") }
                     var result: [String: [String: Int]] = [:]
                     for (modeKey, tags) in modes {
-                        let mode = modeKey.scalar?.string ?? ""
+                        let mode = modeKey.text ?? ""
                         guard let tagMapping = tags.mapping else { throw error(tags, "\(field).\(mode): expected {tag: count}") }
                         var counts: [String: Int] = [:]
                         for (tag, count) in tagMapping {
-                            counts[tag.scalar?.string ?? ""] = try integer(count, "\(field).\(mode).\(tag.scalar?.string ?? "")")
+                            counts[tag.text ?? ""] = try integer(count, "\(field).\(mode).\(tag.text ?? "")")
                         }
                         result[mode] = counts
                     }

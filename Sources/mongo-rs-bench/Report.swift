@@ -390,6 +390,14 @@ struct Report {
               limit cannot reclaim. OpenSSL's libcrypto (\(kib(resident("libcrypto"))) resident) stays with TLS.
 
             """
+        } else {
+            text += """
+
+            The target is met since the tool stopped linking Foundation, which came with Yams for
+            spec files (now read by the tool's own `SpecYAML`): with it, the same bootstrap peaked at
+            23.1–24.0 MiB on this machine.
+
+            """
         }
         return text
     }

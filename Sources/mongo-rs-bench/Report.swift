@@ -145,7 +145,7 @@ struct Report {
 
     var binarySize: String {
         let bytes = (try? FileManager.default.attributesOfItem(atPath: options.tool)[.size] as? Int) ?? 0
-        return "`\(options.tool)`, \(fixed(Double(bytes) / 1024 / 1024, 1)) MiB, Swift standard library and Foundation linked statically"
+        return "`\(options.tool)`, \(fixed(Double(bytes) / 1024 / 1024, 1)) MiB, Swift standard library linked statically"
     }
 
     func methods(_ x: Metrics) -> String {

@@ -11,9 +11,11 @@ enum AccessDenied {
         let host = error.host
         let credentials = security.credentials
         if error.kind == .certificateRejected {
-            let remedy = security.tls?.caFile == nil
-                ? "give the CA that signed the nodes' certificates with --tls-ca-file"
-                : "check that --tls-ca-file \(security.tls!.caFile!) is the CA that signed this node's certificate and that the certificate names \(host.host) (--tls-allow-invalid-hostnames if it cannot)"
+            let remedy = if let caFile = security.tls?.caFile {
+                "check that --tls-ca-file \(caFile) is the CA that signed this node's certificate and that the certificate names \(host.host) (--tls-allow-invalid-hostnames if it cannot)"
+            } else {
+                "give the CA that signed the nodes' certificates with --tls-ca-file"
+            }
             return "\(host)'s TLS certificate was rejected: \(error.message); \(remedy)"
         }
         if error.isMissingAuthentication || (error.hasCode(.unauthorized) && credentials == nil) {

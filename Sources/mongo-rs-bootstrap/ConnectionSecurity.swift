@@ -145,9 +145,11 @@ struct ConnectionSecurity {
     /// The file can be read and has a PEM block of each kind ("PRIVATE KEY" also matches "EC
     /// PRIVATE KEY" and "ENCRYPTED PRIVATE KEY"). Its content is never shown.
     private static func checkPEM(_ path: String, option: String, holds kinds: [String], what: String) throws(InvalidInput) {
-        let bytes: [UInt8]
-        do { bytes = try readFile(path, option: option) } catch { throw InvalidInput("\(error.message); give \(what)") }
-        let text = String(decoding: bytes, as: UTF8.self)
+        let text: String
+        switch FileContents.read(path) {
+        case .success(let bytes): text = String(decoding: bytes, as: UTF8.self)
+        case .failure(let failure): throw InvalidInput("\(option) \(path): cannot read it: \(failure.reason); give \(what)")
+        }
         for kind in kinds where !(text.contains("-----BEGIN ") && text.contains(" \(kind)-----")) {
             throw InvalidInput("\(option) \(path): no PEM '\(kind)' block in it; give \(what)")
         }

@@ -123,16 +123,14 @@ indirect enum SpecYAML {
             if current == "[" || current == "{" { return try flow() }
             let startLine = line
             let scalar = try self.scalar(flow: false)
-            _ = skipInlineSpaces()
+            skipInlineSpaces()
             if current == ":", Self.isBlank(peek(1)) { return try blockMapping(column: start, firstKey: .scalar(scalar, line: startLine)) }
             guard skipToLineEnd() else { throw fail("unexpected '\(current.map(String.init) ?? "")' after a value") }
             return .scalar(scalar, line: startLine)
         }
 
-        mutating func skipInlineSpaces() -> Bool {
-            var skipped = false
-            while current == " " { advance(); skipped = true }
-            return skipped
+        mutating func skipInlineSpaces() {
+            while current == " " { advance() }
         }
 
         mutating func refuseUnsupported() throws(SyntaxError) {
@@ -190,7 +188,7 @@ indirect enum SpecYAML {
                     } else {
                         let valueLine = line
                         let text = try scalar(flow: false)
-                        _ = skipInlineSpaces()
+                        skipInlineSpaces()
                         if current == ":", Self.isBlank(peek(1)) { throw fail("a mapping cannot start on the line of a key; put it on the next line, indented") }
                         guard skipToLineEnd() else { throw fail("unexpected '\(current.map(String.init) ?? "")' after a value") }
                         value = .scalar(text, line: valueLine)
@@ -204,7 +202,7 @@ indirect enum SpecYAML {
                 let keyLine = line
                 try refuseUnsupported()
                 let text = try scalar(flow: false)
-                _ = skipInlineSpaces()
+                skipInlineSpaces()
                 guard current == ":", Self.isBlank(peek(1)) else { throw fail("expected 'key: value'") }
                 key = .scalar(text, line: keyLine)
             }

@@ -72,10 +72,13 @@ public final class BSONBuffer {
 
 public enum BSONError: Error, Equatable, CustomStringConvertible {
     case invalidDocument(String)
+    /// Documents and arrays nested deeper than `limit` levels; `field` is where the limit was hit.
+    case tooDeep(field: String, limit: Int)
 
     public var description: String {
         switch self {
         case .invalidDocument(let reason): return "invalid BSON document: \(reason)"
+        case .tooDeep(let field, let limit): return "documents nested more than \(limit) levels deep (at field '\(field)')"
         }
     }
 }

@@ -1,5 +1,11 @@
 /// An ordered BSON document.
 public struct BSONDocument: Hashable, Sendable {
+    /// How deep documents and arrays may nest, the outermost document being level 1: mongod's
+    /// own limit for what it accepts (`BSONDepth::kDefaultMaxAllowableDepth`,
+    /// `src/mongo/bson/bson_depth.h`), so no reply a mongod sends is deeper. Decoding stops there
+    /// rather than recursing as deep as a hostile peer likes.
+    public static let maximumDepth = 200
+
     public struct Element: Hashable, Sendable {
         public var key: String
         public var value: BSON

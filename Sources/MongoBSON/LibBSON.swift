@@ -72,19 +72,21 @@ enum LibBSON {
         let iter = cmongoc_iter_new()!
         defer { cmongoc_iter_free(iter) }
         guard bson_iter_init(iter, bson) else { throw BSONError.invalidDocument("libbson cannot iterate the document") }
-        return try decodeDocument(iter)
+        return try decodeDocument(iter, depth: 1)
     }
 
-    private static func decodeDocument(_ iter: OpaquePointer) throws(BSONError) -> BSONDocument {
+    /// `depth`: how deep the document being read is nested, 1 for the outermost. The recursion
+    /// stops at `BSONDocument.maximumDepth`, so a hostile reply cannot exhaust the stack.
+    private static func decodeDocument(_ iter: OpaquePointer, depth: Int) throws(BSONError) -> BSONDocument {
         var document = BSONDocument()
         while bson_iter_next(iter) {
             let key = String(cString: bson_iter_key(iter))
-            document.append(key, try decodeValue(iter))
+            document.append(key, try decodeValue(iter, depth: depth))
         }
         return document
     }
 
-    private static func decodeValue(_ iter: OpaquePointer) throws(BSONError) -> BSON {
+    private static func decodeValue(_ iter: OpaquePointer, depth: Int) throws(BSONError) -> BSON {
         switch bson_iter_type(iter) {
         case BSON_TYPE_DOUBLE: return .double(bson_iter_double(iter))
         case BSON_TYPE_UTF8:
@@ -94,10 +96,13 @@ enum LibBSON {
             return .string(String(decoding: bytes, as: UTF8.self))
         case BSON_TYPE_DOCUMENT, BSON_TYPE_ARRAY:
             let isArray = bson_iter_type(iter) == BSON_TYPE_ARRAY
+            guard depth < BSONDocument.maximumDepth else {
+                throw BSONError.tooDeep(field: String(cString: bson_iter_key(iter)), limit: BSONDocument.maximumDepth)
+            }
             let child = cmongoc_iter_new()!
             defer { cmongoc_iter_free(child) }
             guard bson_iter_recurse(iter, child) else { throw BSONError.invalidDocument("cannot descend into '\(String(cString: bson_iter_key(iter)))'") }
-            let nested = try decodeDocument(child)
+            let nested = try decodeDocument(child, depth: depth + 1)
             return isArray ? .array(nested.elements.map(\.value)) : .document(nested)
         case BSON_TYPE_BINARY:
             var subtype = bson_subtype_t(0)

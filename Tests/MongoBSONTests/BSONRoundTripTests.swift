@@ -50,4 +50,27 @@ struct BSONRoundTripTests {
         #expect(oid?.hex == "5f1a2b3c4d5e6f7081920a1b")
         #expect(ObjectId(hex: "xyz") == nil)
     }
+
+    /// `{a: {a: … {} …}}`, `levels` documents deep counting the outermost, built byte by byte:
+    /// libbson's own builder is what is being guarded.
+    static func nested(levels: Int, array: Bool = false) -> [UInt8] {
+        var bytes: [UInt8] = [5, 0, 0, 0, 0]
+        for _ in 1..<levels {
+            let length = UInt32(4 + 1 + 2 + bytes.count + 1)
+            bytes = withUnsafeBytes(of: length.littleEndian, Array.init) + [array ? 0x04 : 0x03, array ? 0x30 : 0x61, 0] + bytes + [0]
+        }
+        return bytes
+    }
+
+    @Test("documents nested as deep as mongod allows decode; deeper ones are refused, not a stack overflow",
+          arguments: [false, true])
+    func nestingLimit(array: Bool) throws {
+        let deepest = try BSONDocument(bytes: Self.nested(levels: BSONDocument.maximumDepth, array: array))
+        #expect(deepest.count == 1)
+        for levels in [BSONDocument.maximumDepth + 1, 5_000] {
+            #expect(throws: BSONError.tooDeep(field: array ? "0" : "a", limit: BSONDocument.maximumDepth)) {
+                try BSONDocument(bytes: Self.nested(levels: levels, array: array))
+            }
+        }
+    }
 }

@@ -22,6 +22,13 @@ public enum BSON: Equatable, Hashable, Sendable {
 }
 
 extension BSON {
+    /// An integer as mongod writes one it parsed as `smallExactInt64`
+    /// (`repl_set_config_validators.h`): int32 when it fits, int64 otherwise.
+    public static func integer(_ value: Int) -> BSON {
+        if let small = Int32(exactly: value) { return .int32(small) }
+        return .int64(Int64(value))
+    }
+
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil

@@ -128,6 +128,7 @@ extension MongoError {
         case .authentication: return "authentication failed"
         case .certificateRejected: return "certificate rejected"
         case .unexpectedReply: return "unexpected reply"
+        case .invalidReply: return "reply no mongod sends"
         case .client: return "client error"
         }
     }

@@ -50,10 +50,7 @@ final class MongoClient: @unchecked Sendable {
         Mongoc.initialize()
         self.host = host
         var error = bson_error_t()
-        // Only the validated host goes into the string; credentials are never put in a URI string.
-        guard let uri = mongoc_uri_new_with_error("mongodb://\(host)/", &error) else {
-            throw MongoError(.client, host: host, message: "libmongoc rejected the address: \(error.messageText)")
-        }
+        let uri = try Self.uri(for: host, error: &error)
         defer { mongoc_uri_destroy(uri) }
         let connectMS = Int32(clamping: connectTimeout.milliseconds)
         let applied = mongoc_uri_set_option_as_bool(uri, MONGOC_URI_DIRECTCONNECTION, true)
@@ -75,6 +72,36 @@ final class MongoClient: @unchecked Sendable {
 
     deinit {
         mongoc_client_destroy(handle)
+    }
+
+    /// A URI naming this one host and nothing else. Only a plain host (letters, digits, '.',
+    /// '-', '_', or an IPv6 address) and a port go into the string, and the parsed result is
+    /// checked to hold exactly that: a host read from a node can never smuggle in user info,
+    /// a second host or an option (`authMechanism=PLAIN` to a host of an attacker's choosing).
+    /// Every option is then set through libmongoc's API.
+    private static func uri(for host: HostAddress, error: inout bson_error_t) throws(MongoError) -> OpaquePointer {
+        guard host.isPlain else {
+            throw MongoError(.client, host: host, message: "refusing to connect: '\(host.description.printable(limit: 80))' is not a plain host:port")
+        }
+        guard let uri = mongoc_uri_new_with_error("mongodb://\(host)/", &error) else {
+            throw MongoError(.client, host: host, message: "libmongoc rejected the address: \(error.messageText)")
+        }
+        var hosts: [(String, Int)] = []
+        var entry = mongoc_uri_get_hosts(uri)
+        while let current = entry {
+            let name = withUnsafeBytes(of: current.pointee.host) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            hosts.append((name.lowercased(), Int(current.pointee.port)))
+            entry = UnsafePointer(current.pointee.next)
+        }
+        let onlyThisHost = hosts.count == 1 && hosts[0] == (host.host, host.port)
+        let nothingElse = mongoc_uri_get_username(uri) == nil && mongoc_uri_get_auth_mechanism(uri) == nil
+            && mongoc_uri_get_database(uri) == nil && mongoc_uri_get_options(uri).map { bson_count_keys($0) == 0 } ?? true
+            && mongoc_uri_get_credentials(uri).map { bson_count_keys($0) == 0 } ?? true
+        guard onlyThisHost && nothingElse else {
+            mongoc_uri_destroy(uri)
+            throw MongoError(.client, host: host, message: "refusing to connect: the address parses as more than one plain host")
+        }
+        return uri
     }
 
     /// Credentials go into the parsed URI field by field, never through a URI string, so any
@@ -112,16 +139,31 @@ final class MongoClient: @unchecked Sendable {
                 mongoc_client_command_simple(handle, "admin", commandPointer, nil, replyPointer, &error)
             }
         }
-        let reply = try? replyBuffer.document()
+        let reply: BSONDocument
+        do {
+            reply = try replyBuffer.document()
+        } catch {
+            // libmongoc read a whole message, but what it holds is not a document this tool
+            // reads (nested deeper than mongod allows, a type no mongod sends).
+            throw MongoError(.invalidReply, host: host, message: "the reply is not usable: \(error.description.printable())")
+        }
         guard succeeded else { throw MongoError(error, reply: reply, host: host) }
-        guard let reply else { throw MongoError(.unexpectedReply, host: host, message: "the reply is not a valid BSON document") }
-        return reply
+        // libmongoc counts a reply without `ok`, or with `ok: "0"`, as success; mongod always
+        // answers `ok: 1` for one (`CommandHelpers::appendCommandStatusNoThrow`).
+        switch reply["ok"] {
+        case .double(1), .int32(1), .int64(1), .bool(true):
+            return reply
+        case let other:
+            let found = other.map { "is \($0.shortDescription)" } ?? "is missing"
+            throw MongoError(.invalidReply, host: host, message: "field 'ok' \(found): mongod answers ok: 1 or ok: 0 with a code")
+        }
     }
 }
 
 extension bson_error_t {
+    /// libmongoc's message, which may quote the server's errmsg: made printable.
     var messageText: String {
-        withUnsafePointer(to: self) { String(cString: cmongoc_error_message($0)) }
+        withUnsafePointer(to: self) { String(cString: cmongoc_error_message($0)) }.printable()
     }
 }
 
@@ -133,9 +175,10 @@ extension MongoError {
         let message = error.messageText
         switch error.domain {
         case UInt32(MONGOC_ERROR_SERVER.rawValue), UInt32(MONGOC_ERROR_QUERY.rawValue), UInt32(MONGOC_ERROR_WRITE_CONCERN.rawValue):
-            let code = Int(reply?["code"]?.intValue ?? Int(error.code))
-            let codeName = reply?["codeName"]?.stringValue ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
-            self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue ?? message)
+            // Read leniently: an error stays an error whatever the types (checked conversions only).
+            let code = reply?["code"]?.intValue.flatMap { Int32(exactly: $0) }.map(Int.init) ?? Int(error.code)
+            let codeName = reply?["codeName"]?.stringValue?.printable(limit: 80) ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
+            self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue?.printable() ?? message)
         case UInt32(MONGOC_ERROR_SERVER_SELECTION.rawValue), UInt32(MONGOC_ERROR_STREAM.rawValue):
             self.init(Self.networkKind(message, code: error.code), host: host, message: Self.networkCause(message, host: host))
         case UInt32(MONGOC_ERROR_CLIENT.rawValue) where error.code == UInt32(MONGOC_ERROR_CLIENT_AUTHENTICATE.rawValue),

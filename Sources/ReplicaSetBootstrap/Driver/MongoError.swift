@@ -14,8 +14,13 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The TLS handshake failed because the node's certificate is not trusted or does not name
         /// the host: a matter of configuration, not of waiting.
         case certificateRejected
-        /// The reply did not have the shape mongod gives.
+        /// libmongoc could not read the reply as a MongoDB message (a protocol error); a broken
+        /// connection can cause it, so it is retried like one.
         case unexpectedReply
+        /// A well-formed reply that says what no mongod says: a field of the wrong type, a value
+        /// outside mongod's limits, a host that is not `host:port`, nesting deeper than mongod
+        /// allows. The node is not trusted with anything (exit 65), and it is never retried.
+        case invalidReply
         /// libmongoc refused to do the call (bad option, internal limit).
         case client
     }
@@ -52,11 +57,22 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the driver starts a new connection after this error (a handshake again).
+    public var dropsConnection: Bool {
+        isNetworkError || kind == .unexpectedReply
+    }
+
+    /// Whether the attempt may have reached the node at all: a refused connection or a name
+    /// that does not resolve sent nothing.
+    public var reachedNode: Bool {
+        kind != .connectionRefused && kind != .nameNotResolved
+    }
+
     /// Whether trying again later can succeed without anyone changing anything.
     public var isRetriable: Bool {
         switch kind {
         case .nameNotResolved, .connectionRefused, .networkFailure: return true
-        case .authentication, .certificateRejected, .client: return false
+        case .authentication, .certificateRejected, .client, .invalidReply: return false
         case .unexpectedReply: return true
         case .server(let code, _):
             guard let known = ServerErrorCode(rawValue: code) else { return true }

@@ -89,17 +89,24 @@ final class NodeConnections: Sendable {
                 document["topologyVersion"] = .document(topologyVersion.document)
                 document["maxAwaitTimeMS"] = .int64(maxAwait.milliseconds)
             }
-            return .hello(HelloResponse(document: try runHello(document, on: monitor, socketTimeout: maxAwait + options.connectTimeout + .seconds(5))))
+            let reply = try runHello(document, on: monitor, socketTimeout: maxAwait + options.connectTimeout + .seconds(5))
+            return .hello(try read(reply, of: "hello", as: HelloResponse.init(document:)))
         case .hello:
-            return .hello(HelloResponse(document: try runHello(helloCommand, on: command, socketTimeout: options.commandTimeout)))
+            let reply = try runHello(helloCommand, on: command, socketTimeout: options.commandTimeout)
+            return .hello(try read(reply, of: "hello", as: HelloResponse.init(document:)))
         case .getStatus:
-            return .status(SetHealth(statusReply: try run(["replSetGetStatus": 1], on: command, socketTimeout: options.commandTimeout)))
+            let reply = try run(["replSetGetStatus": 1], on: command, socketTimeout: options.commandTimeout)
+            return .status(try read(reply, of: "replSetGetStatus", as: SetHealth.init(statusReply:)))
         case .getConfig:
-            return .config(try config(from: run(["replSetGetConfig": 1], on: command, socketTimeout: options.commandTimeout)))
+            let reply = try run(["replSetGetConfig": 1], on: command, socketTimeout: options.commandTimeout)
+            return .config(try read(reply, of: "replSetGetConfig", as: Self.config(from:)))
         case .getCommittedConfig:
             let reply = try run(["replSetGetConfig": 1, "commitmentStatus": true], on: command, socketTimeout: options.commandTimeout)
             // Servers before 4.4 ignore the field and answer without it.
-            return .committedConfig(try config(from: reply), committed: reply["commitmentStatus"]?.boolValue)
+            let (config, committed) = try read(reply, of: "replSetGetConfig") { reply throws(ReplyError) in
+                (try Self.config(from: reply), try ReplyFields(reply).bool("commitmentStatus"))
+            }
+            return .committedConfig(config, committed: committed)
         case .initiate(let config):
             _ = try run(["replSetInitiate": .document(config.document)], on: command, socketTimeout: options.commandTimeout)
             return .initiated
@@ -120,14 +127,17 @@ final class NodeConnections: Sendable {
         }
     }
 
-    private func config(from reply: BSONDocument) throws(MongoError) -> ReplicaSetConfig {
-        guard let document = reply["config"]?.documentValue else {
-            throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig reply has no config document")
-        }
+    private static func config(from reply: BSONDocument) throws(ReplyError) -> ReplicaSetConfig {
+        guard let document = try ReplyFields(reply).fields("config")?.document else { throw ReplyError("field 'config' is missing") }
+        return try ReplicaSetConfig(document: document)
+    }
+
+    /// Reads a reply into the model; a reply no mongod would send ends as `invalidReply`.
+    private func read<T>(_ reply: BSONDocument, of command: String, as reader: (BSONDocument) throws(ReplyError) -> T) throws(MongoError) -> T {
         do {
-            return try ReplicaSetConfig(document: document)
+            return try reader(reply)
         } catch {
-            throw MongoError(.unexpectedReply, host: host, message: "replSetGetConfig: \(error.message)")
+            throw MongoError(.invalidReply, host: host, message: "\(command) reply: \(error.message)", command: command)
         }
     }
 
@@ -157,7 +167,7 @@ final class NodeConnections: Sendable {
             } catch {
                 // A fresh client next time: this one would sit out libmongoc's 5 s cooldown, and
                 // its DNS answer may be stale.
-                if error.isNetworkError { client = nil }
+                if error.dropsConnection { client = nil }
                 var error = error
                 error.command = document.firstKey
                 return .failure(error)

@@ -55,27 +55,38 @@ public struct HelloResponse: Hashable, Sendable {
         self.lastWrite = lastWrite
     }
 
-    public init(document doc: BSONDocument) {
+    /// Reads a `hello`/`isMaster` reply, strictly: a field the tool reads must have the type
+    /// mongod gives it (`hello_response.cpp`), and numbers must be in mongod's ranges.
+    public init(document doc: BSONDocument) throws(ReplyError) {
+        let fields = ReplyFields(doc)
         // `ismaster` is the legacy name of `isWritablePrimary` (isMaster command, pre-5.0 servers).
-        isWritablePrimary = (doc["isWritablePrimary"] ?? doc["ismaster"])?.boolValue ?? false
-        secondary = doc["secondary"]?.boolValue ?? false
-        arbiterOnly = doc["arbiterOnly"]?.boolValue ?? false
-        hidden = doc["hidden"]?.boolValue ?? false
-        setName = doc["setName"]?.stringValue
-        setVersion = doc["setVersion"]?.intValue
-        primary = doc["primary"]?.stringValue.map(HostAddress.init(configHost:))
-        me = doc["me"]?.stringValue.map(HostAddress.init(configHost:))
-        isReplicaSet = doc["isreplicaset"]?.boolValue ?? false
-        isMongos = doc["msg"]?.stringValue == "isdbgrid"
-        if let tv = doc["topologyVersion"]?.documentValue, let pid = tv["processId"]?.objectIdValue, let counter = tv["counter"]?.intValue {
-            topologyVersion = TopologyVersion(processId: pid, counter: Int64(counter))
+        let writable = try fields.bool("isWritablePrimary")
+        let legacyWritable = try fields.bool("ismaster")
+        isWritablePrimary = writable ?? legacyWritable ?? false
+        secondary = try fields.bool("secondary") ?? false
+        arbiterOnly = try fields.bool("arbiterOnly") ?? false
+        hidden = try fields.bool("hidden") ?? false
+        setName = try fields.string("setName")
+        setVersion = try fields.int("setVersion", in: ReplicaSetConfig.versionRange)
+        if setName != nil && setVersion == nil {
+            // mongod reports both or neither (`HelloResponse::setReplSetVersion` with the name).
+            throw fields.failure("setVersion", "is missing although setName is given")
+        }
+        primary = try fields.host("primary")
+        me = try fields.host("me")
+        isReplicaSet = try fields.bool("isreplicaset") ?? false
+        isMongos = try fields.string("msg") == "isdbgrid"
+        if let tv = try fields.fields("topologyVersion") {
+            guard let processId = try tv.objectId("processId") else { throw tv.failure("processId", "is missing") }
+            guard let counter = try tv.int("counter", in: 0...Int(Int64.max)) else { throw tv.failure("counter", "is missing") }
+            topologyVersion = TopologyVersion(processId: processId, counter: Int64(counter))
         } else {
             topologyVersion = nil
         }
-        maxWireVersion = doc["maxWireVersion"]?.intValue ?? 0
-        if let opTime = doc["lastWrite"]?.documentValue?["opTime"]?.documentValue,
-           case .timestamp(let seconds, let increment)? = opTime["ts"] {
-            lastWrite = OpTime(term: Int64(opTime["t"]?.intValue ?? -1), seconds: seconds, increment: increment)
+        maxWireVersion = try fields.int("maxWireVersion", in: 0...Int(Int32.max)) ?? 0
+        if let opTime = try fields.fields("lastWrite")?.fields("opTime"), let ts = try opTime.timestamp("ts") {
+            let term = try opTime.int("t", in: -1...Int(Int64.max)) ?? -1
+            lastWrite = OpTime(term: Int64(term), seconds: ts.seconds, increment: ts.increment)
         } else {
             lastWrite = nil
         }

@@ -28,6 +28,21 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
+    /// Only the characters of a DNS name, an IPv4 or an IPv6 address, and a port in range: what
+    /// may go into a connection string. `init(parsing:)` and `init(replyText:)` make only such
+    /// addresses; the memberwise initializer is checked here before any connection.
+    public var isPlain: Bool {
+        (1...65535).contains(port) && !host.isEmpty && host.utf8.count <= 253 && host.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ":"):
+                return true
+            default:
+                return false
+            }
+        }
+    }
+
     /// Parses `host`, `host:port`, `[ipv6]` or `[ipv6]:port`.
     public init(parsing text: String) throws(InvalidInput) {
         let trimmed = text.trimmingSpaces

@@ -34,7 +34,7 @@ public struct MemberOptions: Hashable, Sendable {
 
     /// A priority as people write it: 1, not 1.0; 0.5 stays 0.5.
     public static func text(priority: Double) -> String {
-        priority.rounded() == priority ? String(Int(priority)) : String(priority)
+        Int(exactly: priority).map(String.init) ?? String(priority)
     }
 }
 

@@ -52,7 +52,7 @@ public struct ReplicaSetConfig: Hashable, Sendable {
     /// defaults (so an initiated config reads like one written by hand), everything read from
     /// mongod kept.
     public var document: BSONDocument {
-        var doc: BSONDocument = ["_id": .string(name), "version": .int32(Int32(version))]
+        var doc: BSONDocument = ["_id": .string(name), "version": .integer(version)]
         if let term { doc["term"] = .int64(Int64(term)) }
         doc["members"] = .array(members.map { .document($0.document) })
         doc.elements += otherFields.elements
@@ -65,84 +65,75 @@ public struct ReplicaSetConfig: Hashable, Sendable {
 
 extension ReplicaSetConfig.Member {
     var document: BSONDocument {
-        var doc: BSONDocument = ["_id": .int32(Int32(id)), "host": .string(host.description)]
+        var doc: BSONDocument = ["_id": .integer(id), "host": .string(host.description)]
         let o = options
         let defaults = MemberOptions(priority: o.arbiterOnly ? 0 : 1)
         if o.arbiterOnly { doc["arbiterOnly"] = true }
         if o.buildIndexes != defaults.buildIndexes { doc["buildIndexes"] = .bool(o.buildIndexes) }
         if o.hidden { doc["hidden"] = true }
-        if o.priority != defaults.priority { doc["priority"] = o.priority.rounded() == o.priority ? .int32(Int32(o.priority)) : .double(o.priority) }
+        if o.priority != defaults.priority { doc["priority"] = Int32(exactly: o.priority).map(BSON.int32) ?? .double(o.priority) }
         if !o.tags.isEmpty { doc["tags"] = .document(BSONDocument(o.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })) }
         if !o.horizons.isEmpty { doc["horizons"] = .document(BSONDocument(o.horizons.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })) }
         if o.secondaryDelaySecs != 0 { doc["secondaryDelaySecs"] = .int64(Int64(o.secondaryDelaySecs)) }
-        if o.votes != defaults.votes { doc["votes"] = .int32(Int32(o.votes)) }
+        if o.votes != defaults.votes { doc["votes"] = .integer(o.votes) }
         return doc
     }
 }
 
 extension ReplicaSetConfig {
-    /// Reads the `config` document of a `replSetGetConfig` reply. Fields are read leniently (mongod
-    /// may send numbers as int, long or double); a document without `_id`, `version` or `members`
-    /// is not a config.
+    /// mongod's range for `version` (`repl_set_config.idl`: `gt: 0, lt: 2147483648`).
+    public static let versionRange = 1...Int(Int32.max)
+    /// mongod's range for `term` (`repl_set_config.idl`: `gte: -1, lt: 2147483648`).
+    static let termRange = -1...Int(Int32.max)
+    /// mongod's range for a member `_id` (`MemberId`, `member_id.h`: a non-negative int).
+    static let memberIdRange = 0...Int(Int32.max)
+    /// mongod's `member_config.idl` validators.
+    static let priorityRange = 0.0...1000.0
+    static let secondaryDelayRange = 0...31_622_400
+
+    /// Reads the `config` document of a `replSetGetConfig` reply as strictly as mongod parses a
+    /// config (`repl_set_config.idl`, `member_config.idl`, `ReplSetConfig::validate`): every
+    /// field the tool reads has mongod's type and range, at most 50 members, hosts and `_id`s
+    /// unique. A node that sends anything else is not trusted with a reconfig.
     public init(document doc: BSONDocument) throws(ReplyError) {
-        guard let name = doc["_id"]?.stringValue else { throw ReplyError("config without a string _id") }
-        guard let version = doc["version"]?.intValue else { throw ReplyError("config without a numeric version") }
-        guard let memberValues = doc["members"]?.arrayValue else { throw ReplyError("config without a members array") }
-        var members: [Member] = []
-        for value in memberValues {
-            guard let m = value.documentValue, let id = m["_id"]?.intValue, let hostText = m["host"]?.stringValue else {
-                throw ReplyError("config member without _id or host: \(value)")
-            }
-            let arbiter = m["arbiterOnly"]?.isTruthy ?? false
-            let options = MemberOptions(
-                priority: m["priority"]?.doubleValue ?? (arbiter ? 0 : 1),
-                votes: m["votes"]?.intValue ?? 1,
-                arbiterOnly: arbiter,
-                hidden: m["hidden"]?.isTruthy ?? false,
-                secondaryDelaySecs: (m["secondaryDelaySecs"] ?? m["slaveDelay"])?.intValue ?? 0,
-                buildIndexes: m["buildIndexes"]?.isTruthy ?? true,
-                tags: Self.stringMap(m["tags"]),
-                horizons: Self.stringMap(m["horizons"]))
-            members.append(Member(id: id, host: HostAddress(configHost: hostText), options: options))
+        let fields = ReplyFields(doc, path: "config")
+        guard let name = try fields.string("_id"), !name.isEmpty else { throw fields.failure("_id", "is missing or empty") }
+        guard let version = try fields.int("version", in: Self.versionRange) else { throw fields.failure("version", "is missing") }
+        let term = try fields.int("term", in: Self.termRange)
+        guard let memberFields = try fields.documents("members", limit: ReplicaSetSpec.maxMembers), !memberFields.isEmpty else {
+            throw fields.failure("members", "is missing or empty")
         }
-        var settings = doc["settings"]?.documentValue ?? [:]
-        let replicaSetId = settings["replicaSetId"]?.objectIdValue
+        var members: [Member] = []
+        var seenHosts: Set<HostAddress> = []
+        var seenIds: Set<Int> = []
+        for m in memberFields {
+            guard let id = try m.int("_id", in: Self.memberIdRange) else { throw m.failure("_id", "is missing") }
+            guard let host = try m.host("host") else { throw m.failure("host", "is missing") }
+            guard seenIds.insert(id).inserted else { throw m.failure("_id", "is \(id), the _id of an earlier member too") }
+            guard seenHosts.insert(host).inserted else { throw m.failure("host", "is \(host), the host of an earlier member too") }
+            let arbiter = try m.bool("arbiterOnly") ?? false
+            // The name before 5.0.
+            let legacyDelay = try m.int("slaveDelay", in: Self.secondaryDelayRange)
+            let options = MemberOptions(
+                priority: try m.double("priority", in: Self.priorityRange) ?? (arbiter ? 0 : 1),
+                votes: try m.int("votes", in: 0...1) ?? 1,
+                arbiterOnly: arbiter,
+                hidden: try m.bool("hidden") ?? false,
+                secondaryDelaySecs: try m.int("secondaryDelaySecs", in: Self.secondaryDelayRange) ?? legacyDelay ?? 0,
+                buildIndexes: try m.bool("buildIndexes") ?? true,
+                tags: try m.stringMap("tags") ?? [:],
+                horizons: try m.stringMap("horizons") ?? [:])
+            members.append(Member(id: id, host: host, options: options))
+        }
+        let settingsFields = try fields.fields("settings")
+        var settings = settingsFields?.document ?? [:]
+        let replicaSetId = try settingsFields?.objectId("replicaSetId")
+        // Read by the forced-reconfig wait; mongod's `smallExactInt64` with `gt: 0`.
+        _ = try settingsFields?.int("electionTimeoutMillis", in: 1...Int(Int64.max))
         settings["replicaSetId"] = nil
         let interpreted: Set<String> = ["_id", "version", "term", "members", "settings"]
         let otherFields = BSONDocument(doc.elements.filter { !interpreted.contains($0.key) }.map { ($0.key, $0.value) })
-        self.init(name: name, version: version, term: doc["term"]?.intValue.flatMap { $0 < 0 ? nil : $0 },
+        self.init(name: name, version: version, term: term.flatMap { $0 < 0 ? nil : $0 },
                   members: members, replicaSetId: replicaSetId, settings: settings, otherFields: otherFields)
     }
-
-    private static func stringMap(_ value: BSON?) -> [String: String] {
-        guard let doc = value?.documentValue else { return [:] }
-        var map: [String: String] = [:]
-        for element in doc {
-            if let string = element.value.stringValue { map[element.key] = string }
-        }
-        return map
-    }
-}
-
-extension HostAddress {
-    /// A host string read from a config mongod already accepted; never fails (mongod's
-    /// `HostAndPort` parsing already did), only normalizes case and the default port.
-    init(configHost text: String) {
-        if let parsed = try? HostAddress(parsing: text) {
-            self = parsed
-            return
-        }
-        if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), !text.hasPrefix("[") {
-            self.init(host: text[..<colon].lowercased(), port: port)
-        } else {
-            self.init(host: text.lowercased())
-        }
-    }
-}
-
-/// A server reply that does not have the shape mongod gives.
-public struct ReplyError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

@@ -12,14 +12,16 @@ public struct SetHealth: Hashable, Sendable {
         self.primary = primary
     }
 
-    public init(statusReply reply: BSONDocument) {
+    /// Reads a `replSetGetStatus` reply strictly (`TopologyCoordinator::prepareStatusResponse`):
+    /// at most 50 members, each `name` a plain host, `health` and `state` numbers.
+    public init(statusReply reply: BSONDocument) throws(ReplyError) {
         var unhealthy: Set<HostAddress> = []
         var primary: HostAddress?
-        for value in reply["members"]?.arrayValue ?? [] {
-            guard let member = value.documentValue, let name = member["name"]?.stringValue else { continue }
-            let host = HostAddress(configHost: name)
-            if member["health"]?.doubleValue == 0 { unhealthy.insert(host) }
-            if member["state"]?.intValue == 1 { primary = host }
+        for member in try ReplyFields(reply).documents("members", limit: ReplicaSetSpec.maxMembers) ?? [] {
+            guard let host = try member.host("name") else { throw member.failure("name", "is missing") }
+            if try member.double("health", in: 0...1) == 0 { unhealthy.insert(host) }
+            // MemberState numbers: 0 (STARTUP) to 10 (REMOVED), `member_state.h`.
+            if try member.int("state", in: 0...10) == 1 { primary = host }
         }
         self.init(unhealthy: unhealthy, primary: primary)
     }

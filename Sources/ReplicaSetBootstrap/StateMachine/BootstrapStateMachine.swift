@@ -40,6 +40,13 @@ public struct BootstrapStateMachine: Sendable {
         /// Give up (exit 69) after this many failed attempts to reach one node (Spica's
         /// `--max-retry-connection`); nil: keep trying until the deadline.
         public var maxConnectionAttempts: Int?
+        /// How often each node may be sent commands (see `CommandPacing`): a bootstrap fits in
+        /// the burst; a node that answers at once forever gets 4 commands a second.
+        public var pacing: CommandPacing
+        public static let defaultPacing = CommandPacing(burst: 16, interval: .milliseconds(250))
+        /// Messages a new connection costs before its first command: libmongoc's handshake
+        /// `hello`, plus the authentication conversation when credentials are used.
+        public var messagesPerConnection: Int
         public var seed: UInt64
 
         public init(
@@ -49,7 +56,8 @@ public struct BootstrapStateMachine: Sendable {
             reconnectAfterRefusal: Backoff = Configuration.defaultReconnectAfterRefusal,
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
             maxAwaitTime: Duration = .seconds(10), pollInterval: Duration = .milliseconds(200),
-            reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil, seed: UInt64 = 0
+            reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil,
+            pacing: CommandPacing = Configuration.defaultPacing, messagesPerConnection: Int = 1, seed: UInt64 = 0
         ) {
             self.spec = spec
             self.notes = notes
@@ -65,6 +73,8 @@ public struct BootstrapStateMachine: Sendable {
             self.pollInterval = pollInterval
             self.reconfigMaxTime = reconfigMaxTime
             self.maxConnectionAttempts = maxConnectionAttempts
+            self.pacing = pacing
+            self.messagesPerConnection = messagesPerConnection
             self.seed = seed
         }
     }
@@ -185,6 +195,22 @@ public struct BootstrapStateMachine: Sendable {
         var pendingRecord: Int?
         /// The last classification reported, so a polled node is not reported again and again.
         var reported: NodeStatus?
+        /// Commands to this node, paced whatever it answers.
+        var pacing: CommandPacing
+        /// Whether each connection is open (its next command costs no handshake), as far as the
+        /// replies tell: a network error makes the driver start a new one.
+        var monitorConnected = false
+        var commandConnected = false
+        /// What the last monitor and command requests were charged, to refund an attempt that
+        /// never reached the node.
+        var monitorCharge = 0
+        var commandCharge = 0
+
+        init(host: HostAddress, listed: Bool = true, pacing: CommandPacing) {
+            self.host = host
+            self.listed = listed
+            self.pacing = pacing
+        }
 
         var isFresh: Bool { status == .known(.fresh) }
     }
@@ -199,6 +225,8 @@ public struct BootstrapStateMachine: Sendable {
     var records: [ActionRecord] = []
     var reportedPrimary: HostAddress?
     var wakeUpAt: Duration?
+    /// The time of the event being handled.
+    var now: Duration = .zero
 
     // Initiate.
     var lastInitiateSeq = -1
@@ -232,7 +260,7 @@ public struct BootstrapStateMachine: Sendable {
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
-        self.nodes = configuration.spec.hosts.map { Node(host: $0) }
+        self.nodes = configuration.spec.hosts.map { Node(host: $0, pacing: configuration.pacing) }
         self.random = SplitMix64(seed: configuration.seed)
     }
 
@@ -247,13 +275,16 @@ public struct BootstrapStateMachine: Sendable {
 
     public mutating func start(at now: Duration) -> [Action] {
         sequence += 1
+        self.now = now
         return nodes.indices.map { sendHello($0, topologyVersion: nil) }
     }
 
     public mutating func helloReceived(_ hello: HelloResponse, from host: HostAddress, at now: Duration) -> [Action] {
         guard !finished, let index = index(of: host), let requestSeq = nodes[index].monitorRequestSeq else { return [] }
         sequence += 1
+        self.now = now
         nodes[index].monitorRequestSeq = nil
+        nodes[index].monitorConnected = true
         nodes[index].connectFailures = 0
         var actions = record(hello, requestSeq: requestSeq, at: index)
         if let version = hello.topologyVersion {
@@ -267,8 +298,12 @@ public struct BootstrapStateMachine: Sendable {
     public mutating func helloFailed(_ error: MongoError, from host: HostAddress, at now: Duration) -> [Action] {
         guard !finished, let index = index(of: host), nodes[index].monitorRequestSeq != nil else { return [] }
         sequence += 1
+        self.now = now
         nodes[index].monitorRequestSeq = nil
         if error.isAccessDenied { return finish(.notAuthorized(error)) }
+        if error.kind == .invalidReply { return finish(.refused(.invalidReply(error))) }
+        if error.dropsConnection { nodes[index].monitorConnected = false }
+        if !error.reachedNode { nodes[index].pacing.refund(cost: nodes[index].monitorCharge) }
         nodes[index].connectFailures += 1
         nodes[index].hello = nil
         var actions: [Action] = []
@@ -291,7 +326,9 @@ public struct BootstrapStateMachine: Sendable {
     public mutating func commandSucceeded(_ reply: CommandReply, from host: HostAddress, at now: Duration) -> [Action] {
         guard !finished, let index = index(of: host), let pending = nodes[index].command else { return [] }
         sequence += 1
+        self.now = now
         nodes[index].command = nil
+        nodes[index].commandConnected = true
         nodes[index].commandFailures = 0
         nodes[index].lastCommandError = nil
         var actions: [Action] = []
@@ -307,13 +344,15 @@ public struct BootstrapStateMachine: Sendable {
                 if let hello = nodes[index].hello { nodes[index].statusAskedForHello = hello.requestSeq }
             }
         case (.getConfig, .config(let config)):
+            if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = nil
-            actions += watchMembers(of: config)
+            actions += watchMembers(of: config, from: index)
         case (.getCommittedConfig, .committedConfig(let config, let committed)):
+            if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = committed
-            actions += watchMembers(of: config)
+            actions += watchMembers(of: config, from: index)
             if committed == nil {
                 // A server before 4.4 ignores commitmentStatus: plain reads from now on.
                 commitmentStatusUnsupported = true
@@ -346,8 +385,15 @@ public struct BootstrapStateMachine: Sendable {
     public mutating func commandFailed(_ error: MongoError, from host: HostAddress, at now: Duration) -> [Action] {
         guard !finished, let index = index(of: host), let pending = nodes[index].command else { return [] }
         sequence += 1
+        self.now = now
         nodes[index].command = nil
         if error.isAccessDenied { return finish(.notAuthorized(error)) }
+        if error.kind == .invalidReply {
+            if pending.command.isWrite { completeWrite(on: index, error: error) }
+            return finish(.refused(.invalidReply(error)))
+        }
+        nodes[index].commandConnected = !error.dropsConnection
+        if !error.reachedNode { nodes[index].pacing.refund(cost: nodes[index].commandCharge) }
         var actions: [Action] = []
         // A status answer older than a hello that already shows a config says nothing new.
         let staleStatus = pending.command == .getStatus && (nodes[index].hello?.value.hasConfig ?? false)
@@ -391,6 +437,7 @@ public struct BootstrapStateMachine: Sendable {
     public mutating func timerFired(at now: Duration) -> [Action] {
         guard !finished else { return [] }
         sequence += 1
+        self.now = now
         wakeUpAt = nil
         return evaluate(now)
     }
@@ -398,6 +445,7 @@ public struct BootstrapStateMachine: Sendable {
     /// The overall deadline (`--timeout`) passed.
     public mutating func deadlineReached(at now: Duration) -> [Action] {
         guard !finished else { return [] }
+        self.now = now
         return finish(.timedOut(blockers()))
     }
 
@@ -440,15 +488,35 @@ public struct BootstrapStateMachine: Sendable {
         return actions
     }
 
-    /// Starts watching the members of the wanted set's config that were not listed.
-    private mutating func watchMembers(of config: ReplicaSetConfig) -> [Action] {
+    /// Starts watching the members of the wanted set's config that were not listed. A config
+    /// holds at most 50 members (mongod's limit, checked when it is read), and all the configs
+    /// read may together add at most that many hosts the user did not list: nodes cannot make
+    /// the tool contact hosts without end.
+    private mutating func watchMembers(of config: ReplicaSetConfig, from index: Int) -> [Action] {
         guard config.name == spec.name else { return [] }
+        let new = config.members.map(\.host).filter { self.index(of: $0) == nil }
+        let found = nodes.filter { !$0.listed }.count
+        guard found + new.count <= ReplicaSetSpec.maxMembers else {
+            let error = MongoError(.invalidReply, host: nodes[index].host,
+                                   message: "replSetGetConfig reply: its members and those of the configs read before name \(found + new.count) hosts not in --nodes, more than a replica set can have (\(ReplicaSetSpec.maxMembers))",
+                                   command: "replSetGetConfig")
+            return finish(.refused(.invalidReply(error)))
+        }
         var actions: [Action] = []
-        for member in config.members where index(of: member.host) == nil {
-            nodes.append(Node(host: member.host, listed: false))
+        for host in new {
+            nodes.append(Node(host: host, listed: false, pacing: configuration.pacing))
             actions.append(sendHello(nodes.count - 1, topologyVersion: nil))
         }
         return actions
+    }
+
+    /// A config that contradicts the node's own hello: a mongod's config always bears the name
+    /// its hello reports (`ReplicationCoordinatorImpl::fillIsMasterForReplSet`).
+    private func contradiction(_ config: ReplicaSetConfig, at index: Int) -> MongoError? {
+        guard let setName = nodes[index].hello?.value.setName, setName != config.name else { return nil }
+        return MongoError(.invalidReply, host: nodes[index].host,
+                          message: "replSetGetConfig reply: the config is named '\(config.name.printable(limit: 80))' but the node's hello reports set '\(setName.printable(limit: 80))'",
+                          command: "replSetGetConfig")
     }
 
     private mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
@@ -547,10 +615,14 @@ public struct BootstrapStateMachine: Sendable {
         let setExists = currentConfig != nil
         for index in nodes.indices {
             guard nodes[index].command == nil, let read = neededRead(index, setExists: setExists) else { continue }
-            if now < nodes[index].commandNotBefore {
-                earliestRetry = min(earliestRetry ?? nodes[index].commandNotBefore, nodes[index].commandNotBefore)
+            let cost = commandCost(index)
+            let allowed = max(nodes[index].commandNotBefore, nodes[index].pacing.earliest(cost: cost, at: now))
+            if now < allowed {
+                earliestRetry = min(earliestRetry ?? allowed, allowed)
                 continue
             }
+            nodes[index].pacing.charge(cost: cost, at: now)
+            nodes[index].commandCharge = cost
             if read == .getStatus, let hello = nodes[index].hello { nodes[index].statusAskedForHello = hello.requestSeq }
             nodes[index].command = (read, sequence)
             actions.append(.send(read, to: nodes[index].host))
@@ -622,15 +694,28 @@ public struct BootstrapStateMachine: Sendable {
         nodes.firstIndex { $0.host == host }
     }
 
+    /// The next monitor hello, no sooner than `delay` from now and than the node's pacing allows.
     private mutating func sendHello(_ index: Int, topologyVersion: TopologyVersion?, after delay: Duration = .zero) -> Action {
         nodes[index].monitorRequestSeq = sequence
+        let cost = 1 + (nodes[index].monitorConnected ? 0 : configuration.messagesPerConnection)
+        let delay = nodes[index].pacing.schedule(cost: cost, at: now + delay) - now
+        nodes[index].monitorCharge = cost
         let command = NodeCommand.awaitHello(topologyVersion, maxAwait: configuration.maxAwaitTime)
         return delay > .zero ? .sendLater(command, to: nodes[index].host, after: delay) : .send(command, to: nodes[index].host)
+    }
+
+    /// What the next command on the node's command connection costs, its handshake included.
+    private func commandCost(_ index: Int) -> Int {
+        1 + (nodes[index].commandConnected ? 0 : configuration.messagesPerConnection)
     }
 
     /// Sends a command on the node's command connection; a write is recorded at once, pending.
     mutating func send(_ command: NodeCommand, to index: Int, change: String = "") -> Action {
         nodes[index].command = (command, sequence)
+        // Writes are charged but not delayed: their own backoffs space them.
+        let cost = commandCost(index)
+        nodes[index].pacing.charge(cost: cost, at: now)
+        nodes[index].commandCharge = cost
         let recorded: ActionRecord.Command?
         switch command {
         case .initiate(let config): recorded = .initiate(config)

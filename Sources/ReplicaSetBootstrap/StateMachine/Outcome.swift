@@ -127,6 +127,9 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
     case needsClusterWideWriteConcern(HostAddress, MongoError)
     /// No sequence of safe reconfigs reaches the spec from the set's config (the planner's reason).
     case noSafePlan(setName: String, version: Int, reason: String)
+    /// The node answered with something no mongod sends (`MongoError.Kind.invalidReply`): it is
+    /// not trusted with anything, its hosts are never contacted.
+    case invalidReply(MongoError)
 
     public var description: String {
         switch self {
@@ -147,6 +150,8 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
             return "\(host) refused the reconfig: \(error.message) Set a cluster-wide default first, for example mongosh --eval 'db.adminCommand({setDefaultRWConcern: 1, defaultWriteConcern: {w: \"majority\"}})' on the primary, then run mongo-rs-bootstrap again"
         case .noSafePlan(let setName, let version, let reason):
             return "replica set '\(setName)' (config version \(version)) cannot be brought to the requested config safely: \(reason)"
+        case .invalidReply(let error):
+            return "\(error.host) answered \(error.command ?? "a command") with a reply no mongod sends: \(error.message). Refusing to act on anything it says; check that \(error.host) is a mongod and that nothing on the network path alters its replies"
         }
     }
 }

@@ -20,6 +20,21 @@ struct DriverErrorTests {
         #expect(error?.description == "127.0.0.1:\(port): connection refused")
     }
 
+    @Test("an address that is not a plain host:port never reaches a connection string, nor the network",
+          arguments: ["127.0.0.1/?authMechanism=PLAIN&x=", "x@127.0.0.1", "127.0.0.1,127.0.0.2", "127.0.0.1/admin", "127.0.0.1?tls=true"])
+    func onlyPlainHosts(host: String) throws {
+        let listener = try SilentListener()
+        let address = HostAddress(host: host, port: Int(listener.port))
+        let error = #expect(throws: MongoError.self) {
+            try MongoClient(host: address, connectTimeout: .seconds(1), socketTimeout: .seconds(1),
+                            credentials: Credentials(username: "admin", password: Secret("hunter2"), source: "admin", mechanism: nil))
+        }
+        #expect(error?.kind == .client)
+        #expect(error?.message.contains("not a plain host:port") == true)
+        #expect(error?.isRetriable == false)
+        #expect(!listener.wasContacted)
+    }
+
     @Test("a name that does not resolve: retriable, and says so")
     func nameNotResolved() throws {
         let host = HostAddress(host: "db-9.bootstrap-test.invalid")

@@ -108,3 +108,52 @@ struct RefusalTests {
         #expect((actions == [.finish(.notAuthorized(error))]) == (kind != .connectionRefused))
     }
 }
+
+/// A node that answers with what no mongod sends is refused at once: its replies are never acted on.
+@Suite("State machine: untrusted replies")
+struct UntrustedReplyTests {
+    @Test("a reply no mongod sends, on either connection, ends the run as a refusal naming the node")
+    func invalidReply() {
+        let error = MongoError(.invalidReply, host: b, message: "replSetGetConfig reply: field 'config.members[1].host' is …", command: "replSetGetConfig")
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(b, .secondary), from: b, at: .milliseconds(1))
+        #expect(machine.commandFailed(error, from: b, at: .milliseconds(2)) == [.finish(.refused(.invalidReply(error)))])
+        var monitorMachine = Machine(configuration([a, b]))
+        _ = monitorMachine.start(at: .zero)
+        #expect(monitorMachine.helloFailed(error, from: b, at: .milliseconds(1)) == [.finish(.refused(.invalidReply(error)))])
+        #expect(Refusal.invalidReply(error).description.hasPrefix("db-1.mongo:27017 answered replSetGetConfig with a reply no mongod sends"))
+    }
+
+    @Test("a config named otherwise than the node's own hello says is refused")
+    func configContradictsHello() {
+        var machine = Machine(configuration([a]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        var config = storedConfig([a])
+        config.name = "other"
+        guard case .refused(.invalidReply(let error))? = machine.commandSucceeded(.committed(config), from: a, at: .milliseconds(2)).outcome else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(error.message.contains("named 'other'"))
+    }
+
+    @Test("configs may add at most 50 hosts not in --nodes to watch")
+    func watchLimit() {
+        var machine = Machine(configuration([a]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .secondary, primary: nil), from: a, at: .milliseconds(1))
+        let first = storedConfig([a] + (1...30).map { HostAddress(host: "x-\($0)") })
+        #expect(machine.commandSucceeded(.config(first), from: a, at: .milliseconds(2)).outcome == nil)
+        // The node now reports another 30 members under a newer version.
+        let actions = machine.helloReceived(.member(a, .secondary, version: 2, counter: 2), from: a, at: .milliseconds(3))
+        #expect(actions.contains(.send(.getConfig, to: a)))
+        let second = storedConfig([a] + (31...60).map { HostAddress(host: "x-\($0)") }, version: 2)
+        guard case .refused(.invalidReply(let error))? = machine.commandSucceeded(.config(second), from: a, at: .seconds(1)).outcome else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(error.message.contains("60 hosts not in --nodes"))
+    }
+}

@@ -10,6 +10,11 @@ public enum ReconfigRules {
     /// tool's invariant of one voter change per reconfig.
     public static func violation(from old: ReplicaSetConfig, to new: ReplicaSetConfig, primary: HostAddress?, force: Bool) -> String? {
         if let problem = new.problem { return problem }
+        // `repl_set_config.idl`: version `lt: 2147483648`. A set at the last version can never
+        // be reconfigured without force (which lets mongod pick the version).
+        if !force && !ReplicaSetConfig.versionRange.contains(new.version) {
+            return "version field value of \(new.version) is out of range: mongod allows config versions up to \(Int32.max), and the set is at \(old.version)"
+        }
         // A force reconfig gets a version mongod raises itself (by 10000 and more).
         if !force && !new.isNewer(than: old) {
             return "New replica set configuration version and term must be greater than old, but \(new.versionAndTerm) is not greater than \(old.versionAndTerm) for replica set \(new.name)"

@@ -184,7 +184,9 @@ extension BootstrapStateMachine {
         // A reachable member that knows of a primary: the set is alive where this run cannot see.
         let primaryKnown = nodes.contains { $0.hello?.value.isWritablePrimary == true || $0.hello?.value.primary != nil }
         guard !primaryKnown, observationComplete, !writeInFlight else { return [] }
-        let grace = Duration.milliseconds(config.settings["electionTimeoutMillis"]?.intValue ?? 10_000)
+        // mongod accepts any positive int64 here; a day is far beyond any --timeout, and a
+        // duration the clock can sleep for.
+        let grace = Duration.milliseconds(min(config.settings["electionTimeoutMillis"]?.intValue ?? 10_000, 86_400_000))
         guard now >= since + grace else { return wakeUp(at: since + grace, now: now) }
         guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
         guard let (forced, dropped) = ReconfigPlanner.forcedConfig(from: config, reachable: Set(reachable)) else {

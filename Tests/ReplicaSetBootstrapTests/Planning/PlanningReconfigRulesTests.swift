@@ -27,6 +27,23 @@ struct PlanningReconfigRulesTests {
         #expect(violation(next { $0.members.removeLast() }) == nil)
     }
 
+    @Test("a set at config version 2147483647 cannot be raised: the planner refuses, naming the limit, never traps")
+    func lastVersion() {
+        var last = old
+        last.version = Int(Int32.max)
+        var beyond = last
+        beyond.version += 1
+        beyond.members[1].options.priority = 2
+        #expect(ReconfigRules.violation(from: last, to: beyond, primary: db(0), force: false)?.contains("out of range") == true)
+        var wanted = spec([db(0), db(1), db(2)])
+        wanted.members[1].priority = 2
+        let planner = ReconfigPlanner(spec: wanted, removeMembers: false)
+        #expect(planner.obstacle(from: last, primary: db(0))?.contains("up to 2147483647") == true)
+        // What the config itself holds stays writable: the document has no trap either.
+        #expect(last.document["version"] == .int32(.max))
+        #expect(beyond.document["version"] == .int64(1 << 31))
+    }
+
     @Test("(version, term) must increase; a force reconfig gets its version from mongod")
     func versionAndTerm() {
         let same = next { $0.version -= 1; $0.members[1].options.priority = 2 }

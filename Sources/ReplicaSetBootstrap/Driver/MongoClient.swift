@@ -179,6 +179,11 @@ extension MongoError {
             let code = reply?["code"]?.intValue.flatMap { Int32(exactly: $0) }.map(Int.init) ?? Int(error.code)
             let codeName = reply?["codeName"]?.stringValue?.printable(limit: 80) ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
             self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue?.printable() ?? message)
+        case let domain where (domain == UInt32(MONGOC_ERROR_SERVER_SELECTION.rawValue) || domain == UInt32(MONGOC_ERROR_STREAM.rawValue))
+            && message.contains("unexpected type") && message.contains("in hello response"):
+            // libmongoc's own handshake found a field of the wrong type
+            // (`mongoc_server_description_handle_hello`): a reply no mongod sends.
+            self.init(.invalidReply, host: host, message: "the handshake's hello reply: \(Self.networkCause(message, host: host))", command: "hello")
         case UInt32(MONGOC_ERROR_SERVER_SELECTION.rawValue), UInt32(MONGOC_ERROR_STREAM.rawValue):
             self.init(Self.networkKind(message, code: error.code), host: host, message: Self.networkCause(message, host: host))
         case UInt32(MONGOC_ERROR_CLIENT.rawValue) where error.code == UInt32(MONGOC_ERROR_CLIENT_AUTHENTICATE.rawValue),
@@ -212,7 +217,7 @@ extension MongoError {
             cause = String(cause[..<range.lowerBound])
         }
         if cause.hasPrefix("Failed to resolve") { return "name does not resolve (DNS has no address for \(host.host) yet)" }
-        return cause
+        return cause.isEmpty ? message : cause
     }
 }
 

@@ -46,15 +46,18 @@ extension BootstrapStateMachine {
         return notes
     }
 
-    func plan(steps: [Plan.Step]) -> Plan {
-        let observed = watchedNodes.map { node -> NodeReport in
-            switch node.status {
-            case .unknown: return NodeReport(host: node.host, status: "not reached")
-            case .unreachable(let error): return NodeReport(host: node.host, status: "unreachable: \(error.message)")
-            case .awaitingStatus: return NodeReport(host: node.host, status: "no config (status unknown)")
-            case .known(let status): return NodeReport(host: node.host, status: status.description)
-            }
+    /// What was last seen of a node, in words.
+    func observation(of node: Node) -> String {
+        switch node.status {
+        case .unknown: return "not reached"
+        case .unreachable(let error): return "unreachable: \(error.message)"
+        case .awaitingStatus: return "no config (status unknown)"
+        case .known(let status): return status.description
         }
+    }
+
+    func plan(steps: [Plan.Step]) -> Plan {
+        let observed = watchedNodes.map { NodeReport(host: $0.host, status: observation(of: $0)) }
         let desired = spec.members.map { member -> String in
             let o = member.resolvedOptions
             let role = o.arbiterOnly ? "arbiter" : "votes \(o.votes), priority \(MemberOptions.text(priority: o.priority))" + (o.hidden ? ", hidden" : "")
@@ -65,8 +68,23 @@ extension BootstrapStateMachine {
         return Plan(setName: spec.name, observed: observed, desired: desired, steps: steps, notes: notes(for: currentConfig?.value))
     }
 
-    /// What is still missing, for a run that ends without converging.
+    /// What is still missing, for a run that ends without converging: what holds the run up,
+    /// and each node whose last command failed, with its error; never nothing.
     func blockers() -> [Blocker] {
+        var blockers = obstacles()
+        for node in watchedNodes where !blockers.contains(where: { $0.host == node.host }) {
+            if let error = node.lastCommandError {
+                blockers.append(.unanswered(node.host, error.command ?? "a command", error))
+            }
+        }
+        if blockers.isEmpty {
+            // Nothing identified as in the way: then say what each node was last seen as.
+            blockers = watchedNodes.map { .observed($0.host, observation(of: $0)) }
+        }
+        return blockers
+    }
+
+    private func obstacles() -> [Blocker] {
         var blockers: [Blocker] = []
         let current = currentConfig?.value
         for node in watchedNodes {
@@ -79,7 +97,11 @@ extension BootstrapStateMachine {
             }
         }
         guard let current else {
-            if let lastInitiateError { blockers.append(.initiateFailing(lastInitiateError.host, lastInitiateError)) }
+            if let lastInitiateError {
+                blockers.append(.initiateFailing(lastInitiateError.host, lastInitiateError))
+            } else if let initiatedOn {
+                blockers.append(.initiateWithoutEffect(initiatedOn))
+            }
             return blockers
         }
         guard let primary = writablePrimary else {
@@ -123,7 +145,8 @@ extension Blocker {
     var host: HostAddress? {
         switch self {
         case .unreachable(let host, _), .notFindingItself(let host), .initiateFailing(let host, _), .notHealthy(let host, _),
-             .waitingForConfig(let host), .unanswered(let host, _, _), .cannotAddYet(let host):
+             .waitingForConfig(let host), .unanswered(let host, _, _), .cannotAddYet(let host), .initiateWithoutEffect(let host),
+             .observed(let host, _):
             return host
         case .noPrimary, .majorityLost, .reconfiguring:
             return nil

@@ -175,11 +175,15 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
     case reconfiguring(String)
     /// A member to add is not reachable, so it cannot join yet.
     case cannotAddYet(HostAddress)
+    /// The node answered replSetInitiate ok but has not shown a config since.
+    case initiateWithoutEffect(HostAddress)
+    /// Nothing else names the node: what was last seen of it.
+    case observed(HostAddress, String)
 
     public var description: String {
         switch self {
         case .unreachable(let host, let error):
-            return error.map { "\(host) unreachable: \($0.message)" } ?? "\(host) never answered"
+            return error.map { "\(host) unreachable: \($0.message.isEmpty ? $0.kindDescription : $0.message)" } ?? "\(host) never answered"
         case .notFindingItself(let host):
             return "\(host) is listed in the config but reports REMOVED: it cannot find itself in the config (does its own host name resolve to it?)"
         case .initiateFailing(let host, let error):
@@ -200,11 +204,30 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
             return "reconfiguration under way: \(what)"
         case .cannotAddYet(let host):
             return "\(host) is to be added but is not reachable"
+        case .initiateWithoutEffect(let host):
+            return "\(host) accepted replSetInitiate but has reported no config since"
+        case .observed(let host, let what):
+            return "\(host): \(what)"
         }
     }
 }
 
 extension MongoError {
+    /// The kind of failure in words, for an error libmongoc gave no message for.
+    var kindDescription: String {
+        switch kind {
+        case .nameNotResolved: return "name does not resolve"
+        case .connectionRefused: return "connection refused"
+        case .networkFailure: return "network error (no details from libmongoc)"
+        case .server(let code, let codeName): return "\(codeName) \(code)"
+        case .authentication: return "authentication failed"
+        case .certificateRejected: return "certificate rejected"
+        case .unexpectedReply: return "a reply libmongoc could not read"
+        case .invalidReply: return "a reply no mongod sends"
+        case .client: return "client error"
+        }
+    }
+
     var codeName: String? {
         if case .server(_, let name) = kind { return name }
         return nil

@@ -17,7 +17,8 @@ struct Bootstrap {
         log.note("\(invocation.dryRun ? "dry run: " : "")replica set '\(spec.name)' with \(spec.members.count) member\(spec.members.count == 1 ? "" : "s"): \(spec.hosts.map(\.description).joined(separator: ", "))\(security); giving up after \(DurationParsing.format(invocation.timeout))", event: "start")
         for note in invocation.notes { log.note(note) }
 
-        let configuration = invocation.machineConfiguration
+        var configuration = invocation.machineConfiguration
+        configuration.messagesPerConnection = invocation.security.credentials?.messagesPerConnection ?? 1
         let clock = ContinuousClock()
         let started = clock.now
         var nodes: any ReplicaSetNodes = MongocNodes(

@@ -69,3 +69,12 @@ public struct TLSOptions: Hashable, Sendable {
         self.allowInvalidCertificates = allowInvalidCertificates
     }
 }
+
+extension Credentials {
+    /// What libmongoc sends on a new connection before the first command: the handshake
+    /// `hello` (carrying the first authentication step, `speculativeAuthenticate`), then for
+    /// SCRAM two `saslContinue`; x.509 is done in the hello.
+    public var messagesPerConnection: Int {
+        mechanism == .x509 ? 1 : 3
+    }
+}

@@ -105,6 +105,16 @@ public struct HelloResponse: Hashable, Sendable {
     /// Whether the node has a config it is a member of.
     public var hasConfig: Bool { setName != nil }
 
+    /// Whether `other` reports the same state: everything but `topologyVersion` (which a hostile
+    /// node may change at will) and `lastWrite` (which moves with every write) equal.
+    public func saysTheSame(as other: HelloResponse) -> Bool {
+        var mine = self
+        var theirs = other
+        (mine.topologyVersion, theirs.topologyVersion) = (nil, nil)
+        (mine.lastWrite, theirs.lastWrite) = (nil, nil)
+        return mine == theirs
+    }
+
     /// Whether this reply shows a later state of the same process than `other`.
     public func isNewerTopology(than other: HelloResponse) -> Bool {
         guard let mine = topologyVersion, let theirs = other.topologyVersion, mine.processId == theirs.processId else { return false }

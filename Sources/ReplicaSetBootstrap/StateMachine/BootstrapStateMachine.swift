@@ -40,10 +40,11 @@ public struct BootstrapStateMachine: Sendable {
         /// Give up (exit 69) after this many failed attempts to reach one node (Spica's
         /// `--max-retry-connection`); nil: keep trying until the deadline.
         public var maxConnectionAttempts: Int?
-        /// How often each node may be sent commands (see `CommandPacing`): a bootstrap fits in
-        /// the burst; a node that answers at once forever gets 4 commands a second.
+        /// How often each node may be asked what it already said (see `CommandPacing`): answers
+        /// that tell something new are free, so a bootstrap or a long series of reconfigs never
+        /// waits; a node that answers at once with the same thing gets 2 commands a second.
         public var pacing: CommandPacing
-        public static let defaultPacing = CommandPacing(burst: 16, interval: .milliseconds(250))
+        public static let defaultPacing = CommandPacing(burst: 12, interval: .milliseconds(500))
         /// Messages a new connection costs before its first command: libmongoc's handshake
         /// `hello`, plus the authentication conversation when credentials are used.
         public var messagesPerConnection: Int
@@ -286,6 +287,11 @@ public struct BootstrapStateMachine: Sendable {
         nodes[index].monitorRequestSeq = nil
         nodes[index].monitorConnected = true
         nodes[index].connectFailures = 0
+        // Only a hello that says the same as the last one counts against the node's pacing: a
+        // mongod answers an awaitable hello early only when its state changed.
+        if nodes[index].hello.map({ !$0.value.saysTheSame(as: hello) }) ?? true {
+            nodes[index].pacing.refund(cost: nodes[index].monitorCharge)
+        }
         var actions = record(hello, requestSeq: requestSeq, at: index)
         if let version = hello.topologyVersion {
             actions.append(sendHello(index, topologyVersion: version))
@@ -330,6 +336,7 @@ public struct BootstrapStateMachine: Sendable {
         nodes[index].command = nil
         nodes[index].commandConnected = true
         nodes[index].commandFailures = 0
+        if tellsSomethingNew(reply, at: index) { nodes[index].pacing.refund(cost: nodes[index].commandCharge) }
         nodes[index].lastCommandError = nil
         var actions: [Action] = []
         switch (pending.command, reply) {
@@ -704,6 +711,20 @@ public struct BootstrapStateMachine: Sendable {
         return delay > .zero ? .sendLater(command, to: nodes[index].host, after: delay) : .send(command, to: nodes[index].host)
     }
 
+    /// Whether a read's answer differs from what was known: only answers that do not count
+    /// against the node's pacing (a config being committed, a state reached). Writes were not
+    /// charged.
+    private func tellsSomethingNew(_ reply: CommandReply, at index: Int) -> Bool {
+        let node = nodes[index]
+        switch reply {
+        case .hello(let hello): return node.hello.map { !$0.value.saysTheSame(as: hello) } ?? true
+        case .status(let health): return node.health?.value != health
+        case .config(let config): return node.config?.value != config
+        case .committedConfig(let config, let committed): return node.config?.value != config || node.configCommitted != committed
+        case .initiated, .steppedUp, .reconfigured, .steppedDown: return false
+        }
+    }
+
     /// What the next command on the node's command connection costs, its handshake included.
     private func commandCost(_ index: Int) -> Int {
         1 + (nodes[index].commandConnected ? 0 : configuration.messagesPerConnection)
@@ -712,10 +733,8 @@ public struct BootstrapStateMachine: Sendable {
     /// Sends a command on the node's command connection; a write is recorded at once, pending.
     mutating func send(_ command: NodeCommand, to index: Int, change: String = "") -> Action {
         nodes[index].command = (command, sequence)
-        // Writes are charged but not delayed: their own backoffs space them.
-        let cost = commandCost(index)
-        nodes[index].pacing.charge(cost: cost, at: now)
-        nodes[index].commandCharge = cost
+        // Writes are not paced: their own backoffs and the safe-reconfig rules space them.
+        nodes[index].commandCharge = 0
         let recorded: ActionRecord.Command?
         switch command {
         case .initiate(let config): recorded = .initiate(config)

@@ -48,7 +48,23 @@ struct CommandPacingTests {
             guard let delay else { break }
             now += delay + .milliseconds(1)
         }
-        #expect(sent <= 16 + 4 * 10 + 1, "\(sent) hellos in 10 s")
-        #expect(sent >= 16 + 4 * 9, "paced too hard: \(sent) hellos in 10 s")
+        let pacing = Machine.Configuration.defaultPacing
+        let steady = Int(Duration.seconds(10) / pacing.interval)
+        #expect(sent <= pacing.burst + steady + 1, "\(sent) hellos in 10 s")
+        #expect(sent >= pacing.burst + steady - 2, "paced too hard: \(sent) hellos in 10 s")
+        #expect(sent <= 40, "more than 4 a second: \(sent) hellos in 10 s")
+    }
+
+    @Test("answers that tell something new never wait: 200 state changes in a row go out at once")
+    func changesAreFree() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloFailed(.refused(b), from: b, at: .milliseconds(1))
+        let states: [MemberState] = [.other, .secondary]
+        for step in 0..<200 {
+            let hello = HelloResponse.member(a, states[step % 2], version: 1 + step / 2, counter: Int64(step + 1))
+            let actions = machine.helloReceived(hello, from: a, at: .milliseconds(2 + step))
+            #expect(actions.contains(.send(awaitHello(tv(Int64(step + 1))), to: a)), "step \(step): \(actions.sends)")
+        }
     }
 }

@@ -1,0 +1,37 @@
+import CMongoc
+
+/// The libmongoc this process (and the tool, from the same system package) is linked with, and
+/// the first release that survives the replies libmongoc 1.23.1 crashes on: an OP_MSG section
+/// whose length runs past the message (`_mongoc_rpc_scatter_msg` trusts it and reads beyond the
+/// buffer), and an OP_COMPRESSED the client never asked for whose uncompressedSize is wrong
+/// (`_mongoc_rpc_decompress` asserts, aborting the process). The tool cannot catch either: they
+/// happen inside `mongoc_client_command_simple`.
+enum LibmongocFixes {
+    struct Version: Comparable, CustomStringConvertible, Sendable {
+        var major: Int
+        var minor: Int
+        var patch: Int
+
+        static func < (lhs: Version, rhs: Version) -> Bool {
+            (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
+        }
+
+        var description: String { "\(major).\(minor).\(patch)" }
+    }
+
+    // TODO(lead): the first libmongoc release that bounds OP_MSG section lengths and rejects a
+    // wrong OP_COMPRESSED uncompressedSize instead of crashing. 1.25.0 (the release that replaced
+    // the message parser with mcd-rpc) is a placeholder, not verified; until it is set right the
+    // crasher cases stay skipped on Debian's 1.23.1.
+    static let firstSafeVersion = Version(major: 1, minor: 25, patch: 0)
+
+    static var linked: Version {
+        Version(major: Int(mongoc_get_major_version()), minor: Int(mongoc_get_minor_version()), patch: Int(mongoc_get_micro_version()))
+    }
+
+    static var crashersAreSafe: Bool { linked >= firstSafeVersion }
+
+    static var skipReason: String {
+        "linked libmongoc \(linked) is older than LibmongocFixes.firstSafeVersion \(firstSafeVersion): these replies crash libmongoc itself, inside the tool's process"
+    }
+}

@@ -64,8 +64,10 @@ final class InterceptingProxy: Sendable {
             bothDone.enter()
             sockets.spawn { [self] in
                 while let message = LoopbackSockets.readMessage(client, stopped: sockets.stopped) {
-                    let name = Wire.decodeRequest(message).flatMap { $0.command.firstKey } ?? "<undecodable>"
+                    let request = Wire.decodeRequest(message)
+                    let name = request.flatMap { $0.command.firstKey } ?? "<undecodable>"
                     traffic.record(name, connection: connection, raw: message)
+                    if let request { traffic.recordSASLPayload(of: request.command) }
                     if let header = Wire.header(of: message) { pending.withLock { $0[header.requestID] = name } }
                     guard LoopbackSockets.send(server, message) else { break }
                 }

@@ -1,11 +1,13 @@
 import CMongoc
 
 /// The libmongoc this process (and the tool, from the same system package) is linked with, and
-/// the first release that survives the replies libmongoc 1.23.1 crashes on: an OP_MSG section
-/// whose length runs past the message (`_mongoc_rpc_scatter_msg` trusts it and reads beyond the
-/// buffer), and an OP_COMPRESSED the client never asked for whose uncompressedSize is wrong
-/// (`_mongoc_rpc_decompress` asserts, aborting the process). The tool cannot catch either: they
-/// happen inside `mongoc_client_command_simple`.
+/// the first releases without the 1.23.1 behaviours no tool can work around, because they happen
+/// inside `mongoc_client_command_simple`:
+/// - crashes: an OP_MSG section whose length runs past the message (`_mongoc_rpc_scatter_msg`
+///   trusts it and reads beyond the buffer), an OP_COMPRESSED the client never asked for whose
+///   uncompressedSize is wrong (`_mongoc_rpc_decompress` asserts, aborting the process), and an
+///   OP_REPLY in answer to an OP_MSG (a NULL dereference);
+/// - an OP_MSG reply whose responseTo names another request is taken as the answer.
 enum LibmongocFixes {
     struct Version: Comparable, CustomStringConvertible, Sendable {
         var major: Int
@@ -25,6 +27,10 @@ enum LibmongocFixes {
     // crasher cases stay skipped on Debian's 1.23.1.
     static let firstSafeVersion = Version(major: 1, minor: 25, patch: 0)
 
+    // TODO(lead): the first libmongoc release that rejects an OP_MSG reply whose responseTo is not
+    // the request's id (1.23.1 accepts it as the answer). 1.25.0 is a placeholder, not verified.
+    static let firstVersionCheckingResponseTo = Version(major: 1, minor: 25, patch: 0)
+
     static var linked: Version {
         Version(major: Int(mongoc_get_major_version()), minor: Int(mongoc_get_minor_version()), patch: Int(mongoc_get_micro_version()))
     }
@@ -33,5 +39,11 @@ enum LibmongocFixes {
 
     static var skipReason: String {
         "linked libmongoc \(linked) is older than LibmongocFixes.firstSafeVersion \(firstSafeVersion): these replies crash libmongoc itself, inside the tool's process"
+    }
+
+    static var checksResponseTo: Bool { linked >= firstVersionCheckingResponseTo }
+
+    static var responseToSkipReason: String {
+        "linked libmongoc \(linked) is older than LibmongocFixes.firstVersionCheckingResponseTo \(firstVersionCheckingResponseTo): it takes a reply to another request as the answer, so the tool cannot tell"
     }
 }

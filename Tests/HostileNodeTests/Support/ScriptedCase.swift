@@ -58,10 +58,12 @@ struct ScriptedCase: Sendable, CustomTestStringConvertible {
                 for attacker in attackerNodes { attacker.stop() }
             }
             var hosts = [node.host]
+            // A flood's run ends because the closed port never answers: naming either is right.
             if peers == .closedPort { hosts.append("127.0.0.1:\(try SilentListener.closedPort())") }
             let timeout = Duration.seconds(timeoutSeconds)
             let run = try await ToolRun.run(["--nodes", hosts.joined(separator: ","), "--timeout", "\(timeoutSeconds)s"], timeout: timeout)
-            run.check(expectation, timeout: timeout, nodes: [ObservedNode(host: node.host, traffic: node.traffic)], named: node.host,
+            run.keepOutput(named: name)
+            run.check(expectation, timeout: timeout, nodes: [ObservedNode(host: node.host, traffic: node.traffic)], named: hosts,
                       allowedWrites: allowedWrites,
                       untouchable: attackerNodes.map { ObservedNode(host: $0.host, traffic: $0.traffic) },
                       sourceLocation: sourceLocation)

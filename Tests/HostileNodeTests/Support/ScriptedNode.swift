@@ -114,6 +114,7 @@ final class ScriptedNode: Sendable {
                 return
             }
             let seen = traffic.record(command.firstKey ?? "", connection: connection, raw: message)
+            traffic.recordSASLPayload(of: command)
             let request = Request(kind: kind, requestID: requestID, command: command, connection: connection, seen: seen)
             guard let script = script.withLock({ $0 }) else { return }
             guard perform(script(request), for: request, on: fd) else { return }

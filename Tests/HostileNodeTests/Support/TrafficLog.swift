@@ -1,4 +1,5 @@
 import Foundation
+import MongoBSON
 import Synchronization
 
 /// Everything one hostile node (or proxy, or attacker listener) received: each message with its
@@ -24,6 +25,7 @@ final class TrafficLog: Sendable {
         var seen: [String: Int] = [:]
         var connections = 0
         var raw: [UInt8] = []
+        var notes: [String] = []
     }
 
     private let state = Mutex(State())
@@ -47,6 +49,28 @@ final class TrafficLog: Sendable {
         }
     }
 
+    /// Keeps the decoded payload of a SASL command with the raw bytes: PLAIN sends
+    /// base64("\0user\0password") as a string, which hides the password from a scan of the raw
+    /// bytes; SCRAM's binary payloads never hold it.
+    func recordSASLPayload(of command: BSONDocument) {
+        guard ["saslStart", "saslContinue"].contains(command.firstKey ?? "") else { return }
+        if command.firstKey == "saslStart" { note("saslStart mechanism \(command["mechanism"]?.stringValue ?? "?")") }
+        let decoded: [UInt8]
+        switch command["payload"] {
+        case .string(let text)?: decoded = Data(base64Encoded: text).map { Array($0) } ?? []
+        case .binary(_, let bytes)?: decoded = bytes
+        default: return
+        }
+        state.withLock { state in
+            if state.raw.count < Self.rawByteLimit { state.raw += [0] + decoded.prefix(Self.rawByteLimit - state.raw.count) }
+        }
+    }
+
+    /// Something worth saying in a failure message (which SASL mechanism a listener was offered).
+    func note(_ text: String) {
+        state.withLock { state in if !state.notes.contains(text) { state.notes.append(text) } }
+    }
+
     var entries: [Entry] { state.withLock { $0.entries } }
     var connectionCount: Int { state.withLock { $0.connections } }
     var rawBytes: [UInt8] { state.withLock { $0.raw } }
@@ -57,7 +81,9 @@ final class TrafficLog: Sendable {
     var summary: String {
         let counts = state.withLock { $0.seen }
         guard !counts.isEmpty else { return "nothing" }
+        let notes = state.withLock { $0.notes }
         return counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")
     }
 
     /// The most messages received in any one-second window.

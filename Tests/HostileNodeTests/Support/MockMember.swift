@@ -46,7 +46,7 @@ final class MockMember: Sendable {
         var members: [BSONDocument]
         var processId = ObjectId.generate()
         var counter: Int64 = 0
-        /// Replies the tool's monitor got; awaitable hellos wait for a change from this one.
+        /// Hellos answered so far: each reply's `connectionId`, as mongod numbers its connections.
         var connectionIds: Int32 = 0
     }
 

@@ -1,4 +1,5 @@
 import CMongoc
+import Foundation
 
 /// The libmongoc this process (and the tool, from the same system package) is linked with, and
 /// the first releases without the 1.23.1 behaviours no tool can work around, because they happen
@@ -35,13 +36,17 @@ enum LibmongocFixes {
         Version(major: Int(mongoc_get_major_version()), minor: Int(mongoc_get_minor_version()), patch: Int(mongoc_get_micro_version()))
     }
 
-    static var crashersAreSafe: Bool { linked >= firstSafeVersion }
+    /// HOSTILE_NODE_FORCE_LIBMONGOC_CASES=1 runs the gated cases whatever the version: to see
+    /// them fail on 1.23.1, or to try a newer libmongoc before the constants are moved.
+    static var forced: Bool { ProcessInfo.processInfo.environment["HOSTILE_NODE_FORCE_LIBMONGOC_CASES"] == "1" }
+
+    static var crashersAreSafe: Bool { linked >= firstSafeVersion || forced }
 
     static var skipReason: String {
         "linked libmongoc \(linked) is older than LibmongocFixes.firstSafeVersion \(firstSafeVersion): these replies crash libmongoc itself, inside the tool's process"
     }
 
-    static var checksResponseTo: Bool { linked >= firstVersionCheckingResponseTo }
+    static var checksResponseTo: Bool { linked >= firstVersionCheckingResponseTo || forced }
 
     static var responseToSkipReason: String {
         "linked libmongoc \(linked) is older than LibmongocFixes.firstVersionCheckingResponseTo \(firstVersionCheckingResponseTo): it takes a reply to another request as the answer, so the tool cannot tell"

@@ -95,5 +95,12 @@ let package = Package(
             name: "MongoSimulatorTests",
             dependencies: ["MongoSimulator", "MongoBSON", "CMongoc", "TestSupport"]
         ),
+        // The real binary against nodes that answer what mongod never would (issue 10, "Never
+        // trust a node"): a wire-protocol server of the tests' own, scripted or in front of a
+        // simulated member. CMongoc only to read the linked libmongoc's version.
+        .testTarget(
+            name: "HostileNodeTests",
+            dependencies: ["mongo-rs-bootstrap", "MongoSimulator", "MongoBSON", "CMongoc", "TestSupport"]
+        ),
     ]
 )

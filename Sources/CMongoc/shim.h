@@ -26,6 +26,11 @@ static inline void cmongoc_bson_storage_free(bson_t *storage) {
     bson_free(storage);
 }
 
+/* Whether bson_iter_next stopped at a corrupt element rather than at the end of the document. */
+static inline bool cmongoc_iter_failed(const bson_iter_t *iter) {
+    return iter->err_off != 0;
+}
+
 /* The length of a document, whose struct fields Swift cannot see. */
 static inline uint32_t cmongoc_bson_length(const bson_t *bson) {
     return bson->len;

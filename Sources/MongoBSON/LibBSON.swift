@@ -83,6 +83,8 @@ enum LibBSON {
             let key = String(cString: bson_iter_key(iter))
             document.append(key, try decodeValue(iter, depth: depth))
         }
+        // libbson ends an iteration at a corrupt element as quietly as at the end.
+        guard !cmongoc_iter_failed(iter) else { throw BSONError.invalidDocument("corrupt element after field '\(document.keys.last ?? "")'") }
         return document
     }
 

@@ -25,7 +25,6 @@ struct FloodTests {
             member.bumpTopologyVersion(newProcess: true)
             return .document(member.hello(for: request))
         },
-        flood("hello without setVersion, forever", tweaks: .init(hello: { hello, _ in hello["setVersion"] = nil })),
         flood("hello setVersion 2 while the config says version 1, forever", tweaks: .init(hello: { hello, _ in hello["setVersion"] = .int32(2) })),
         flood("replSetGetConfig failing with ShutdownInProgress, forever") { request, _ in
             request.name == "replSetGetConfig" ? .document(MockMember.error(91, "ShutdownInProgress", "The server is in quiesce mode and will shut down")) : nil

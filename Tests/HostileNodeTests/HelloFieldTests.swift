@@ -25,6 +25,8 @@ struct HelloFieldTests {
             hello["isreplicaset"] = "true"
         },
         hello("setName as an int", mentioning: ["setName"]) { hello, _ in hello["setName"] = .int32(0) },
+        // mongod reports setVersion whenever it reports setName (`HelloResponse::setReplSetVersion`).
+        hello("setName without setVersion", mentioning: ["setVersion"]) { hello, _ in hello["setVersion"] = nil },
         hello("setVersion as a string", mentioning: ["setVersion"]) { hello, _ in hello["setVersion"] = "1" },
         hello("primary as an int", mentioning: ["primary"]) { hello, _ in hello["primary"] = .int32(1) },
         hello("me as an array", mentioning: ["me"]) { hello, host in hello["me"] = [.string(host)] },

@@ -41,9 +41,6 @@ struct LibmongocCrasherTests {
         } else {
             print("HostileNodeTests: skipping the libmongoc crasher cases: \(LibmongocFixes.skipReason)")
         }
-        if !LibmongocFixes.checksResponseTo {
-            print("HostileNodeTests: skipping the replies to another requestId: \(LibmongocFixes.responseToSkipReason)")
-        }
     }
 
     @Test("a reply that crashes libmongoc 1.23.1 is protocol garbage to a fixed libmongoc",

@@ -70,9 +70,6 @@ struct ProtocolGarbageTests {
     static let helloCases: [ScriptedCase] = [
         garbage(.hello, "the connection closed instead of a reply") { _, _ in .close },
         garbage(.hello, "the connection closed mid-reply") { _, reply in .closeMidReply(.document(reply), afterBytes: 30) },
-        garbage(.hello, "an element of an unknown BSON type") { _, reply in .body(unknownElementType(reply)) },
-        garbage(.hello, "a string running past its document") { _, reply in .body(stringPastTheEnd(reply)) },
-        garbage(.hello, "a document without its final NUL") { _, reply in .body(missingTerminator(reply)) },
         garbage(.hello, "an unknown opcode") { request, reply in
             .message(Wire.message(opcode: 2099, requestID: 9, responseTo: request.requestID, payload: Wire.littleEndian(Int32(0)) + [0] + reply.bytes))
         },
@@ -91,19 +88,41 @@ struct ProtocolGarbageTests {
     static let otherCases: [ScriptedCase] = [
         garbage(.handshake, "the connection closed instead of a reply") { _, _ in .close },
         garbage(.config, "the connection closed mid-reply") { _, reply in .closeMidReply(.document(reply), afterBytes: 40) },
-        garbage(.config, "an element of an unknown BSON type") { _, reply in .body(unknownElementType(reply)) },
         garbage(.config, "the reply trickled a byte every 100 ms") { _, reply in .trickle(.document(reply), every: .milliseconds(100)) },
         garbage(.config, "never answered") { _, _ in .never },
     ]
 
-    /// libmongoc 1.23.1 does not compare an OP_MSG reply's responseTo with the request's id: it
-    /// hands the tool such a reply as the answer, and the tool cannot see the difference.
+    /// A whole, well-framed message whose document is not valid BSON: libmongoc hands it to the
+    /// tool as the reply. No network fault makes a complete message with a corrupt document, so
+    /// it is refused like any other reply no mongod sends (exit 65), naming the node.
+    static func corrupt(_ target: Target, _ what: String, _ body: @escaping @Sendable (BSONDocument) -> [UInt8]) -> ScriptedCase {
+        ScriptedCase("\(target.rawValue): \(what)", .refused(mentioning: ["BSON"])) { request, member in
+            target.matches(request) ? .body(body(target.saneReply(request, member))) : nil
+        }
+    }
+
+    static let corruptDocuments: [ScriptedCase] = [
+        corrupt(.hello, "an element of an unknown BSON type", unknownElementType),
+        corrupt(.hello, "a string running past its document", stringPastTheEnd),
+        corrupt(.hello, "a document without its final NUL", missingTerminator),
+        corrupt(.config, "an element of an unknown BSON type", unknownElementType),
+        corrupt(.config, "a string running past its document", stringPastTheEnd),
+    ]
+
+    /// libmongoc does not compare an OP_MSG reply's responseTo with the request's id
+    /// (`LibmongocFixes.firstVersionCheckingResponseTo`): it hands the tool such a reply as the
+    /// answer, and the tool cannot see the difference. With a sane reply the run converges; where
+    /// libmongoc checks, it is garbage like any other. No death, no flood, no write either way.
+    static let replyToAnotherRequest: Expectation = LibmongocFixes.checksResponseTo ? .deadline : .converged
     static let responseToCases: [ScriptedCase] = [
-        garbage(.hello, "a reply to another requestId") { request, reply in
-            .message(Wire.reply(body: reply.bytes, to: request.requestID &+ 7, kind: request.kind, replyID: 9))
+        ScriptedCase("hello: a reply to another requestId", replyToAnotherRequest) { request, member in
+            guard request.isToolHello else { return nil }
+            return .message(Wire.reply(body: member.hello(for: request).bytes, to: request.requestID &+ 7, kind: request.kind, replyID: 9))
         },
-        garbage(.config, "a reply to another requestId") { request, reply in
-            .message(Wire.reply(body: reply.bytes, to: request.requestID &- 1, kind: request.kind, replyID: 9))
+        ScriptedCase("replSetGetConfig: a reply to another requestId", replyToAnotherRequest) { request, member in
+            guard request.name == "replSetGetConfig" else { return nil }
+            let reply = member.configReply(commitmentStatus: request.command["commitmentStatus"] != nil)
+            return .message(Wire.reply(body: reply.bytes, to: request.requestID &- 1, kind: request.kind, replyID: 9))
         },
     ]
 
@@ -117,8 +136,12 @@ struct ProtocolGarbageTests {
         try await scripted.run()
     }
 
-    @Test("a reply to another request is retried until --timeout",
-          .enabled(if: LibmongocFixes.checksResponseTo, Comment(rawValue: LibmongocFixes.responseToSkipReason)),
+    @Test("a well-framed reply whose document is corrupt BSON is refused", arguments: corruptDocuments)
+    func corruptDocument(_ scripted: ScriptedCase) async throws {
+        try await scripted.run()
+    }
+
+    @Test("a reply to another request: taken as the answer by libmongoc, never a crash, flood or write",
           arguments: responseToCases)
     func replyToAnotherRequest(_ scripted: ScriptedCase) async throws {
         try await scripted.run()

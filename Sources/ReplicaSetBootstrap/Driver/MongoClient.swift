@@ -145,9 +145,24 @@ final class MongoClient: @unchecked Sendable {
         } catch {
             // libmongoc read a whole message, but what it holds is not a document this tool
             // reads (nested deeper than mongod allows, a type no mongod sends).
-            throw MongoError(.invalidReply, host: host, message: "the reply is not usable: \(error.description.printable())")
+            throw MongoError(.invalidReply, host: host, message: "the reply is not usable: \(error.description.printable())", command: command.firstKey)
         }
-        guard succeeded else { throw MongoError(error, reply: reply, host: host) }
+        guard succeeded else {
+            // mongod's error replies carry `code` (int), `codeName` and `errmsg` (strings)
+            // (`CommandHelpers::appendCommandStatusNoThrow`); libmongoc's own errors have no reply.
+            let envelope = ReplyFields(reply)
+            do throws(ReplyError) {
+                let code = try envelope.int("code", in: Int(Int32.min)...Int(Int32.max))
+                _ = try envelope.string("codeName")
+                let errmsg = try envelope.string("errmsg")
+                if let ok = reply["ok"], !ok.isTruthy, code == nil || errmsg == nil {
+                    throw ReplyError("an error reply (ok: \(ok.shortDescription)) without \(code == nil ? "a code" : "an errmsg")")
+                }
+            } catch {
+                throw MongoError(.invalidReply, host: host, message: "error reply: \(error.message)", command: command.firstKey)
+            }
+            throw MongoError(error, reply: reply, host: host)
+        }
         // libmongoc counts a reply without `ok`, or with `ok: "0"`, as success; mongod always
         // answers `ok: 1` for one (`CommandHelpers::appendCommandStatusNoThrow`).
         switch reply["ok"] {
@@ -155,7 +170,7 @@ final class MongoClient: @unchecked Sendable {
             return reply
         case let other:
             let found = other.map { "is \($0.shortDescription)" } ?? "is missing"
-            throw MongoError(.invalidReply, host: host, message: "field 'ok' \(found): mongod answers ok: 1 or ok: 0 with a code")
+            throw MongoError(.invalidReply, host: host, message: "field 'ok' \(found): mongod answers ok: 1, or ok: 0 with a code", command: command.firstKey)
         }
     }
 }
@@ -191,6 +206,13 @@ extension MongoError {
             self.init(.authentication, host: host, message: message)
         case UInt32(MONGOC_ERROR_PROTOCOL.rawValue):
             self.init(.unexpectedReply, host: host, message: message)
+        case 0 where message.isEmpty:
+            // libmongoc 1.23 fails without any error when its handshake rejects the node's hello
+            // (`mongoc_server_description_handle_hello`, its `failure` path), and keeps no copy
+            // of that reply: all that can be said is where it happened.
+            self.init(.unexpectedReply, host: host,
+                      message: "libmongoc rejected the node's handshake hello without saying why (it does for a hello field of the wrong type, such as a setName that is not a string)",
+                      command: "hello")
         default:
             self.init(.client, host: host, message: message)
         }

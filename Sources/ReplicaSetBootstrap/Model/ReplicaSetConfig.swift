@@ -104,13 +104,13 @@ extension ReplicaSetConfig {
             throw fields.failure("members", "is missing or empty")
         }
         var members: [Member] = []
-        var seenHosts: Set<HostAddress> = []
-        var seenIds: Set<Int> = []
-        for m in memberFields {
+        var seenHosts: [HostAddress: Int] = [:]
+        var seenIds: [Int: Int] = [:]
+        for (index, m) in memberFields.enumerated() {
             guard let id = try m.int("_id", in: Self.memberIdRange) else { throw m.failure("_id", "is missing") }
             guard let host = try m.host("host") else { throw m.failure("host", "is missing") }
-            guard seenIds.insert(id).inserted else { throw m.failure("_id", "is \(id), the _id of an earlier member too") }
-            guard seenHosts.insert(host).inserted else { throw m.failure("host", "is \(host), the host of an earlier member too") }
+            if let earlier = seenIds.updateValue(index, forKey: id) { throw m.failure("_id", "is \(id), a duplicate of members[\(earlier)]._id") }
+            if let earlier = seenHosts.updateValue(index, forKey: host) { throw m.failure("host", "is \(host), a duplicate of members[\(earlier)].host") }
             let arbiter = try m.bool("arbiterOnly") ?? false
             // The name before 5.0.
             let legacyDelay = try m.int("slaveDelay", in: Self.secondaryDelayRange)

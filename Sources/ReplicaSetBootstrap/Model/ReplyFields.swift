@@ -32,14 +32,11 @@ struct ReplyFields {
 
     func has(_ key: String) -> Bool { document[key] != nil }
 
-    /// mongod's `safeBool`: a bool, or a number read as its truth.
+    /// A bool: mongod parses `safeBool` fields from numbers too, but always writes them as bools.
     func bool(_ key: String) throws(ReplyError) -> Bool? {
         guard let value = document[key] else { return nil }
-        switch value {
-        case .bool(let flag): return flag
-        case .int32, .int64, .double: return value.isTruthy
-        default: throw failure(key, "is \(value.shortDescription), not a boolean")
-        }
+        guard case .bool(let flag) = value else { throw failure(key, "is \(value.shortDescription), not a boolean") }
+        return flag
     }
 
     func string(_ key: String) throws(ReplyError) -> String? {

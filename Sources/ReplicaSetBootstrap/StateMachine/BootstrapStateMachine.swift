@@ -44,7 +44,7 @@ public struct BootstrapStateMachine: Sendable {
         /// that tell something new are free, so a bootstrap or a long series of reconfigs never
         /// waits; a node that answers at once with the same thing gets 2 commands a second.
         public var pacing: CommandPacing
-        public static let defaultPacing = CommandPacing(burst: 12, interval: .milliseconds(500))
+        public static let defaultPacing = CommandPacing(burst: 8, interval: .milliseconds(500))
         /// Messages a new connection costs before its first command: libmongoc's handshake
         /// `hello`, plus the authentication conversation when credentials are used.
         public var messagesPerConnection: Int

@@ -22,15 +22,18 @@ enum LibmongocFixes {
         var description: String { "\(major).\(minor).\(patch)" }
     }
 
-    // TODO(lead): the first libmongoc release that bounds OP_MSG section lengths and rejects a
-    // wrong OP_COMPRESSED uncompressedSize instead of crashing. 1.25.0 (the release that replaced
-    // the message parser with mcd-rpc) is a placeholder, not verified; until it is set right the
-    // crasher cases stay skipped on Debian's 1.23.1.
-    static let firstSafeVersion = Version(major: 1, minor: 25, patch: 0)
+    /// The first release without the crashes: 1.24.0 replaced the message parser
+    /// (`mcd-rpc.c`, CDRIVER-4625/4617), which bounds section lengths and grows its section
+    /// array; 1.27.4 made a reply of the wrong opcode an error rather than an assertion
+    /// (CDRIVER-5584); 1.28.1 made a wrong OP_COMPRESSED uncompressedSize an error rather than
+    /// `BSON_ASSERT` (CDRIVER-5735, mongo-c-driver PR 1747, NEWS "Validate lengths in ill-formed
+    /// server responses"). Debian 13 ships 1.30.
+    static let firstSafeVersion = Version(major: 1, minor: 28, patch: 1)
 
-    // TODO(lead): the first libmongoc release that rejects an OP_MSG reply whose responseTo is not
-    // the request's id (1.23.1 accepts it as the answer). 1.25.0 is a placeholder, not verified.
-    static let firstVersionCheckingResponseTo = Version(major: 1, minor: 25, patch: 0)
+    /// No release is known to compare an OP_MSG reply's responseTo with the request's id on the
+    /// command path (1.24+ checks it for OP_GET_MORE only, `mongoc-cursor-legacy.c`): such a
+    /// reply is taken as the answer. Nil until one is verified.
+    static let firstVersionCheckingResponseTo: Version? = nil
 
     static var linked: Version {
         Version(major: Int(mongoc_get_major_version()), minor: Int(mongoc_get_minor_version()), patch: Int(mongoc_get_micro_version()))
@@ -46,9 +49,5 @@ enum LibmongocFixes {
         "linked libmongoc \(linked) is older than LibmongocFixes.firstSafeVersion \(firstSafeVersion): these replies crash libmongoc itself, inside the tool's process"
     }
 
-    static var checksResponseTo: Bool { linked >= firstVersionCheckingResponseTo || forced }
-
-    static var responseToSkipReason: String {
-        "linked libmongoc \(linked) is older than LibmongocFixes.firstVersionCheckingResponseTo \(firstVersionCheckingResponseTo): it takes a reply to another request as the answer, so the tool cannot tell"
-    }
+    static var checksResponseTo: Bool { firstVersionCheckingResponseTo.map { linked >= $0 } ?? false }
 }

@@ -117,7 +117,9 @@ final class MockMember: Sendable {
         if initiated {
             let config = self.config
             reply.append("hosts", .array([.string(host)]))
-            reply.append("setName", config["_id"] ?? "rs0")
+            // The config's name when it is one: a case about the config's _id type is about the
+            // config (a hello setName of the wrong type is a hello case).
+            reply.append("setName", config["_id"]?.stringValue.map(BSON.string) ?? "rs0")
             // setVersion is the config's version, whatever a case made of it.
             if let version = config["version"] { reply.append("setVersion", version) }
             reply.append(writable, true)

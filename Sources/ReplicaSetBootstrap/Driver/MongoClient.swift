@@ -1,5 +1,6 @@
 import CMongoc
 import MongoBSON
+import NIOConcurrencyHelpers
 
 /// Options for the connections to one node.
 public struct ConnectionOptions: Hashable, Sendable {
@@ -21,8 +22,10 @@ public struct ConnectionOptions: Hashable, Sendable {
 }
 
 /// libmongoc's process-wide setup, done once.
-enum Mongoc {
+public enum Mongoc {
+    private static let initializedOnce = NIOLockedValueBox(false)
     private static let initialized: Bool = {
+        initializedOnce.withLockedValue { $0 = true }
         mongoc_init()
         // libmongoc logs to stderr by default; the tool reports what matters itself.
         mongoc_log_set_handler({ _, _, _, _ in }, nil)
@@ -31,6 +34,12 @@ enum Mongoc {
 
     static func initialize() {
         precondition(initialized)
+    }
+
+    /// libmongoc's process-wide teardown (`mongoc_cleanup`): it removes the performance-counter
+    /// file it made in /dev/shm. Only once every client is destroyed and no call is running.
+    public static func cleanUp() {
+        if initializedOnce.withLockedValue({ $0 }) { mongoc_cleanup() }
     }
 }
 

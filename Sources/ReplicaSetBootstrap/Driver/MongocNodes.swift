@@ -27,6 +27,19 @@ public final class MongocNodes: ReplicaSetNodes {
         return try result.get()
     }
 
+    /// Destroys every client once the call it serves has returned, and refuses new ones. True when
+    /// all are gone within `limit`; false when a call is still blocked in libmongoc (then the
+    /// process must end without libmongoc's cleanup, which would free what that call uses).
+    /// A caller that wants blocked calls to end at once shuts their sockets down first.
+    public func close(within limit: Duration) -> Bool {
+        let group = DispatchGroup()
+        for node in connections.withLockedValue({ Array($0.values) }) {
+            node.close(in: group)
+        }
+        let deadline = DispatchTime.now() + .nanoseconds(Int(limit.milliseconds) * 1_000_000)
+        return group.wait(timeout: deadline) == .success
+    }
+
     private func connections(to host: HostAddress) -> NodeConnections {
         connections.withLockedValue { connections in
             if let existing = connections[host] { return existing }
@@ -72,6 +85,8 @@ final class NodeConnections: Sendable {
     private let command = NIOLockedValueBox<MongoClient?>(nil)
     /// Servers before 4.4.2 do not know `hello`; they get `isMaster` once they answered 59.
     private let legacyHello = NIOLockedValueBox(false)
+    /// Set by `close`: no client is created any more.
+    private let closed = NIOLockedValueBox(false)
 
     init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration) {
         monitorQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).monitor")
@@ -79,6 +94,14 @@ final class NodeConnections: Sendable {
         self.host = host
         self.options = options
         self.maxAwaitTime = maxAwaitTime
+    }
+
+    /// Each queue destroys its client after the call it runs now, if any.
+    func close(in group: DispatchGroup) {
+        closed.withLockedValue { $0 = true }
+        for (queue, slot) in [(monitorQueue, monitor), (commandQueue, command)] {
+            queue.async(group: group) { slot.withLockedValue { $0 = nil } }
+        }
     }
 
     func run(_ request: BootstrapStateMachine.NodeCommand) throws(MongoError) -> BootstrapStateMachine.CommandReply {
@@ -160,6 +183,7 @@ final class NodeConnections: Sendable {
         let result = slot.withLockedValue { (client: inout MongoClient?) -> Result<BSONDocument, MongoError> in
             do throws(MongoError) {
                 if client == nil {
+                    guard !closed.withLockedValue({ $0 }) else { throw MongoError(.client, host: host, message: "closed") }
                     client = try MongoClient(host: host, connectTimeout: options.connectTimeout, socketTimeout: socketTimeout,
                                              credentials: options.credentials, tls: options.tls)
                 }

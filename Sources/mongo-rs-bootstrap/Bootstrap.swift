@@ -4,9 +4,15 @@ import ReplicaSetBootstrap
 /// and the signals, then prints the result. Returns the exit code.
 struct Bootstrap {
     let invocation: Invocation
+    /// The connections to the nodes; the process closes them when it ends (`ProcessExit`).
+    let nodes: MongocNodes
 
     init(_ invocation: Invocation) {
         self.invocation = invocation
+        nodes = MongocNodes(
+            hosts: invocation.spec.hosts,
+            options: ConnectionOptions(connectTimeout: invocation.connectTimeout, credentials: invocation.security.credentials, tls: invocation.security.tls),
+            maxAwaitTime: invocation.machineConfiguration.maxAwaitTime)
     }
 
     func run() async -> Int32 {
@@ -21,10 +27,7 @@ struct Bootstrap {
         configuration.messagesPerConnection = invocation.security.credentials?.messagesPerConnection ?? 1
         let clock = ContinuousClock()
         let started = clock.now
-        var nodes: any ReplicaSetNodes = MongocNodes(
-            hosts: spec.hosts,
-            options: ConnectionOptions(connectTimeout: invocation.connectTimeout, credentials: invocation.security.credentials, tls: invocation.security.tls),
-            maxAwaitTime: configuration.maxAwaitTime)
+        var nodes: any ReplicaSetNodes = self.nodes
         if invocation.debug {
             nodes = DebugLoggingNodes(nodes, log: log) { started.duration(to: clock.now) }
         }

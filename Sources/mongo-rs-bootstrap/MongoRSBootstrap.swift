@@ -208,10 +208,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             Terminal.error("\(error.message)\nRun mongo-rs-bootstrap --help for the options.")
             throw ExitCode(ExitStatus.badInput)
         }
-        let code = await Bootstrap(invocation).run()
-        // A libmongoc call may still be blocked on another thread (a node that has not answered).
-        // exit() would run the atexit handlers, OpenSSL's cleanup among them, under its feet and
-        // crash the process; every line is already written (unbuffered), so end without them.
-        _exit(code)
+        let bootstrap = Bootstrap(invocation)
+        let code = await bootstrap.run()
+        ProcessExit.end(code, closing: bootstrap.nodes)
     }
 }

@@ -29,6 +29,27 @@ struct BootstrapScenarioTests {
         }
     }
 
+    @Test("nothing is left behind: libmongoc's counter file in /dev/shm is gone after exit 0, 69 and 143")
+    func noFileLeftBehind() async throws {
+        try await withSimulator(members: 1) { simulator in
+            let closed = "127.0.0.1:\(try SilentListener.closedPort())"
+            // 0; 69 with a connection blocked in an awaitable hello; 143 by SIGTERM mid-run.
+            for (nodes, timeout, signal) in [([simulator.hosts[0]], "30s", Int32?.none), ([simulator.hosts[0], closed], "2s", nil),
+                                             ([simulator.hosts[0], closed], "30s", SIGTERM)] {
+                let run = try ToolProcess.start(["--nodes", nodes.joined(separator: ","), "--timeout", timeout])
+                let counters = "/dev/shm/mongoc-\(run.process.processIdentifier)"
+                if let signal {
+                    #expect(try await run.waitUntilCatching(signal))
+                    try await Task.sleep(for: .milliseconds(300))
+                    run.signal(signal)
+                }
+                let result = await run.finished()
+                #expect(result.exitCode == (signal.map { 128 + $0 } ?? (nodes.count == 1 ? 0 : 69)), "\(result.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: counters), "\(counters) left behind after exit \(result.exitCode)")
+            }
+        }
+    }
+
     @Test("re-run on a healthy set: exit 0 and not a single write")
     func rerunOnHealthySet() async throws {
         try await withSimulator(members: 3) { simulator in

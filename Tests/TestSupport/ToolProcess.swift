@@ -12,8 +12,12 @@ public struct ToolProcess {
         public var exitedAt: ContinuousClock.Instant = .now
     }
 
-    /// The binary next to the test bundle (`swift build` puts both in the same folder).
+    /// The binary next to the test bundle (`swift build` puts both in the same folder), or the
+    /// one `MONGO_RS_BOOTSTRAP_BINARY` names (scripts/test's AddressSanitizer build).
     public static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["MONGO_RS_BOOTSTRAP_BINARY"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
         let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for folder in [bundleFolder, URL(fileURLWithPath: ".build/debug")] {
             let candidate = folder.appendingPathComponent("mongo-rs-bootstrap")
@@ -41,7 +45,10 @@ public struct ToolProcess {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(context.environment) { $1 }.merging(environment) { $1 }
+        // The sanitizers' own settings pass through the clean environment.
+        let sanitizerOptions = ProcessInfo.processInfo.environment.filter { $0.key.hasSuffix("SAN_OPTIONS") }
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(sanitizerOptions) { $1 }
+            .merging(context.environment) { $1 }.merging(environment) { $1 }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -88,6 +95,10 @@ public struct ToolProcess {
             let result = Result(exitCode: process.terminationStatus,
                                 stdout: String(decoding: stdoutData, as: UTF8.self),
                                 stderr: String(decoding: stderrData, as: UTF8.self), exitedAt: exitedAt)
+            // A binary built with -sanitize=address reports memory errors and leaks on stderr.
+            for report in ["ERROR: AddressSanitizer", "ERROR: LeakSanitizer"] where result.stderr.contains(report) {
+                Issue.record("\(report) in a run of the tool:\n\(result.stderr.suffix(4000))")
+            }
             // Safety invariant 6, checked on every run of every scenario.
             for leak in SecretScan.leaks(of: secrets, in: ["stdout": result.stdout, "stderr": result.stderr]) {
                 Issue.record("a secret leaked: \(leak) (arguments: \(process.arguments?.count ?? 0))")

@@ -102,7 +102,7 @@ final class MongoClient: @unchecked Sendable {
             hosts.append((name.lowercased(), Int(current.pointee.port)))
             entry = UnsafePointer(current.pointee.next)
         }
-        let onlyThisHost = hosts.count == 1 && hosts[0] == (host.host, host.port)
+        let onlyThisHost = hosts.count == 1 && hosts[0] == (host.canonicalHost, host.port)
         let nothingElse = mongoc_uri_get_username(uri) == nil && mongoc_uri_get_auth_mechanism(uri) == nil
             && mongoc_uri_get_database(uri) == nil && mongoc_uri_get_options(uri).map { bson_count_keys($0) == 0 } ?? true
             && mongoc_uri_get_credentials(uri).map { bson_count_keys($0) == 0 } ?? true

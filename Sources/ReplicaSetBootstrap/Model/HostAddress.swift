@@ -1,6 +1,7 @@
 /// A member address as mongod writes it in a replica-set config: `host:port`, the port explicit.
-/// Host names are lowercased (DNS is case-insensitive, and `DB-0` and `db-0` must count as one
-/// member); IPv6 addresses are kept without brackets and printed with them.
+/// The host keeps the case it was written with (a config is written back as it was recorded),
+/// but compares, hashes and sorts without it: DNS is case-insensitive, so `DB-0` and `db-0` are
+/// one member. IPv6 addresses are kept without brackets and printed with them.
 public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let defaultPort = 27017
 
@@ -16,16 +17,33 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// The host as DNS compares it.
+    var canonicalHost: String { host.lowercased() }
+
+    public static func == (lhs: HostAddress, rhs: HostAddress) -> Bool {
+        lhs.port == rhs.port && lhs.canonicalHost == rhs.canonicalHost
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(canonicalHost)
+        hasher.combine(port)
+    }
+
+    /// Whether both name the member the same way, case included.
+    public func isSpelledLike(_ other: HostAddress) -> Bool {
+        host == other.host && port == other.port
+    }
+
     /// Sorted host order, used to pick the initiator deterministically whatever order `--nodes`
-    /// was given in.
+    /// was given in, and whatever case.
     public static func < (lhs: HostAddress, rhs: HostAddress) -> Bool {
-        (lhs.host, lhs.port) < (rhs.host, rhs.port)
+        (lhs.canonicalHost, lhs.port, lhs.host) < (rhs.canonicalHost, rhs.port, rhs.host)
     }
 
     /// mongod's rule (`HostAndPort::isLocalHost`, `src/mongo/util/net/hostandport.cpp`): any
     /// host starting with "127." counts, name or address.
     public var isLocalhost: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        canonicalHost == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// Only the characters of a DNS name, an IPv4 or an IPv6 address, and a port in range: what
@@ -90,7 +108,7 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
             }
             port = number
         }
-        self.init(host: hostPart.lowercased(), port: port)
+        self.init(host: String(hostPart), port: port)
     }
 
     /// Why `name` is not a usable host name or IPv4 address, or nil when it is.

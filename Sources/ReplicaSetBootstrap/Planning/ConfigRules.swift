@@ -75,7 +75,7 @@ enum ConfigRules {
             guard o.buildIndexes else { return "priority must be 0 when buildIndexes=false" }
         }
         // Within a member, horizon hosts (without ports) differ from each other and from its own host.
-        var horizonHosts: Set<String> = [member.host.host]
+        var horizonHosts: Set<String> = [member.host.canonicalHost]
         for (name, value) in o.horizons.sorted(by: { $0.key < $1.key }) {
             if name == "__default" { return "Horizon name \"__default\" is reserved for internal mongodb usage" }
             if name.isEmpty { return "Horizons cannot have empty names" }
@@ -83,7 +83,7 @@ enum ConfigRules {
             if address.isIPAddress {
                 return "Found split horizon configuration using IP address, which is disallowed: horizons contains entry {\"\(name)\": \"\(value)\"}"
             }
-            if !horizonHosts.insert(address.host).inserted { return "Duplicate horizon member found \"\(address.host)\"." }
+            if !horizonHosts.insert(address.canonicalHost).inserted { return "Duplicate horizon member found \"\(address.host)\"." }
         }
         return nil
     }

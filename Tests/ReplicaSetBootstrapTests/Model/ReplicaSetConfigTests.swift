@@ -30,6 +30,21 @@ struct ReplicaSetConfigTests {
         #expect(config.members[1].options.priority == 0)
     }
 
+    @Test("hosts keep the case they were recorded with, and compare without it")
+    func hostCase() throws {
+        let config = try ReplicaSetConfig(document: mongodConfig)
+        #expect(config.members[1].host.description == "DB-1.mongo:27017")
+        #expect(config.member(HostAddress(host: "db-1.MONGO")) != nil)
+        // A reconfig adding a member writes the others as recorded.
+        var next = config
+        next.version += 1
+        next.members.append(.init(id: 2, host: try HostAddress(parsing: "Case-3.Mongo")))
+        let hosts = next.document["members"]?.arrayValue?.compactMap { $0.documentValue?["host"]?.stringValue }
+        #expect(hosts == ["db-0.mongo:27017", "DB-1.mongo:27017", "Case-3.Mongo:27017"])
+        #expect(Set([HostAddress(host: "A"), HostAddress(host: "a")]).count == 1)
+        #expect(!HostAddress(host: "A").isSpelledLike(HostAddress(host: "a")))
+    }
+
     @Test("sends back what it read: settings, replicaSetId and unknown top-level fields survive")
     func roundTrip() throws {
         let config = try ReplicaSetConfig(document: mongodConfig)
@@ -60,9 +75,10 @@ struct ReplicaSetConfigTests {
         #expect(spec.initiator == HostAddress(host: "db-2.mongo"))
     }
 
-    @Test("hosts: default port, lowercase, IPv6 in brackets; h and h:27017 are one member")
+    @Test("hosts: default port, case kept but not compared, IPv6 in brackets; h and h:27017 are one member")
     func hosts() throws {
         #expect(try HostAddress(parsing: "DB-0.Mongo") == HostAddress(host: "db-0.mongo", port: 27017))
+        #expect(try HostAddress(parsing: "DB-0.Mongo").description == "DB-0.Mongo:27017")
         #expect(try HostAddress(parsing: "db-0.mongo:27018").port == 27018)
         #expect(try HostAddress(parsing: "[::1]:27019").description == "[::1]:27019")
         #expect(try HostAddress(parsing: "[fe80::1]").description == "[fe80::1]:27017")

@@ -117,6 +117,11 @@ struct Node: Sendable {
 
     var selfConfig: MemberConfig? { selfIndex.flatMap { config?.members[$0] } }
 
+    /// The name this node goes by in the set: its own member's host in its config, which may be
+    /// an alias of the address it listens on (mongod names itself so in hello's `me` and
+    /// `primary`, and its peers key it so).
+    var selfHost: String { selfConfig?.host ?? host }
+
     /// `TopologyCoordinator::getMemberState`.
     var topologyState: MemberState {
         guard config != nil else { return .startup }

@@ -79,9 +79,9 @@ extension ReplicaSetSimulator {
         if !dryRun && node.storage.lastVoteTerm == term { return false }
         if candidateConfig.versionAndTerm == config.versionAndTerm && me.arbiterOnly {
             // An arbiter does not help unseat a healthy primary of equal or greater priority.
-            let candidatePriority = config.index(ofHost: nodes[candidate].host).map { config.members[$0].effectivePriority } ?? 0
+            let candidatePriority = config.index(ofHost: nodes[candidate].selfHost).map { config.members[$0].effectivePriority } ?? 0
             let betterPrimary = node.peers.contains { host, peer in
-                peer.isUp && peer.state == .primary && host != nodes[candidate].host
+                peer.isUp && peer.state == .primary && host != nodes[candidate].selfHost
                     && (config.index(ofHost: host).map { config.members[$0].effectivePriority } ?? 0) >= candidatePriority
             }
             if betterPrimary { return false }
@@ -100,7 +100,7 @@ extension ReplicaSetSimulator {
         nodes[member].leaderMode = .leaderElect
         nodes[member].electionIdTerm = term
         nodes[member].electionTime = timestamps.next(term: term)
-        nodes[member].primaryHost = nodes[member].host
+        nodes[member].primaryHost = nodes[member].selfHost
         // Nothing commits until the first entry of the new term (`processWinElection`).
         nodes[member].firstOpTimeOfMyTerm = OpTime(seconds: .max, increment: 0, term: .max)
         emit(member, .electionWon(term: term))

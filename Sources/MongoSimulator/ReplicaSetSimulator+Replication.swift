@@ -57,7 +57,7 @@ extension ReplicaSetSimulator {
         nodes[member].configState = .steady
         if nodes[member].role == .leader {
             if let selfIndex, config.members[selfIndex].isElectable {
-                nodes[member].primaryHost = nodes[member].host
+                nodes[member].primaryHost = nodes[member].selfHost
             } else {
                 stepDownNow(member)
             }
@@ -128,7 +128,7 @@ extension ReplicaSetSimulator {
             other != member && nodes[other].isRunning && !nodes[other].lastApplied.isNull
                 && connectionProblem(from: member, to: other) == nil
                 && [.primary, .secondary].contains(nodes[other].memberState)
-                && nodes[member].config?.index(ofHost: nodes[other].host) != nil
+                && nodes[member].config?.members.contains(where: { nodes[other].isSelf($0.host) }) == true
         }
         guard let source = sources.first(where: { nodes[$0].memberState == .primary }) ?? sources.first else {
             schedule(.initialSync(member), after: options.timings.initialSync)
@@ -165,12 +165,12 @@ extension ReplicaSetSimulator {
                 nodes[member].storage.lastApplied = nodes[primary].lastApplied
                 nodes[member].storage.lastAppliedWallMillis = nodes[primary].storage.lastAppliedWallMillis
             }
-            let (host, applied, wall) = (nodes[member].host, nodes[member].lastApplied, nodes[member].storage.lastAppliedWallMillis)
+            let (host, applied, wall) = (nodes[member].selfHost, nodes[member].lastApplied, nodes[member].storage.lastAppliedWallMillis)
             nodes[primary].peers[host]?.applied = applied
             nodes[primary].peers[host]?.appliedWallMillis = wall
         }
         updateCommitPoint(primary)
-        for member in nodes.indices where member != primary && nodes[member].primaryHost == nodes[primary].host {
+        for member in nodes.indices where member != primary && nodes[member].primaryHost == nodes[primary].selfHost {
             let committed = min(nodes[primary].lastCommitted, nodes[member].lastApplied)
             if nodes[member].lastCommitted < committed { nodes[member].lastCommitted = committed }
         }

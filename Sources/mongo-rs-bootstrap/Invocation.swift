@@ -125,9 +125,10 @@ struct Invocation {
         var listed: Set<HostAddress> = []
         for node in nodes {
             let host = try HostAddress(parsing: node)
-            guard listed.insert(host).inserted else {
-                throw InvalidInput("member \(host) is listed twice in --nodes (host and host:27017 are the same member)")
+            if let earlier = listed.first(where: { $0 == host }) {
+                throw InvalidInput("\(earlier) and \(host) are one member listed twice in --nodes (names compare without case; host and host:27017 are the same member)")
             }
+            listed.insert(host)
             _ = index(of: host, adding: true)
         }
         for text in arbiters {

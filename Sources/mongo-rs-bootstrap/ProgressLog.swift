@@ -94,6 +94,8 @@ final class ProgressLog: Sendable {
                         message: "replSetStepUp on \(host): \(error.message) (\(error.kindName)); retrying in \(DurationParsing.format(retry))")
         case .primaryWritable(let host):
             return Line(event: "primary", node: host, message: "\(host) is PRIMARY and writable")
+        case .recordedAs(let given, let recorded):
+            return Line(event: "recordedAs", node: given, message: "\(given) is the member the set records as \(recorded): compared and written under that name")
         case .reconfiguring(let host, let change, let version):
             return Line(event: "reconfiguring", node: host, message: "replSetReconfig on \(host) to version \(version): \(change)")
         case .reconfigured(let host, let version):

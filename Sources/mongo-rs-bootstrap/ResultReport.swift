@@ -61,6 +61,7 @@ struct ResultReport {
                 lines.append("  \(member.host)  \(state)  (\(role))")
             }
             lines.append(summary.actions.isEmpty ? "nothing to change: the set already matched" : "done: " + summary.actions.map(\.description).joined(separator: "; "))
+            lines += summary.recordedNames.sorted { $0.key < $1.key }.map { "note: --nodes \($0.key) is the member the set records as \($0.value)" }
             lines += summary.notes.map { "note: \($0)" }
             return lines.joined(separator: "\n")
         case .planned(let plan):
@@ -99,6 +100,7 @@ struct ResultReport {
                     "arbiterOnly": .bool(member.arbiterOnly),
                 ])
             })
+            document["recordedAs"] = .document(BSONDocument(summary.recordedNames.sorted { $0.key < $1.key }.map { ($0.key.description, .string($0.value.description)) }))
             document["notes"] = .array(summary.notes.map { .string($0) })
         case .outcome(.planned(let plan)):
             document["outcome"] = "planned"

@@ -26,7 +26,7 @@ struct BadInputTests {
         Case(arguments: ["--nodes", "db-0:"], mentions: ["db-0:", "empty port"]),
         Case(arguments: ["--nodes", ":27017"], mentions: [":27017", "empty host name"]),
         Case(arguments: ["--nodes", "db-0.mongo,db-0.mongo:27017"], mentions: ["db-0.mongo:27017", "listed twice"]),
-        Case(arguments: ["--nodes", "DB-0.mongo", "--nodes", "db-0.MONGO"], mentions: ["db-0.mongo:27017", "listed twice"]),
+        Case(arguments: ["--nodes", "DB-0.mongo", "--nodes", "db-0.MONGO"], mentions: ["DB-0.mongo:27017 and db-0.MONGO:27017", "listed twice"]),
         Case(arguments: ["--nodes", (1...51).map { "db-\($0).mongo" }.joined(separator: ",")], mentions: ["51 members", "at most 50"]),
         Case(arguments: ["--nodes", "fe80::1"], mentions: ["IPv6 addresses need brackets", "[fe80::1]:27017"]),
         Case(arguments: ["--nodes", "[::1"], mentions: ["[::1", "missing ']'"]),

@@ -41,9 +41,10 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     /// mongod's rule (`HostAndPort::isLocalHost`, `src/mongo/util/net/hostandport.cpp`): any
-    /// host starting with "127." counts, name or address.
+    /// host starting with "127." counts, name or address; "localhost" only in lower case, as
+    /// mongod compares it.
     public var isLocalhost: Bool {
-        canonicalHost == "localhost" || host == "::1" || host.hasPrefix("127.")
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// Only the characters of a DNS name, an IPv4 or an IPv6 address, and a port in range: what

@@ -13,7 +13,7 @@ extension BootstrapStateMachine {
             // Invariant 1: every listed node reached and reported no config since the last attempt.
             config = spec.initiateConfig
         } else if configuration.initiateStrategy == .incremental,
-                  let initiatorNode = index(of: initiator), confirmedFresh(nodes[initiatorNode]),
+                  let initiatorNode = nodeIndex(forMember: initiator), confirmedFresh(nodes[initiatorNode]),
                   listed.allSatisfy({ confirmedFresh($0) || $0.isUnreachable }) {
             // Incremental: the initiator alone while others are still down; they are added later.
             // The same initiator as a full initiate, so concurrent runs cannot start two sets
@@ -26,7 +26,7 @@ extension BootstrapStateMachine {
             return finish(.planned(plan(steps: [.initiate(initiator, config)])))
         }
         guard now >= initiateNotBefore else { return wakeUp(at: initiateNotBefore, now: now) }
-        guard let index = index(of: initiator), nodes[index].command == nil else { return [] }
+        guard let index = nodeIndex(forMember: initiator), nodes[index].command == nil else { return [] }
         lastInitiateSeq = sequence
         lastInitiateFailed = false
         return [.report(.initiating(initiator, config)), send(.initiate(config), to: index)]

@@ -12,7 +12,8 @@ extension BootstrapStateMachine {
               let config = committedConfig(of: primary) else { return [] }
         let planner = reconciliationPlanner(from: config)
         guard !planner.isSatisfied(by: config) else { return [] }
-        let host = nodes[primary].host
+        // mongod checks that the primary finds itself in each new config under its recorded name.
+        let host = memberName(primary)
         if configuration.dryRun {
             let steps = fullPlanner(from: config).steps(from: config, primary: host)
             return finish(.planned(plan(steps: steps.map { $0.planStep(on: host) })))
@@ -26,9 +27,9 @@ extension BootstrapStateMachine {
         case .reconfig(let next, let change):
             pendingRemovals = Set(config.members.map(\.host)).subtracting(next.members.map(\.host))
             let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
-            return [.report(.reconfiguring(host, change: change, version: next.version)), send(command, to: primary, change: change)]
+            return [.report(.reconfiguring(nodes[primary].host, change: change, version: next.version)), send(command, to: primary, change: change)]
         case .stepDown(let target, let reason):
-            guard let index = index(of: target) else { return [] }
+            guard let index = nodeIndex(forMember: target) else { return [] }
             return [.report(.steppingDown(target, reason: reason)), send(.stepDown, to: index)]
         }
     }
@@ -49,7 +50,7 @@ extension BootstrapStateMachine {
         var reachable = spec
         reachable.members = spec.members.filter { member in
             config.member(member.host) != nil || pinnedMembers[member.host] != nil
-                || index(of: member.host).map { nodes[$0].isFresh } ?? false
+                || nodeIndex(forMember: member.host).map { nodes[$0].isFresh } ?? false
         }
         let planner = pinned(reachable, from: config)
         for member in planner.spec.members where pinnedMembers[member.host] == nil && reachable.member(member.host) != member {
@@ -128,7 +129,7 @@ extension BootstrapStateMachine {
         let target = spec.preferredPrimary
         // After a won election only a hello asked for since counts; after a lost one the node
         // itself just said it is not primary.
-        guard let index = index(of: target), let observed = nodes[index].hello, observed.requestSeq > lastStepUpSucceededSeq,
+        guard let index = nodeIndex(forMember: target), let observed = nodes[index].hello, observed.requestSeq > lastStepUpSucceededSeq,
               observed.value.memberState == .secondary, config.member(target)?.options.isElectable ?? false
         else { return [] }
         // Any sign of a primary (or one being elected and draining) means: let it be.
@@ -142,7 +143,7 @@ extension BootstrapStateMachine {
         // step-up can only fail (and bump the term).
         let voters = config.members.filter(\.options.isVoter).map(\.host)
         let votersWithConfig = voters.filter { host in
-            guard let hello = nodes.first(where: { $0.host == host })?.hello?.value else { return false }
+            guard let hello = nodeIndex(forMember: host).flatMap({ nodes[$0].hello?.value }) else { return false }
             return hello.setName == config.name && (hello.setVersion ?? 0) >= config.version
         }
         guard votersWithConfig.count * 2 > voters.count else { return [] }
@@ -158,9 +159,9 @@ extension BootstrapStateMachine {
     /// tell whether they are lost).
     func lostMajority(_ config: ReplicaSetConfig) -> (reachable: [HostAddress], lost: [HostAddress])? {
         let voters = config.members.filter(\.options.isVoter).map(\.host)
-        guard voters.allSatisfy({ index(of: $0) != nil }) else { return nil }
+        guard voters.allSatisfy({ nodeIndex(forMember: $0) != nil }) else { return nil }
         let reachable = config.members.map(\.host).filter { host in
-            guard let node = index(of: host).map({ nodes[$0] }), let hello = node.hello?.value else { return false }
+            guard let node = nodeIndex(forMember: host).map({ nodes[$0] }), let hello = node.hello?.value else { return false }
             return hello.setName == config.name
         }
         let lost = voters.filter { !reachable.contains($0) }
@@ -194,7 +195,7 @@ extension BootstrapStateMachine {
                                                reason: "no valid config can be made from the reachable members \(reachable.map(\.description).joined(separator: ", "))")))
         }
         // The newest data wins; among equals, sorted host order.
-        let dataBearing = reachable.compactMap(index(of:)).filter { !(config.member(nodes[$0].host)?.options.arbiterOnly ?? true) }
+        let dataBearing = reachable.filter { !(config.member($0)?.options.arbiterOnly ?? true) }.compactMap(nodeIndex(forMember:))
         guard let target = dataBearing.min(by: { hasNewerWrite(nodes[$0], than: nodes[$1]) }) else { return nil }
         guard nodes[target].command == nil else { return [] }
         // After a write (a force among them) the target's config must be read again first: a

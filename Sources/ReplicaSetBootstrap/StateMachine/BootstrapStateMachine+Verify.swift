@@ -28,11 +28,11 @@ extension BootstrapStateMachine {
         let members = config.members.map { member in
             MemberReport(
                 host: member.host, id: member.id,
-                state: nodes.first { $0.host == member.host }?.hello?.value.memberState,
+                state: nodeIndex(forMember: member.host).flatMap { nodes[$0].hello?.value.memberState },
                 votes: member.options.votes, priority: member.options.priority, arbiterOnly: member.options.arbiterOnly)
         }
         return Summary(setName: config.name, primary: primary, configVersion: config.version, members: members,
-                       actions: records, notes: notes(for: config))
+                       actions: records, notes: notes(for: config), recordedNames: recordedNames)
     }
 
     func notes(for config: ReplicaSetConfig?) -> [String] {
@@ -120,7 +120,7 @@ extension BootstrapStateMachine {
         let primaryConfig = nodes[primary].config?.value ?? current
         if !fullPlanner(from: primaryConfig).isSatisfied(by: primaryConfig) {
             for member in spec.members where primaryConfig.member(member.host) == nil {
-                if let index = index(of: member.host), !nodes[index].isFresh, !blockers.contains(where: { $0.host == member.host }) {
+                if let index = nodeIndex(forMember: member.host), !nodes[index].isFresh, !blockers.contains(where: { $0.host == member.host }) {
                     blockers.append(.cannotAddYet(member.host))
                 }
             }

@@ -225,6 +225,10 @@ public struct BootstrapStateMachine: Sendable {
     var random: SplitMix64
     var records: [ActionRecord] = []
     var reportedPrimary: HostAddress?
+    /// Given names (`--nodes`) the set records under another name, and the spec in the set's
+    /// names (see `+Identity`).
+    var recordedNames: [HostAddress: HostAddress] = [:]
+    var mappedSpec: ReplicaSetSpec
     var wakeUpAt: Duration?
     /// The time of the event being handled.
     var now: Duration = .zero
@@ -262,6 +266,7 @@ public struct BootstrapStateMachine: Sendable {
     public init(_ configuration: Configuration) {
         self.configuration = configuration
         self.nodes = configuration.spec.hosts.map { Node(host: $0, pacing: configuration.pacing) }
+        self.mappedSpec = configuration.spec
         self.random = SplitMix64(seed: configuration.seed)
     }
 
@@ -270,7 +275,8 @@ public struct BootstrapStateMachine: Sendable {
     /// The write commands sent so far, with their results.
     public var actionsTaken: [ActionRecord] { records }
 
-    var spec: ReplicaSetSpec { configuration.spec }
+    /// The desired set, in the names the set records its members under.
+    var spec: ReplicaSetSpec { mappedSpec }
 
     // MARK: - Events
 
@@ -315,6 +321,8 @@ public struct BootstrapStateMachine: Sendable {
         var actions: [Action] = []
         if case .unreachable(let previous) = nodes[index].status, previous.kind == error.kind {
             // Same trouble as before: no new progress line.
+        } else if isShadowed(nodes[index]) {
+            // Watched through the listed node it is.
         } else {
             actions.append(.report(.unreachable(host, error)))
         }
@@ -487,9 +495,12 @@ public struct BootstrapStateMachine: Sendable {
         } else {
             status = .known(.standalone)
         }
-        var actions = setStatus(status, at: index)
-        if hello.isWritablePrimary, reportedPrimary != nodes[index].host, hello.setName == spec.name {
-            reportedPrimary = nodes[index].host
+        var actions = noteRecordedName(at: index)
+        if finished { return actions }
+        actions += setStatus(status, at: index)
+        let member = recordedName(of: nodes[index]) ?? nodes[index].host
+        if hello.isWritablePrimary, reportedPrimary != member, hello.setName == spec.name, !isShadowed(nodes[index]) {
+            reportedPrimary = member
             actions.append(.report(.primaryWritable(nodes[index].host)))
         }
         return actions
@@ -501,7 +512,7 @@ public struct BootstrapStateMachine: Sendable {
     /// the tool contact hosts without end.
     private mutating func watchMembers(of config: ReplicaSetConfig, from index: Int) -> [Action] {
         guard config.name == spec.name else { return [] }
-        let new = config.members.map(\.host).filter { self.index(of: $0) == nil }
+        let new = config.members.map(\.host).filter { nodeIndex(forMember: $0) == nil }
         let found = nodes.filter { !$0.listed }.count
         guard found + new.count <= ReplicaSetSpec.maxMembers else {
             let error = MongoError(.invalidReply, host: nodes[index].host,
@@ -528,7 +539,7 @@ public struct BootstrapStateMachine: Sendable {
 
     private mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
         nodes[index].status = status
-        guard case .known(let known) = status, nodes[index].reported != known else { return [] }
+        guard case .known(let known) = status, nodes[index].reported != known, !isShadowed(nodes[index]) else { return [] }
         nodes[index].reported = known
         return [.report(.classified(nodes[index].host, known))]
     }
@@ -563,7 +574,7 @@ public struct BootstrapStateMachine: Sendable {
     /// The nodes that matter now: the listed ones, and the members of the set's config.
     var watchedNodes: [Node] {
         let current = currentConfig?.value
-        return nodes.filter { $0.listed || current?.member($0.host) != nil }
+        return nodes.filter { $0.listed || (current?.member($0.host) != nil && !isShadowed($0)) }
     }
 
     /// Every node has answered at least once (or is unreachable), and every member's config is read.

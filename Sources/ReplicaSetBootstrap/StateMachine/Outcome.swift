@@ -22,6 +22,8 @@ public struct Summary: Hashable, Sendable {
     public var actions: [ActionRecord]
     /// Things the user should know (non-voting members added, members kept that --nodes omits, …).
     public var notes: [String]
+    /// Given names (`--nodes`) that the set records its members under other names, given → recorded.
+    public var recordedNames: [HostAddress: HostAddress] = [:]
 }
 
 public struct MemberReport: Hashable, Sendable {
@@ -130,6 +132,9 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
     /// The node answered with something no mongod sends (`MongoError.Kind.invalidReply`): it is
     /// not trusted with anything, its hosts are never contacted.
     case invalidReply(MongoError)
+    /// Two given names turned out to be one member: the first answers as `recorded`, which the
+    /// second is (or is recorded as too).
+    case sameMember(HostAddress, HostAddress, recorded: HostAddress)
 
     public var description: String {
         switch self {
@@ -150,6 +155,8 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
             return "\(host) refused the reconfig: \(error.message) Set a cluster-wide default first, for example mongosh --eval 'db.adminCommand({setDefaultRWConcern: 1, defaultWriteConcern: {w: \"majority\"}})' on the primary, then run mongo-rs-bootstrap again"
         case .noSafePlan(let setName, let version, let reason):
             return "replica set '\(setName)' (config version \(version)) cannot be brought to the requested config safely: \(reason)"
+        case .sameMember(let first, let second, let recorded):
+            return "\(first) and \(second) are the same member: \(first) answers as \(recorded), as \(second) does. Give each member once in --nodes"
         case .invalidReply(let error):
             return "\(error.host) answered \(error.command ?? "a command") with a reply no mongod sends: \(error.message). Refusing to act on anything it says; check that \(error.host) is a mongod and that nothing on the network path alters its replies"
         }

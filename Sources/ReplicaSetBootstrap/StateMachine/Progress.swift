@@ -12,6 +12,8 @@ public enum Progress: Hashable, Sendable {
     case steppingUp(HostAddress)
     case stepUpFailed(HostAddress, MongoError, retryIn: Duration)
     case primaryWritable(HostAddress)
+    /// A given name (`--nodes`) the set records under another name: that member.
+    case recordedAs(HostAddress, HostAddress)
     case reconfiguring(HostAddress, change: String, version: Int)
     case reconfigured(HostAddress, version: Int)
     /// The config is installed; mongod waits for a majority of voters to have it.

@@ -27,7 +27,7 @@ extension Progress {
         case .stepUpFailed(let host, let error, _): return .stepUpFailed(host, error, retryIn: .zero)
         case .reconfigFailed(let host, let error, _): return .reconfigFailed(host, error, retryIn: .zero)
         case .stepDownFailed(let host, let error, _): return .stepDownFailed(host, error, retryIn: .zero)
-        case .unreachable, .classified, .initiated, .primaryWritable, .reconfigured, .forcingReconfig, .waiting:
+        case .unreachable, .classified, .initiated, .primaryWritable, .recordedAs, .reconfigured, .forcingReconfig, .waiting:
             return nil
         }
     }

@@ -43,6 +43,8 @@ struct ReplicaSetConfigTests {
         #expect(hosts == ["db-0.mongo:27017", "DB-1.mongo:27017", "Case-3.Mongo:27017"])
         #expect(Set([HostAddress(host: "A"), HostAddress(host: "a")]).count == 1)
         #expect(!HostAddress(host: "A").isSpelledLike(HostAddress(host: "a")))
+        // mongod's localhost rule is case-sensitive: a set may not mix "LocalHost" and 127.0.0.1.
+        #expect(!HostAddress(host: "LocalHost").isLocalhost && HostAddress(host: "localhost").isLocalhost)
     }
 
     @Test("sends back what it read: settings, replicaSetId and unknown top-level fields survive")

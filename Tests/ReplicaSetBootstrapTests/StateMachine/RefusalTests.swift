@@ -157,3 +157,42 @@ struct UntrustedReplyTests {
         #expect(error.message.contains("60 hosts not in --nodes"))
     }
 }
+
+/// Given names and the names a set records: a member is a node, not a string.
+@Suite("State machine: members by identity")
+struct MemberIdentityTests {
+    static func fqdn(_ host: HostAddress) -> HostAddress { HostAddress(host: "\(host.host).ns.svc.cluster.local") }
+
+    @Test("a set recording its members under FQDNs matches --nodes given as short names: verified, not a member to add")
+    func recordedUnderOtherNames() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        let recorded = storedConfig([Self.fqdn(a), Self.fqdn(b)])
+        var actions = machine.helloReceived(HelloResponse(isWritablePrimary: true, setName: "rs0", setVersion: 1, primary: Self.fqdn(a), me: Self.fqdn(a),
+                                                          isReplicaSet: false, topologyVersion: tv(5)), from: a, at: .milliseconds(1))
+        #expect(actions.contains(.report(.recordedAs(a, Self.fqdn(a)))))
+        actions = machine.helloReceived(HelloResponse(secondary: true, setName: "rs0", setVersion: 1, primary: Self.fqdn(a), me: Self.fqdn(b),
+                                                      topologyVersion: tv(5)), from: b, at: .milliseconds(1))
+        #expect(actions.contains(.report(.recordedAs(b, Self.fqdn(b)))))
+        actions = machine.commandSucceeded(.config(recorded), from: b, at: .milliseconds(2))
+        // The recorded names are the listed nodes: nobody contacts them under those names.
+        #expect(!actions.sends.contains { if case .send(_, let host) = $0 { return host == Self.fqdn(a) || host == Self.fqdn(b) } else { return false } })
+        actions = machine.commandSucceeded(.committed(recorded), from: a, at: .milliseconds(3))
+        guard case .converged(let summary)? = actions.outcome else {
+            Issue.record("expected exit 0, got \(actions)")
+            return
+        }
+        #expect(summary.actions.isEmpty)
+        #expect(summary.recordedNames == [a: Self.fqdn(a), b: Self.fqdn(b)])
+    }
+
+    @Test("two given names answering as one member are refused, naming both")
+    func twoNamesOneMember() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        let actions = machine.helloReceived(HelloResponse(isWritablePrimary: true, setName: "rs0", setVersion: 1, primary: a, me: a, topologyVersion: tv(1)),
+                                            from: b, at: .milliseconds(1))
+        #expect(actions.outcome == .refused(.sameMember(b, a, recorded: a)))
+    }
+}

@@ -8,7 +8,11 @@ public enum ReconfigRules {
     /// The voter count is taken from the configs as sent. mongod 4.4+ marks new voters
     /// `newlyAdded` and does not count them, so it accepts somewhat more; this stays with the
     /// tool's invariant of one voter change per reconfig.
-    public static func violation(from old: ReplicaSetConfig, to new: ReplicaSetConfig, primary: HostAddress?, force: Bool) -> String? {
+    ///
+    /// `renaming`: `_id`s whose host this reconfig rewrites on purpose (`--rename-members`: the
+    /// same node under its given name), which mongod allows.
+    public static func violation(from old: ReplicaSetConfig, to new: ReplicaSetConfig, primary: HostAddress?, force: Bool,
+                                 renaming: Set<Int> = []) -> String? {
         if let problem = new.problem { return problem }
         // `repl_set_config.idl`: version `lt: 2147483648`. A set at the last version can never
         // be reconfigured without force (which lets mongod pick the version).
@@ -28,7 +32,7 @@ public enum ReconfigRules {
         if old.isConfigServer && !new.isConfigServer {
             return "Cannot remove \"configsvr\" from replica set configuration on reconfig"
         }
-        if let problem = memberIdentityProblem(old, new) { return problem }
+        if let problem = memberIdentityProblem(old, new, renaming: renaming) { return problem }
         if let problem = psaProblem(old, new) { return problem }
         if !force {
             let oldVoters = Set(old.members.filter(\.options.isVoter).map(\.id))
@@ -74,13 +78,13 @@ public enum ReconfigRules {
     /// (`validateOldAndNewConfigsCompatible`). Stricter than mongod: an `_id` is not given to
     /// another host in one reconfig, since the single-voter rule counts voters by `_id` and a
     /// reused one would hide a voter change.
-    private static func memberIdentityProblem(_ old: ReplicaSetConfig, _ new: ReplicaSetConfig) -> String? {
+    private static func memberIdentityProblem(_ old: ReplicaSetConfig, _ new: ReplicaSetConfig, renaming: Set<Int>) -> String? {
         for member in new.members {
             for previous in old.members where previous.id == member.id || previous.host == member.host {
                 if previous.host == member.host && previous.id != member.id {
                     return "New and old configurations both have members with host of \(member.host) but in the new configuration the _id field is \(member.id) and in the old configuration it is \(previous.id) for replica set \(new.name)"
                 }
-                if previous.host != member.host {
+                if previous.host != member.host && !renaming.contains(member.id) {
                     return "_id \(member.id) belongs to \(previous.host) in the old configuration and to \(member.host) in the new one: give the new member a new _id"
                 }
                 if previous.options.buildIndexes != member.options.buildIndexes {

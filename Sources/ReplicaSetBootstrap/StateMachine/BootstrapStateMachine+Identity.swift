@@ -12,6 +12,24 @@ extension BootstrapStateMachine {
         return hello.me
     }
 
+    /// `--rename-members`: the next member `config` records under another name than the one
+    /// given, and the reconfig that gives it that name. mongod lets a member keep its `_id`
+    /// under a new host (`validateOldAndNewConfigsCompatible` in `repl_set_config_checks.cpp`
+    /// ties a host to its `_id`, not an `_id` to its host), the voters, counted by `_id`, do not
+    /// change (`validateSingleNodeChange`), and the primary must find itself under its new name
+    /// ("maps to this node"): one member per reconfig, each committed before the next.
+    func nextRename(of config: ReplicaSetConfig) -> (next: ReplicaSetConfig, change: String)? {
+        guard configuration.renameMembers else { return nil }
+        for (given, recorded) in recordedNames.sorted(by: { $0.key < $1.key }) {
+            guard let index = config.members.firstIndex(where: { $0.host.isSpelledLike(recorded) }) else { continue }
+            var next = config
+            next.version += 1
+            next.members[index].host = given
+            return (next, "rename \(recorded) to \(given) (the same member, _id \(config.members[index].id))")
+        }
+        return nil
+    }
+
     /// The node's name in the set: what it answers as, else the name it was reached by.
     func memberName(_ index: Int) -> HostAddress {
         recordedName(of: nodes[index]) ?? nodes[index].host
@@ -45,7 +63,8 @@ extension BootstrapStateMachine {
             recordedNames[node.host] = recorded
         }
         mappedSpec = configuration.spec
-        for member in mappedSpec.members.indices {
+        // With --rename-members the given names stay: the set is brought to them.
+        for member in mappedSpec.members.indices where !configuration.renameMembers {
             if let name = recordedNames[mappedSpec.members[member].host] { mappedSpec.members[member].host = name }
         }
         return recorded.isSpelledLike(node.host) ? [] : [.report(.recordedAs(node.host, recorded))]

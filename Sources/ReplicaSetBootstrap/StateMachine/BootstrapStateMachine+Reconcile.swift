@@ -10,10 +10,22 @@ extension BootstrapStateMachine {
         // Like every write, only once each node was seen, so the refusal checks had their say.
         guard observationComplete, !writeInFlight, nodes[primary].command == nil,
               let config = committedConfig(of: primary) else { return [] }
-        let planner = reconciliationPlanner(from: config)
-        guard !planner.isSatisfied(by: config) else { return [] }
         // mongod checks that the primary finds itself in each new config under its recorded name.
         let host = memberName(primary)
+        if let (next, change) = nextRename(of: config) {
+            if configuration.dryRun { return finish(.planned(plan(steps: [.reconfig(host, next, change: change)]))) }
+            let renamed = Set(zip(config.members, next.members).filter { !$0.host.isSpelledLike($1.host) }.map(\.0.id))
+            let primaryInNext = config.member(host).flatMap { old in next.members.first { $0.id == old.id }?.host }
+            if let violation = ReconfigRules.violation(from: config, to: next, primary: primaryInNext, force: false, renaming: renamed) {
+                return finish(.refused(.noSafePlan(setName: spec.name, version: config.version, reason: "\(change) is refused: \(violation)")))
+            }
+            guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
+            pendingRemovals = []
+            let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
+            return [.report(.reconfiguring(nodes[primary].host, change: change, version: next.version)), send(command, to: primary, change: change)]
+        }
+        let planner = reconciliationPlanner(from: config)
+        guard !planner.isSatisfied(by: config) else { return [] }
         if configuration.dryRun {
             let steps = fullPlanner(from: config).steps(from: config, primary: host)
             return finish(.planned(plan(steps: steps.map { $0.planStep(on: host) })))

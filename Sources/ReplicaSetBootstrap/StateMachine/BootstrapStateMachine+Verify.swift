@@ -12,7 +12,7 @@ extension BootstrapStateMachine {
                   let config = node.config, config.requestSeq > lastWriteSeq,
                   node.configCommitted == true || !needsCommitment(config.value) || commitmentStatusUnsupported,
                   config.value.name == spec.name, config.value.version == hello.value.setVersion,
-                  fullPlanner(from: config.value).isSatisfied(by: config.value)
+                  fullPlanner(from: config.value).isSatisfied(by: config.value), nextRename(of: config.value) == nil
             else { continue }
             if configuration.waitFor == .all {
                 let healthy = watchedNodes.allSatisfy { $0.hello?.value.memberState.isHealthy ?? false }

@@ -18,6 +18,9 @@ public struct BootstrapStateMachine: Sendable {
         public var waitFor: WaitFor
         /// Remove members the spec does not list (`--remove-members`).
         public var removeMembers: Bool
+        /// Rewrite the names the set records members under to the names given, one member per
+        /// committed reconfig (`--rename-members`); otherwise recorded names are kept.
+        public var renameMembers: Bool
         /// Force a config when a majority of voters is lost (`--force-reconfig`).
         public var forceReconfig: Bool
         public var initiateStrategy: InitiateStrategy
@@ -52,7 +55,7 @@ public struct BootstrapStateMachine: Sendable {
 
         public init(
             spec: ReplicaSetSpec, notes: [String] = [], dryRun: Bool = false, waitFor: WaitFor = .primary,
-            removeMembers: Bool = false, forceReconfig: Bool = false, initiateStrategy: InitiateStrategy = .full,
+            removeMembers: Bool = false, renameMembers: Bool = false, forceReconfig: Bool = false, initiateStrategy: InitiateStrategy = .full,
             reconnect: Backoff = Configuration.defaultReconnect,
             reconnectAfterRefusal: Backoff = Configuration.defaultReconnectAfterRefusal,
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
@@ -65,6 +68,7 @@ public struct BootstrapStateMachine: Sendable {
             self.dryRun = dryRun
             self.waitFor = waitFor
             self.removeMembers = removeMembers
+            self.renameMembers = renameMembers
             self.forceReconfig = forceReconfig
             self.initiateStrategy = initiateStrategy
             self.reconnect = reconnect

@@ -151,7 +151,7 @@ struct Invocation {
                 }
                 switch option {
                 case .priority:
-                    guard let priority = Double(value), priority.isFinite else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not a number from 0 to 1000") }
+                    guard let priority = Double(value), ConfigLimits.priority.contains(priority) else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not a number from 0 to 1000") }
                     spec.members[member].priority = priority
                 case .votes:
                     guard let count = Int(value) else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not 0 or 1") }

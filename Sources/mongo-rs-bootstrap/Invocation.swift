@@ -42,6 +42,7 @@ struct Invocation {
         warnings = []
         let from = Resolver(environment: environment)
 
+        try Self.checkStandardInputReaders(options, from: from)
         let fromSRV = try from.bool(options.fromSRV, env: "MONGO_RS_FROM_SRV", option: "--from-srv") ?? false
         let nodeArguments = try from.list(options.nodes, env: "MONGO_RS_NODES", option: "--nodes")
         security = try ConnectionSecurity(options, from: from)
@@ -100,6 +101,22 @@ struct Invocation {
         if from.string(options.hostname, env: "MONGO_RS_HOSTNAME") != nil {
             // Spica used it only to find its service for --from-srv.
             warnings.append("--hostname is only used with --from-srv and is ignored")
+        }
+    }
+
+    /// Standard input can be read once: at most one file input may be `/dev/stdin`.
+    private static func checkStandardInputReaders(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) {
+        // (--password makes the tool ignore MONGO_RS_PASSWORD_FILE.)
+        let inputs = [(options.config, "--config", "MONGO_RS_CONFIG"),
+                      (options.passwordFile, "--password-file", options.password == nil ? "MONGO_RS_PASSWORD_FILE" : nil),
+                      (options.tlsCertificateKeyFilePasswordFile, "--tls-certificate-key-file-password-file",
+                       "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE")]
+        let readers = inputs.compactMap { argument, option, env -> String? in
+            let path = argument ?? env.flatMap { from.environment[$0] }
+            return path == FileContents.standardInput ? (argument != nil ? option : env) : nil
+        }
+        if readers.count > 1 {
+            throw InvalidInput("\(readers.joined(separator: " and ")) \(readers.count == 2 ? "both" : "all") name \(FileContents.standardInput), which can be read only once: give all but one as regular files")
         }
     }
 

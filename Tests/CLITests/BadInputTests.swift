@@ -72,8 +72,9 @@ struct BadInputTests {
         Case(arguments: ["--nodes", "NODE"], environment: ["MONGO_PASSWORD": "SECRET"], mentions: ["MONGO_PASSWORD gives a password but no user", "--username"]),
         Case(arguments: ["--nodes", "NODE", "--password", "SECRET"], mentions: ["--password gives a password but no user"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/nonexistent/password"], mentions: ["--password-file /nonexistent/password", "cannot read it", "No such file"]),
-        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null"], mentions: ["--password-file /dev/null", "the password is empty"]),
-        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/"], mentions: ["--password-file /", "Is a directory"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "EMPTYFILE"], mentions: ["--password-file EMPTYFILE", "the password is empty"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null"], mentions: ["--password-file /dev/null", "a character device, not a regular file"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/"], mentions: ["--password-file /", "a directory, not a regular file"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null", "--password", "SECRET"], mentions: ["--password-file and --password both"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u"], environment: ["MONGO_PASSWORD": "SECRET", "MONGO_RS_PASSWORD_FILE": "/etc/passwd"], mentions: ["MONGO_RS_PASSWORD_FILE and MONGO_PASSWORD are both set"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password", "SECRET", "--auth-mechanism", "PLAIN"], mentions: ["--auth-mechanism", "'PLAIN'", "SCRAM-SHA-256, SCRAM-SHA-1, MONGODB-X509"]),
@@ -86,7 +87,7 @@ struct BadInputTests {
         Case(arguments: ["--nodes", "NODE", "--tls-ca-file", "/nonexistent/ca.pem"], mentions: ["--tls-ca-file /nonexistent/ca.pem", "cannot read it", "CA certificates"]),
         Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "/nonexistent/client.pem"], mentions: ["--tls-certificate-key-file /nonexistent/client.pem", "cannot read it"]),
         Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file-password-file", "/etc/passwd"], mentions: ["--tls-certificate-key-file, which is not given"]),
-        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CLIENTPEM", "--tls-certificate-key-file-password-file", "/dev/null"], mentions: ["--tls-certificate-key-file-password-file /dev/null", "empty"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CLIENTPEM", "--tls-certificate-key-file-password-file", "EMPTYFILE"], mentions: ["--tls-certificate-key-file-password-file EMPTYFILE", "empty"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_TLS": "perhaps"], mentions: ["MONGO_RS_TLS", "'perhaps'"]),
         Case(arguments: ["--nodes", "NODE", "--tls-ca-file", "/etc/passwd"], mentions: ["--tls-ca-file /etc/passwd", "no PEM 'CERTIFICATE' block"]),
         Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CAPEM"], mentions: ["--tls-certificate-key-file", "no PEM 'PRIVATE KEY' block"]),
@@ -131,6 +132,13 @@ struct BadInputTests {
     /// CLIENTPEM and CAPEM in the cases: a client certificate with its key, and a CA certificate.
     static let certificates = try! TestCertificates.make(addresses: ["127.0.0.1"])
 
+    /// EMPTYFILE in the cases: an empty regular file.
+    static let emptyFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
+        return path
+    }()
+
     /// Stands for a password in the cases above; it must appear in no output.
     static let secret = "Sup3r-s3cret-\(UInt32.random(in: .min ... .max))"
 
@@ -141,6 +149,7 @@ struct BadInputTests {
             text.replacingOccurrences(of: "NODE", with: listener.address).replacingOccurrences(of: "SECRET", with: Self.secret)
                 .replacingOccurrences(of: "CLIENTPEM", with: Self.certificates.clientCertificateKeyFile)
                 .replacingOccurrences(of: "CAPEM", with: Self.certificates.caFile)
+                .replacingOccurrences(of: "EMPTYFILE", with: Self.emptyFile)
         }
         let result = try await ToolProcess.run(testCase.arguments.map(substitute), environment: testCase.environment.mapValues(substitute))
         #expect(result.exitCode == 64, "stderr: \(result.stderr)")

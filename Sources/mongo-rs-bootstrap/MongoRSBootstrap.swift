@@ -187,6 +187,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
 
     static func main() async {
         SignalWatcher.install()
+        Backstop.install()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot(arguments)
@@ -208,6 +209,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             Terminal.error("\(error.message)\nRun mongo-rs-bootstrap --help for the options.")
             throw ExitCode(ExitStatus.badInput)
         }
+        // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
+        Backstop.arm(after: invocation.timeout + Backstop.grace)
         let code = await Bootstrap(invocation).run()
         // A libmongoc call may still be blocked on another thread (a node that has not answered).
         // exit() would run the atexit handlers, OpenSSL's cleanup among them, under its feet and

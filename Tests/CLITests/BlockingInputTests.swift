@@ -136,4 +136,27 @@ struct BlockingInputTests {
         #expect(result.exitCode == 64, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("--config /dev/stdin: cannot read the file (more than 1 MiB"), "\(result.stderr)")
     }
+
+    /// The input phase, before any contact: a signal must end the process at once, not be
+    /// swallowed while the tool waits for input that never comes.
+    @Test("SIGTERM or SIGINT while reading /dev/stdin from a pipe that never closes: 143/130 within 1 s",
+          arguments: [(SIGTERM, Int32(143), "SIGTERM"), (SIGINT, Int32(130), "SIGINT")])
+    func signalWhileReadingStandardInput(signal: Int32, code: Int32, name: String) async throws {
+        let input = Pipe()
+        let listener = try SilentListener()
+        let run = try BoundedRun(["--nodes", listener.address, "--config", "/dev/stdin"], stdin: input)
+        #expect(try await run.waitUntilCatching(signal))
+        input.fileHandleForWriting.write(Data("name: rs0\n".utf8))
+        // Let it block in the read.
+        try await Task.sleep(for: .milliseconds(300))
+        let sent = ContinuousClock.now
+        run.signal(signal)
+        let result = await run.finish(within: .seconds(5))
+        withExtendedLifetime(input) {}
+        #expect(result.exitCode == code, "killed after 5 s: \(result.exitCode == nil), stderr: \(result.stderr)")
+        #expect(!result.killedBySignal)
+        #expect(result.exitedAt - sent < .seconds(1), "took \(result.exitedAt - sent)")
+        #expect(result.stderr.contains("interrupted by \(name) before the run started; no node was contacted"), "\(result.stderr)")
+        #expect(!listener.wasContacted)
+    }
 }

@@ -1,0 +1,87 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// What the process guarantees whatever happens inside it: no core dump to hold the password,
+/// enough file descriptors or a clear refusal, and an end by --timeout + 1 s (or 1 s after a
+/// signal) even when the run is stuck.
+@Suite("Process safety: core dumps, open-file limit, backstop timer")
+struct ProcessSafetyTests {
+    /// Through /bin/sh, which lowers a limit first: `ulimit ARGS; exec tool arguments`.
+    func runLimited(_ ulimit: String, _ arguments: [String]) throws -> BoundedRun {
+        try BoundedRun(["-c", "ulimit \(ulimit) || exit 99; exec \"$0\" \"$@\"", ToolProcess.binary.path] + arguments,
+                       executable: URL(fileURLWithPath: "/bin/sh"))
+    }
+
+    /// A pipe whose buffer is full and that nobody reads: a write to it blocks for ever, as to a
+    /// log collector that stopped reading.
+    static func blockedPipe() throws -> Pipe {
+        let pipe = Pipe()
+        let descriptor = pipe.fileHandleForWriting.fileDescriptor
+        // F_SETPIPE_SZ, F_GETPIPE_SZ: the smallest buffer, then fill it exactly.
+        _ = fcntl(descriptor, 1031, 4096)
+        let size = Int(fcntl(descriptor, 1032))
+        pipe.fileHandleForWriting.write(Data(repeating: UInt8(ascii: "."), count: size))
+        return pipe
+    }
+
+    @Test("a run that cannot finish (its stdout blocked): ended by the backstop 1 s after --timeout, exit 70")
+    func backstopEndsAStalledRun() async throws {
+        let stdout = try Self.blockedPipe()
+        let started = ContinuousClock.now
+        let run = try BoundedRun(["--nodes", "127.0.0.1:\(try SilentListener.closedPort())", "--timeout", "500ms", "--output", "json"], stdout: stdout)
+        let result = await run.finish(within: .seconds(15))
+        withExtendedLifetime(stdout) {}
+        #expect(result.exitCode == 70, "killed after 15 s: \(result.exitCode == nil), stderr: \(result.stderr)")
+        #expect(result.stderr.contains("internal error: the run was still going 1 s after --timeout"), "\(result.stderr)")
+        // 500 ms + 1 s, with room for a busy machine.
+        #expect(result.exitedAt - started < .milliseconds(3000), "took \(result.exitedAt - started)")
+        #expect(result.exitedAt - started >= .milliseconds(1400), "ended before its time: \(result.exitedAt - started)")
+    }
+
+    @Test("a normal --timeout still ends with the state machine's 69, not the backstop", arguments: [false, true])
+    func timeoutIsStillSixtyNine(silentNode: Bool) async throws {
+        // A node that refuses, or one that accepts and never answers (a libmongoc call blocked).
+        let listener = try SilentListener()
+        let node = silentNode ? listener.address : "127.0.0.1:\(try SilentListener.closedPort())"
+        let started = ContinuousClock.now
+        let run = try BoundedRun(["--nodes", node, "--timeout", "1s"])
+        let result = await run.finish(within: .seconds(15))
+        #expect(result.exitCode == 69, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("gave up at the --timeout of 1s"), "\(result.stderr)")
+        #expect(!result.stderr.contains("backstop"))
+        #expect(result.exitedAt - started < .seconds(2), "took \(result.exitedAt - started)")
+    }
+
+    /// A small address space starves the runtime of threads or memory; on this machine about
+    /// 100 MB stalls the run (it once hung past --timeout), more lets it end normally. Which
+    /// limit does what depends on the build, so the test asks only that every one ends in time.
+    @Test("under an address-space limit (ulimit -v) the run ends by --timeout + 1 s: 69, or 70 when stalled",
+          arguments: [100_000, 150_000, 200_000, 300_000])
+    func addressSpaceLimit(kilobytes: Int) async throws {
+        let started = ContinuousClock.now
+        let run = try runLimited("-v \(kilobytes)", ["--nodes", "127.0.0.1:\(try SilentListener.closedPort())", "--timeout", "1s"])
+        let result = await run.finish(within: .seconds(15))
+        #expect(result.exitCode != nil, "still running after 15 s, stderr: \(result.stderr.suffix(500))")
+        #expect(!result.killedBySignal, "ended by signal \(result.exitCode ?? 0), stderr: \(result.stderr.suffix(500))")
+        // 127: too little to load the program at all.
+        #expect([69, 70, 127].contains(result.exitCode ?? -1), "exit \(String(describing: result.exitCode)), stderr: \(result.stderr.suffix(500))")
+        #expect(result.exitedAt - started < .milliseconds(3000), "took \(result.exitedAt - started)")
+    }
+
+    @Test("SIGTERM to a run that cannot stop (its stdout blocked): exit 143 within 1 s anyway")
+    func signalEndsAStalledRun() async throws {
+        let stdout = try Self.blockedPipe()
+        let listener = try SilentListener()
+        let run = try BoundedRun(["--nodes", listener.address, "--timeout", "1m", "--output", "json"], stdout: stdout)
+        #expect(try await run.waitUntilCatching(SIGTERM))
+        try await Task.sleep(for: .milliseconds(500))
+        let sent = ContinuousClock.now
+        run.signal(SIGTERM)
+        let result = await run.finish(within: .seconds(10))
+        withExtendedLifetime(stdout) {}
+        #expect(result.exitCode == 143, "killed after 10 s: \(result.exitCode == nil), stderr: \(result.stderr)")
+        #expect(result.stderr.contains("interrupted by SIGTERM"), "\(result.stderr)")
+        #expect(result.exitedAt - sent < .milliseconds(1500), "took \(result.exitedAt - sent)")
+    }
+}

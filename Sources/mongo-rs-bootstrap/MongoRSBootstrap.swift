@@ -186,11 +186,13 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var waitBeforeRetry: String?
 
     static func main() async {
+        // Before anything reads a secret.
+        ProcessLimits.disableCoreDumps()
         SignalWatcher.install()
         Backstop.install()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRootHidingSecrets(arguments)
             if var bootstrap = command as? MongoRSBootstrap {
                 try await bootstrap.run()
             } else {
@@ -198,6 +200,25 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             }
         } catch {
             exit(withError: error)
+        }
+    }
+
+    /// ArgumentParser quotes arguments in its errors (unexpected ones, a value given to a flag):
+    /// the error is the one the same arguments give with every secret value hidden.
+    private static func parseAsRootHidingSecrets(_ arguments: [String]) throws -> ParsableCommand {
+        do {
+            return try parseAsRoot(arguments)
+        } catch {
+            let shown = SpicaCompatibility.redactingSecrets(arguments)
+            guard shown != arguments else { throw error }
+            do {
+                _ = try parseAsRoot(shown)
+            } catch let redacted {
+                throw redacted
+            }
+            // Hiding a value should not make the arguments valid; if it did, say nothing of them.
+            Terminal.error("the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help")
+            throw ExitCode(ExitStatus.badInput)
         }
     }
 

@@ -7,6 +7,43 @@ import Testing
 /// signal) even when the run is stuck.
 @Suite("Process safety: core dumps, open-file limit, backstop timer")
 struct ProcessSafetyTests {
+    /// The soft and hard "Max core file size" of a running process.
+    static func coreLimits(pid: Int32) -> (soft: String, hard: String)? {
+        guard let line = ProcFile.text("limits", pid: pid)?.split(separator: "\n").first(where: { $0.hasPrefix("Max core file size") }) else { return nil }
+        let words = line.dropFirst("Max core file size".count).split(separator: " ")
+        guard words.count >= 2 else { return nil }
+        return (String(words[0]), String(words[1]))
+    }
+
+    @Test("no core dumps: core size limit 0, and the process is not dumpable (its /proc files are root's)")
+    func coreDumpsDisabled() async throws {
+        let listener = try SilentListener()
+        // As an unprivileged user, so that the owner of /proc/PID/status shows the dumpable flag:
+        // the files of a non-dumpable process belong to root.
+        let unprivileged = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+        let tool = ToolProcess.binary.path
+        let arguments = ["--nodes", listener.address, "--timeout", "30s"]
+        let run = unprivileged
+            ? try BoundedRun(["--reuid=65534", "--regid=65534", "--clear-groups", tool] + arguments,
+                             executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+            : try BoundedRun(arguments)
+        // The handlers are installed after the core settings, first thing in main.
+        #expect(try await run.waitUntilCatching(SIGTERM))
+        let limits = Self.coreLimits(pid: run.pid)
+        #expect(limits?.soft == "0" && limits?.hard == "0", "Max core file size: \(String(describing: limits))")
+        if unprivileged || getuid() != 0 {
+            var status = stat()
+            #expect(stat("/proc/\(run.pid)/status", &status) == 0)
+            let processUID = ProcFile.text("status", pid: run.pid)?.split(separator: "\n")
+                .first { $0.hasPrefix("Uid:") }?.split(separator: "\t").dropFirst().first.map(String.init)
+            #expect(processUID != "0", "the tool should run unprivileged here")
+            #expect(status.st_uid == 0, "/proc/\(run.pid)/status belongs to uid \(status.st_uid): the process is still dumpable")
+        }
+        run.signal(SIGTERM)
+        let result = await run.finish(within: .seconds(5))
+        #expect(result.exitCode == 143, "stderr: \(result.stderr)")
+    }
+
     /// Through /bin/sh, which lowers a limit first: `ulimit ARGS; exec tool arguments`.
     func runLimited(_ ulimit: String, _ arguments: [String]) throws -> BoundedRun {
         try BoundedRun(["-c", "ulimit \(ulimit) || exit 99; exec \"$0\" \"$@\"", ToolProcess.binary.path] + arguments,

@@ -230,6 +230,10 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             Terminal.error("\(error.message)\nRun mongo-rs-bootstrap --help for the options.")
             throw ExitCode(ExitStatus.badInput)
         }
+        if let problem = ProcessLimits.ensureOpenFiles(members: invocation.spec.members.count) {
+            Terminal.error(problem)
+            throw ExitCode(ExitStatus.internalError)
+        }
         // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
         Backstop.arm(after: invocation.timeout + Backstop.grace)
         let code = await Bootstrap(invocation).run()

@@ -15,6 +15,16 @@ struct ProcessSafetyTests {
         return (String(words[0]), String(words[1]))
     }
 
+    /// Polls `condition` until it holds or `timeout` passes.
+    static func eventually(_ timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
     @Test("no core dumps: core size limit 0, and the process is not dumpable (its /proc files are root's)")
     func coreDumpsDisabled() async throws {
         let listener = try SilentListener()
@@ -48,6 +58,40 @@ struct ProcessSafetyTests {
     func runLimited(_ ulimit: String, _ arguments: [String]) throws -> BoundedRun {
         try BoundedRun(["-c", "ulimit \(ulimit) || exit 99; exec \"$0\" \"$@\"", ToolProcess.binary.path] + arguments,
                        executable: URL(fileURLWithPath: "/bin/sh"))
+    }
+
+    /// 50 members on loopback addresses whose port refuses connections.
+    func fiftyNodes() throws -> String {
+        let port = try SilentListener.closedPort()
+        return (1...50).map { "127.0.0.\($0):\(port)" }.joined(separator: ",")
+    }
+
+    @Test("a hard open-file limit too low for 50 members: exit 70 at once, naming the limit, the need and ulimit -n")
+    func hardLimitTooLow() async throws {
+        let run = try runLimited("-n 40", ["--nodes", try fiftyNodes(), "--timeout", "5s"])
+        let result = await run.finish(within: .seconds(20))
+        #expect(result.exitCode == 70, "killed: \(result.exitCode == nil), by signal: \(result.killedBySignal), stderr: \(result.stderr.suffix(800))")
+        #expect(result.stderr.contains("open-file limit (RLIMIT_NOFILE) is 40, hard limit 40"), "\(result.stderr.suffix(800))")
+        #expect(result.stderr.contains("may need 230 open files"))
+        #expect(result.stderr.contains("2 × (50 + 50) + 30"))
+        #expect(result.stderr.contains("ulimit -n 230"))
+        #expect(!result.stderr.contains("connection error"))
+    }
+
+    @Test("a soft open-file limit too low: raised towards the hard limit, and the run goes on normally")
+    func softLimitRaised() async throws {
+        let run = try runLimited("-S -n 40", ["--nodes", try fiftyNodes(), "--timeout", "3s"])
+        var soft: Int?
+        let raised = try await Self.eventually {
+            soft = ProcFile.text("limits", pid: run.pid)?.split(separator: "\n").first { $0.hasPrefix("Max open files") }
+                .flatMap { $0.dropFirst("Max open files".count).split(separator: " ").first.flatMap { Int($0) } }
+            return (soft ?? 0) >= 230
+        }
+        let result = await run.finish(within: .seconds(20))
+        #expect(raised, "soft limit while running: \(String(describing: soft))")
+        #expect(result.exitCode == 69, "killed: \(result.exitCode == nil), by signal: \(result.killedBySignal), stderr: \(result.stderr.suffix(800))")
+        #expect(!result.stderr.contains("connection error"))
+        #expect(result.stderr.contains("connection refused"))
     }
 
     /// A pipe whose buffer is full and that nobody reads: a write to it blocks for ever, as to a

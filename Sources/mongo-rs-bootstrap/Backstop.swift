@@ -8,13 +8,24 @@ import Glibc
 /// `setitimer`) whose handler writes a fixed message with write(2) and calls `_exit`. It needs no
 /// thread, no memory and no lock, so a run starved of them (a low `ulimit -v`, a blocked stdout,
 /// a libmongoc call that never returns) still ends:
-/// - 1 s after `--timeout` (armed when the run starts): exit 70, an internal stall; the state
-///   machine's own deadline ends a healthy run first, with 69.
+/// - 1 s after `--timeout`: exit 70, an internal stall. Armed twice: as soon as the arguments
+///   are parsed, before the first thread hop (which a starved process may never finish), to
+///   bound reading the input; again when the run starts, to bound the run. The state machine's
+///   own deadline ends a healthy run first, with 69.
 /// - 750 ms after SIGTERM or SIGINT asked a run to stop: exit 143 or 130, as a clean stop
 ///   would, so a signal ends the process within 1 s.
 enum Backstop {
     /// 0, or the signal that asked the run to stop (set from the signal handler).
     private static let stopRequestedBy = Atomic<Int32>(0)
+    /// What the timer bounds now, for its message (`Phase` raw values).
+    private static let phase = Atomic<Int32>(Phase.input.rawValue)
+
+    enum Phase: Int32 {
+        /// Parsing, the environment, input files, standard input.
+        case input
+        /// The run: nodes are contacted.
+        case run
+    }
 
     /// How long a run may go on after its deadline (`--timeout`).
     static let grace: Duration = .seconds(1)
@@ -25,11 +36,17 @@ enum Backstop {
     static func install() {
         // First use here, not in a signal handler.
         _ = stopRequestedBy.load(ordering: .relaxed)
+        _ = phase.load(ordering: .relaxed)
         _ = Glibc.signal(SIGALRM) { _ in Backstop.fire() }
     }
 
-    /// The process ends `delay` from now at the latest.
-    static func arm(after delay: Duration) {
+    /// The process ends `delay` from now at the latest, whatever `phase` does.
+    static func arm(after delay: Duration, for phase: Phase) {
+        self.phase.store(phase.rawValue, ordering: .relaxed)
+        arm(after: delay)
+    }
+
+    private static func arm(after delay: Duration) {
         var value = itimerval(it_interval: timeval(), it_value: timeval(delay))
         _ = setitimer(__itimer_which_t(ITIMER_REAL.rawValue), &value, nil)
     }
@@ -59,7 +76,11 @@ enum Backstop {
             write(StaticString("mongo-rs-bootstrap: interrupted by SIGINT; the run did not stop in time and was ended at once\n"))
             _exit(ExitStatus.code(forSignal: SIGINT))
         default:
-            write(StaticString("mongo-rs-bootstrap: internal error: the run was still going 1 s after --timeout (stalled: out of memory or threads, a blocked output, or a call that never returned); ended by the backstop timer\n"))
+            if phase.load(ordering: .relaxed) == Phase.input.rawValue {
+                write(StaticString("mongo-rs-bootstrap: internal error: the input was still being read 1 s after --timeout (standard input left open, or the process starved of memory or threads); ended by the backstop timer\n"))
+            } else {
+                write(StaticString("mongo-rs-bootstrap: internal error: the run was still going 1 s after --timeout (stalled: out of memory or threads, a blocked output, or a call that never returned); ended by the backstop timer\n"))
+            }
             _exit(ExitStatus.internalError)
         }
     }

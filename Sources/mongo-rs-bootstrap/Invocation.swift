@@ -35,6 +35,7 @@ struct Invocation {
     var warnings: [String]
 
     static let timeoutRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(86400))
+    static let defaultTimeout: Duration = .seconds(300)
     static let connectTimeoutRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(300))
     static let waitBeforeRetryRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(3600))
 
@@ -69,7 +70,7 @@ struct Invocation {
                  try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag")),
             ])
 
-        timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? .seconds(300)
+        timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? Self.defaultTimeout
         connectTimeout = try from.duration(options.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", option: "--connect-timeout", allowed: Self.connectTimeoutRange) ?? .seconds(2)
         waitFor = try from.choice(options.waitFor, env: "MONGO_RS_WAIT_FOR", option: "--wait-for") ?? .primary
         logFormat = try from.choice(options.logFormat, env: "MONGO_RS_LOG_FORMAT", option: "--log-format") ?? .text

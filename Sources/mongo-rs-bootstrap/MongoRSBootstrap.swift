@@ -188,12 +188,18 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     static func main() async {
         // Before anything reads a secret.
         ProcessLimits.disableCoreDumps()
-        SignalWatcher.install()
         Backstop.install()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRootHidingSecrets(arguments)
             if var bootstrap = command as? MongoRSBootstrap {
+                // Before the first thread is needed: a process starved of threads stalls in the
+                // first hop to the concurrency pool (libdispatch retries for ever). A --timeout
+                // that does not parse is reported later; the default bounds the wait until then.
+                let timeout = (try? Resolver(environment: .current).duration(
+                    bootstrap.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Invocation.timeoutRange)) ?? Invocation.defaultTimeout
+                Backstop.arm(after: timeout + Backstop.grace, for: .input)
+                SignalWatcher.install()
                 try await bootstrap.run()
             } else {
                 try command.run()
@@ -235,7 +241,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             throw ExitCode(ExitStatus.internalError)
         }
         // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
-        Backstop.arm(after: invocation.timeout + Backstop.grace)
+        Backstop.arm(after: invocation.timeout + Backstop.grace, for: .run)
         let code = await Bootstrap(invocation).run()
         // A libmongoc call may still be blocked on another thread (a node that has not answered).
         // exit() would run the atexit handlers, OpenSSL's cleanup among them, under its feet and

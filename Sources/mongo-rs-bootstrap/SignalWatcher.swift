@@ -6,10 +6,11 @@ import Synchronization
 import Glibc
 #endif
 
-/// SIGTERM and SIGINT, caught from the first moment of `main` so none is lost.
-/// - Before a run has registered for them (`onSignal`): reading arguments, the environment and
-///   input files, standard input included, which may wait for ever. Nothing has been contacted,
-///   so the handler ends the process at once with 143/130 and a fixed message.
+/// SIGTERM and SIGINT, caught as soon as the arguments are parsed (and the backstop armed), so
+/// none is lost.
+/// - Before a run has registered for them (`onSignal`): reading the environment and input
+///   files, standard input included, which may wait for ever. Nothing has been contacted, so
+///   the handler ends the process at once with 143/130 and a fixed message.
 /// - During the run: the handler writes the signal number to a pipe (async-signal-safe); a read
 ///   source on the pipe reports it, and the run is cancelled and reports how it ended. The
 ///   `Backstop` timer is brought forward so that the process is gone within 1 s even if that

@@ -145,7 +145,7 @@ struct BlockingInputTests {
         let input = Pipe()
         let listener = try SilentListener()
         let run = try BoundedRun(["--nodes", listener.address, "--config", "/dev/stdin"], stdin: input)
-        #expect(try await run.waitUntilCatching(signal))
+        #expect(await run.waitUntilCatching(signal))
         input.fileHandleForWriting.write(Data("name: rs0\n".utf8))
         // Let it block in the read.
         try await Task.sleep(for: .milliseconds(300))

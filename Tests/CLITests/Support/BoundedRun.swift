@@ -81,26 +81,73 @@ final class BoundedRun: @unchecked Sendable {
 
     /// Waits until the process catches `number` (the SigCgt mask of /proc/PID/status), so that a
     /// signal sent next reaches the tool's handler rather than the default action.
-    func waitUntilCatching(_ number: Int32, timeout: Duration = .seconds(10)) async throws -> Bool {
+    func waitUntilCatching(_ number: Int32, timeout: Duration = .seconds(10)) async -> Bool {
+        let pid = pid
+        return await poll(timeout) {
+            ProcFile.hexField("SigCgt", pid: pid).map { $0 & (UInt64(1) << UInt64(number - 1)) != 0 } ?? false
+        }
+    }
+}
+
+/// Checks `condition` every 5 ms until it holds or `timeout` passes, on a thread of its own:
+/// the two threads of the concurrency pool can be held for seconds by other tests (a static
+/// that runs openssl, say), which would make a poll on the pool miss its moment.
+func poll(_ timeout: Duration, _ condition: @escaping @Sendable () -> Bool) async -> Bool {
+    await offload {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let mask = ProcFile.hexField("SigCgt", pid: pid), mask & (UInt64(1) << UInt64(number - 1)) != 0 { return true }
-            try await Task.sleep(for: .milliseconds(10))
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.005)
         }
-        return false
+        return condition()
     }
 }
 
 /// Reading a process's /proc files.
 enum ProcFile {
     static func text(_ name: String, pid: Int32) -> String? {
-        try? String(contentsOfFile: "/proc/\(pid)/\(name)", encoding: .utf8)
+        read("/proc/\(pid)/\(name)")
+    }
+
+    /// A whole /proc file. Foundation reads a file that reports size 0 with one read(2), which
+    /// returns one page of a longer table such as /proc/net/tcp.
+    static func read(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { return count == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
+            bytes += chunk[..<count]
+        }
     }
 
     /// A hexadecimal field of /proc/PID/status, e.g. SigCgt.
     static func hexField(_ field: String, pid: Int32) -> UInt64? {
         guard let line = text("status", pid: pid)?.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }) else { return nil }
         return UInt64(line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces), radix: 16)
+    }
+}
+
+/// Whether a run has begun: the tool contacts nodes only once it runs, so a TCP connection to
+/// a test listener's port (in /proc/net/tcp, readable whatever the tool's dumpable flag) shows
+/// that parsing and input reading are over.
+enum RunStarted {
+    static func connection(toPort port: UInt16) -> Bool {
+        let hexPort = String(port, radix: 16, uppercase: true)
+        let suffix = ":" + String(repeating: "0", count: 4 - hexPort.count) + hexPort
+        let table = ProcFile.read("/proc/net/tcp") ?? ""
+        return table.split(separator: "\n").dropFirst().contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 2 && fields[2].hasSuffix(suffix)
+        }
+    }
+
+    /// Waits until something connects to `port`.
+    static func wait(forConnectionTo port: UInt16, timeout: Duration = .seconds(10)) async -> Bool {
+        await poll(timeout) { connection(toPort: port) }
     }
 }
 

@@ -129,7 +129,7 @@ struct ConnectionSecurity {
         return try checked(Secret(text), origin: "\(option) \(path)")
     }
 
-    /// A whole file of at most 1 MiB.
+    /// A whole regular file (or /dev/stdin) of at most 1 MiB.
     private static func readFile(_ path: String, option: String) throws(InvalidInput) -> [UInt8] {
         switch FileContents.read(path) {
         case .success(let bytes): return bytes
@@ -146,7 +146,8 @@ struct ConnectionSecurity {
     /// PRIVATE KEY" and "ENCRYPTED PRIVATE KEY"). Its content is never shown.
     private static func checkPEM(_ path: String, option: String, holds kinds: [String], what: String) throws(InvalidInput) {
         let text: String
-        switch FileContents.read(path) {
+        // libmongoc opens the file again by its path: standard input cannot stand in for it.
+        switch FileContents.read(path, allowStandardInput: false) {
         case .success(let bytes): text = String(decoding: bytes, as: UTF8.self)
         case .failure(let failure): throw InvalidInput("\(option) \(path): cannot read it: \(failure.reason); give \(what)")
         }

@@ -35,6 +35,7 @@ struct Invocation {
     var warnings: [String]
 
     static let timeoutRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(86400))
+    static let defaultTimeout: Duration = .seconds(300)
     static let connectTimeoutRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(300))
     static let waitBeforeRetryRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(3600))
 
@@ -42,6 +43,7 @@ struct Invocation {
         warnings = []
         let from = Resolver(environment: environment)
 
+        try Self.checkStandardInputReaders(options, from: from)
         let fromSRV = try from.bool(options.fromSRV, env: "MONGO_RS_FROM_SRV", option: "--from-srv") ?? false
         let nodeArguments = try from.list(options.nodes, env: "MONGO_RS_NODES", option: "--nodes")
         security = try ConnectionSecurity(options, from: from)
@@ -68,7 +70,7 @@ struct Invocation {
                  try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag")),
             ])
 
-        timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? .seconds(300)
+        timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? Self.defaultTimeout
         connectTimeout = try from.duration(options.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", option: "--connect-timeout", allowed: Self.connectTimeoutRange) ?? .seconds(2)
         waitFor = try from.choice(options.waitFor, env: "MONGO_RS_WAIT_FOR", option: "--wait-for") ?? .primary
         logFormat = try from.choice(options.logFormat, env: "MONGO_RS_LOG_FORMAT", option: "--log-format") ?? .text
@@ -100,6 +102,22 @@ struct Invocation {
         if from.string(options.hostname, env: "MONGO_RS_HOSTNAME") != nil {
             // Spica used it only to find its service for --from-srv.
             warnings.append("--hostname is only used with --from-srv and is ignored")
+        }
+    }
+
+    /// Standard input can be read once: at most one file input may be `/dev/stdin`.
+    private static func checkStandardInputReaders(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) {
+        // (--password makes the tool ignore MONGO_RS_PASSWORD_FILE.)
+        let inputs = [(options.config, "--config", "MONGO_RS_CONFIG"),
+                      (options.passwordFile, "--password-file", options.password == nil ? "MONGO_RS_PASSWORD_FILE" : nil),
+                      (options.tlsCertificateKeyFilePasswordFile, "--tls-certificate-key-file-password-file",
+                       "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE")]
+        let readers = inputs.compactMap { argument, option, env -> String? in
+            let path = argument ?? env.flatMap { from.environment[$0] }
+            return path == FileContents.standardInput ? (argument != nil ? option : env) : nil
+        }
+        if readers.count > 1 {
+            throw InvalidInput("\(readers.joined(separator: " and ")) \(readers.count == 2 ? "both" : "all") name \(FileContents.standardInput), which can be read only once: give all but one as regular files")
         }
     }
 
@@ -152,7 +170,7 @@ struct Invocation {
                 }
                 switch option {
                 case .priority:
-                    guard let priority = Double(value), priority.isFinite else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not a number from 0 to 1000") }
+                    guard let priority = Double(value), ConfigLimits.priority.contains(priority) else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not a number from 0 to 1000") }
                     spec.members[member].priority = priority
                 case .votes:
                     guard let count = Int(value) else { throw InvalidInput("\(origin) '\(item)': '\(value)' is not 0 or 1") }

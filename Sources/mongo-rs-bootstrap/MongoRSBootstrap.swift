@@ -26,18 +26,22 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         EXIT CODES
           0    the set has the requested members and a writable primary
                (or: --dry-run finished)
-          64   bad input (arguments, environment); no node was contacted
+          64   bad input (arguments, environment, spec or secret files); no
+               node was contacted
           65   refused, nothing written: a node belongs to another set, two
                sets share the name, a node was removed, no safe reconfig
                reaches the requested config, or mongod rejected a config
           69   --timeout passed or --max-retry-connection ran out; the message
                names what is missing (unreachable nodes, no primary)
-          70   internal error
+          70   internal error: the open-file limit is too low for the run
+               (raise it with ulimit -n), or the tool stalled (reading its
+               input, or in the run) and was ended by a timer 1 s after
+               --timeout
           77   access denied: a node rejected the credentials, the user
                lacks the clusterManager role, or a node's TLS certificate
                is not trusted (the run ends at once, no retries)
           130  interrupted by SIGINT
-          143  interrupted by SIGTERM
+          143  interrupted by SIGTERM (while the input is read: at once)
 
         EXAMPLES
           mongo-rs-bootstrap --nodes db-0.mongo,db-1.mongo,db-2.mongo
@@ -57,7 +61,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var nodes: [String] = []
 
     @Option(name: .long,
-            help: ArgumentHelp("The desired set as a YAML or JSON file: name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below. [env: MONGO_RS_CONFIG]", valueName: "file"))
+            help: ArgumentHelp("The desired set as a YAML or JSON file (a regular file of at most 1 MiB, or /dev/stdin): name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below. [env: MONGO_RS_CONFIG]", valueName: "file"))
     var config: String?
 
     @Option(name: .customLong("arbiter"), parsing: .singleValue,
@@ -96,7 +100,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             help: ArgumentHelp("The replica set name, as given to mongod --replSet (default: rs0). [env: MONGO_RS_REPLICA_SET]", valueName: "name"))
     var replicaSet: String?
 
-    @Option(help: ArgumentHelp("Give up after this long (exit 69), e.g. 90s, 5m, 1h (default: 5m). [env: MONGO_RS_TIMEOUT]", valueName: "duration"))
+    @Option(help: ArgumentHelp("Give up after this long (exit 69), e.g. 90s, 5m, 1h; 1ms to 24h (default: 5m). A tool still running 1 s later is ended by a timer (exit 70). [env: MONGO_RS_TIMEOUT]", valueName: "duration"))
     var timeout: String?
 
     @Option(name: .customLong("wait-for"),
@@ -104,7 +108,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var waitFor: String?
 
     @Option(name: .customLong("connect-timeout"),
-            help: ArgumentHelp("TCP connect timeout per attempt (default: 2s). [env: MONGO_RS_CONNECT_TIMEOUT]", valueName: "duration"))
+            help: ArgumentHelp("TCP connect timeout per attempt, 1ms to 5m (default: 2s). [env: MONGO_RS_CONNECT_TIMEOUT]", valueName: "duration"))
     var connectTimeout: String?
 
     @Flag(name: .customLong("dry-run"),
@@ -129,7 +133,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var username: String?
 
     @Option(name: .customLong("password-file"),
-            help: ArgumentHelp("Read the password from this file, e.g. a mounted Kubernetes Secret; one trailing newline is ignored. The preferred source; MONGO_PASSWORD also works. [env: MONGO_RS_PASSWORD_FILE]", valueName: "path"))
+            help: ArgumentHelp("Read the password from this file, e.g. a mounted Kubernetes Secret (a regular file, or /dev/stdin); one trailing newline is ignored. The preferred source; MONGO_PASSWORD also works. [env: MONGO_RS_PASSWORD_FILE]", valueName: "path"))
     var passwordFile: String?
 
     @Option(help: ArgumentHelp("Spica compatibility: the password itself. Anyone on the machine can read it in the process list; prefer --password-file or MONGO_PASSWORD. Any characters work, a leading '-' too. [env: MONGO_PASSWORD]", valueName: "password"))
@@ -155,7 +159,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var tlsCertificateKeyFile: String?
 
     @Option(name: .customLong("tls-certificate-key-file-password-file"),
-            help: ArgumentHelp("File holding the passphrase of an encrypted --tls-certificate-key-file; one trailing newline is ignored. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE]", valueName: "path"))
+            help: ArgumentHelp("File holding the passphrase of an encrypted --tls-certificate-key-file (a regular file, or /dev/stdin); one trailing newline is ignored. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE]", valueName: "path"))
     var tlsCertificateKeyFilePasswordFile: String?
 
     @Flag(name: .customLong("tls-allow-invalid-hostnames"),
@@ -178,25 +182,53 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var bypassQuorumCheck: String?
 
     @Option(name: .customLong("max-retry-connection"),
-            help: ArgumentHelp("Spica compatibility: give up (exit 69) after this many failed attempts to reach one node. Default: keep trying until --timeout. [env: MONGO_RS_MAX_RETRY_CONNECTION]", valueName: "n"))
+            help: ArgumentHelp("Spica compatibility: give up (exit 69) after this many failed attempts to reach one node (1 to 1000000). Default: keep trying until --timeout. [env: MONGO_RS_MAX_RETRY_CONNECTION]", valueName: "n"))
     var maxRetryConnection: String?
 
     @Option(name: .customLong("wait-before-retry"),
-            help: ArgumentHelp("Spica compatibility: wait this long between attempts to reach a node (plain number = seconds). Default: adaptive, 5 ms growing to 100 ms. [env: MONGO_RS_WAIT_BEFORE_RETRY]", valueName: "seconds"))
+            help: ArgumentHelp("Spica compatibility: wait this long between attempts to reach a node (plain number = seconds), 1ms to 1h. Default: adaptive, 5 ms growing to 100 ms. [env: MONGO_RS_WAIT_BEFORE_RETRY]", valueName: "seconds"))
     var waitBeforeRetry: String?
 
     static func main() async {
-        SignalWatcher.install()
+        // Before anything reads a secret.
+        ProcessLimits.disableCoreDumps()
+        Backstop.install()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRootHidingSecrets(arguments)
             if var bootstrap = command as? MongoRSBootstrap {
+                // Before the first thread is needed: a process starved of threads stalls in the
+                // first hop to the concurrency pool (libdispatch retries for ever). A --timeout
+                // that does not parse is reported later; the default bounds the wait until then.
+                let timeout = (try? Resolver(environment: .current).duration(
+                    bootstrap.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Invocation.timeoutRange)) ?? Invocation.defaultTimeout
+                Backstop.arm(after: timeout + Backstop.grace, for: .input)
+                SignalWatcher.install()
                 try await bootstrap.run()
             } else {
                 try command.run()
             }
         } catch {
             exit(withError: error)
+        }
+    }
+
+    /// ArgumentParser quotes arguments in its errors (unexpected ones, a value given to a flag):
+    /// the error is the one the same arguments give with every secret value hidden.
+    private static func parseAsRootHidingSecrets(_ arguments: [String]) throws -> ParsableCommand {
+        do {
+            return try parseAsRoot(arguments)
+        } catch {
+            let shown = SpicaCompatibility.redactingSecrets(arguments)
+            guard shown != arguments else { throw error }
+            do {
+                _ = try parseAsRoot(shown)
+            } catch let redacted {
+                throw redacted
+            }
+            // Hiding a value should not make the arguments valid; if it did, say nothing of them.
+            Terminal.error("the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help")
+            throw ExitCode(ExitStatus.badInput)
         }
     }
 
@@ -208,6 +240,12 @@ struct MongoRSBootstrap: AsyncParsableCommand {
             Terminal.error("\(error.message)\nRun mongo-rs-bootstrap --help for the options.")
             throw ExitCode(ExitStatus.badInput)
         }
+        if let problem = ProcessLimits.ensureOpenFiles(members: invocation.spec.members.count) {
+            Terminal.error(problem)
+            throw ExitCode(ExitStatus.internalError)
+        }
+        // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
+        Backstop.arm(after: invocation.timeout + Backstop.grace, for: .run)
         let bootstrap = Bootstrap(invocation)
         let code = await bootstrap.run()
         ProcessExit.end(code, closing: bootstrap.nodes)

@@ -1,16 +1,26 @@
 @preconcurrency import Dispatch
 import NIOConcurrencyHelpers
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// SIGTERM and SIGINT, caught from the first moment of `main` so none is lost: the handler only
-/// writes the signal number to a pipe (async-signal-safe); a read source on the pipe reports it.
+/// SIGTERM and SIGINT, caught as soon as the arguments are parsed (and the backstop armed), so
+/// none is lost.
+/// - Before a run has registered for them (`onSignal`): reading the environment and input
+///   files, standard input included, which may wait for ever. Nothing has been contacted, so
+///   the handler ends the process at once with 143/130 and a fixed message.
+/// - During the run: the handler writes the signal number to a pipe (async-signal-safe); a read
+///   source on the pipe reports it, and the run is cancelled and reports how it ended. The
+///   `Backstop` timer is brought forward so that the process is gone within 1 s even if that
+///   cannot happen.
 /// Before `install()` the default action applies, which ends the process with the same status
 /// (143/130) a shell and Kubernetes would show.
 enum SignalWatcher {
     nonisolated(unsafe) private static var pipeWriteEnd: Int32 = -1
+    /// True once a run has registered its callback; read in the signal handler.
+    private static let runListening = Atomic<Bool>(false)
     private static let state = NIOLockedValueBox<State>(State())
     private static let queue = DispatchQueue(label: "mongo-rs-bootstrap.signals")
 
@@ -38,20 +48,36 @@ enum SignalWatcher {
         }
         state.withLockedValue { $0.source = source }
         source.resume()
+        // First use here, not in a signal handler.
+        _ = runListening.load(ordering: .relaxed)
         for number in [SIGTERM, SIGINT] {
             _ = Glibc.signal(number) { signalNumber in
+                guard SignalWatcher.runListening.load(ordering: .acquiring) else { SignalWatcher.endBeforeRun(signalNumber) }
+                Backstop.stopRequested(by: signalNumber)
                 var byte = UInt8(truncatingIfNeeded: signalNumber)
                 _ = Glibc.write(SignalWatcher.pipeWriteEnd, &byte, 1)
             }
         }
     }
 
-    /// Calls `callback` on the first signal, at once if one already came.
+    /// A signal before the run: nothing to stop cleanly, so end now. Async-signal-safe.
+    private static func endBeforeRun(_ signal: Int32) -> Never {
+        if signal == SIGINT {
+            Backstop.write(StaticString("mongo-rs-bootstrap: interrupted by SIGINT before the run started; no node was contacted\n"))
+        } else {
+            Backstop.write(StaticString("mongo-rs-bootstrap: interrupted by SIGTERM before the run started; no node was contacted\n"))
+        }
+        _exit(ExitStatus.code(forSignal: signal))
+    }
+
+    /// Calls `callback` on the first signal, at once if one already came. From now on a signal
+    /// no longer ends the process at once: the run stops and reports.
     static func onSignal(_ callback: @escaping @Sendable (Int32) -> Void) {
         let already = state.withLockedValue { state -> Int32? in
             state.callback = callback
             return state.received
         }
+        runListening.store(true, ordering: .releasing)
         if let already { callback(already) }
     }
 

@@ -97,16 +97,18 @@ struct SpecFile {
             }
         }
 
-        func integer(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> Int {
-            guard let text = node.text, let value = Int(text) else {
-                throw error(node, "\(field): '\(node.text ?? "?")' is not a whole number")
+        /// A whole number within mongod's range for the field (`ConfigLimits`), checked here
+        /// so that the message names the line; nothing larger than the range reaches a config.
+        func integer(_ node: SpecYAML, _ field: String, allowed: ClosedRange<Int>) throws(InvalidInput) -> Int {
+            guard let text = node.text, let value = Int(text), allowed.contains(value) else {
+                throw error(node, "\(field): '\(node.text ?? "?")' is not a whole number from \(allowed.lowerBound) to \(allowed.upperBound)")
             }
             return value
         }
 
-        func number(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> Double {
-            guard let text = node.text, let value = Double(text), value.isFinite else {
-                throw error(node, "\(field): '\(node.text ?? "?")' is not a number")
+        func number(_ node: SpecYAML, _ field: String, allowed: ClosedRange<Double>) throws(InvalidInput) -> Double {
+            guard let text = node.text, let value = Double(text), allowed.contains(value) else {
+                throw error(node, "\(field): '\(node.text ?? "?")' is not a number from \(MemberOptions.text(priority: allowed.lowerBound)) to \(MemberOptions.text(priority: allowed.upperBound))")
             }
             return value
         }
@@ -142,12 +144,12 @@ struct SpecFile {
             for (key, value) in fields {
                 let field = "\(path).\(key)"
                 switch key {
-                case "_id": member.id = try integer(value, field)
-                case "priority": member.priority = try number(value, field)
-                case "votes": member.votes = try integer(value, field)
+                case "_id": member.id = try integer(value, field, allowed: ConfigLimits.memberId)
+                case "priority": member.priority = try number(value, field, allowed: ConfigLimits.priority)
+                case "votes": member.votes = try integer(value, field, allowed: ConfigLimits.votes)
                 case "hidden": member.hidden = try bool(value, field)
                 case "arbiterOnly": member.arbiterOnly = try bool(value, field)
-                case "secondaryDelaySecs": member.secondaryDelaySecs = try integer(value, field)
+                case "secondaryDelaySecs": member.secondaryDelaySecs = try integer(value, field, allowed: ConfigLimits.secondaryDelaySecs)
                 case "buildIndexes": member.buildIndexes = try bool(value, field)
                 case "tags": member.tags = try stringMap(value, field)
                 case "horizons": member.horizons = try stringMap(value, field)
@@ -173,11 +175,11 @@ struct SpecFile {
                 let field = "settings.\(key)"
                 switch key {
                 case "chainingAllowed": settings.chainingAllowed = try bool(value, field)
-                case "heartbeatIntervalMillis": settings.heartbeatIntervalMillis = try integer(value, field)
-                case "heartbeatTimeoutSecs": settings.heartbeatTimeoutSecs = try integer(value, field)
-                case "electionTimeoutMillis": settings.electionTimeoutMillis = try integer(value, field)
-                case "catchUpTimeoutMillis": settings.catchUpTimeoutMillis = try integer(value, field)
-                case "catchUpTakeoverDelayMillis": settings.catchUpTakeoverDelayMillis = try integer(value, field)
+                case "heartbeatIntervalMillis": settings.heartbeatIntervalMillis = try integer(value, field, allowed: ConfigLimits.positiveSetting)
+                case "heartbeatTimeoutSecs": settings.heartbeatTimeoutSecs = try integer(value, field, allowed: ConfigLimits.positiveSetting)
+                case "electionTimeoutMillis": settings.electionTimeoutMillis = try integer(value, field, allowed: ConfigLimits.positiveSetting)
+                case "catchUpTimeoutMillis": settings.catchUpTimeoutMillis = try integer(value, field, allowed: ConfigLimits.catchUpSetting)
+                case "catchUpTakeoverDelayMillis": settings.catchUpTakeoverDelayMillis = try integer(value, field, allowed: ConfigLimits.catchUpSetting)
                 case "getLastErrorModes":
                     guard let modes = value.mapping else { throw error(value, "\(field): expected mode names mapped to {tag: count}") }
                     var result: [String: [String: Int]] = [:]
@@ -186,7 +188,7 @@ struct SpecFile {
                         guard let tagMapping = tags.mapping else { throw error(tags, "\(field).\(mode): expected {tag: count}") }
                         var counts: [String: Int] = [:]
                         for (tag, count) in tagMapping {
-                            counts[tag.text ?? ""] = try integer(count, "\(field).\(mode).\(tag.text ?? "")")
+                            counts[tag.text ?? ""] = try integer(count, "\(field).\(mode).\(tag.text ?? "")", allowed: ConfigLimits.writeConcernCount)
                         }
                         result[mode] = counts
                     }

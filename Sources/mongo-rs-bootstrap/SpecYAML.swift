@@ -35,6 +35,11 @@ indirect enum SpecYAML {
         var description: String { "\(message) (line \(line))" }
     }
 
+    /// The deepest nesting of lists and mappings a document may have. A spec needs 4 (members,
+    /// a member, its tags; settings, getLastErrorModes, a mode); the reader recurses once per
+    /// level, so a hostile file of 50,000 '[' would otherwise overflow the stack.
+    static let maxDepth = 64
+
     /// nil for a document with no content.
     static func parse(_ text: String) throws(SyntaxError) -> SpecYAML? {
         var parser = Parser(Array(text.unicodeScalars))
@@ -46,6 +51,8 @@ indirect enum SpecYAML {
         var index = 0
         var line = 1
         var column = 0
+        /// Collections open around the current position.
+        var depth = 0
 
         init(_ characters: [Unicode.Scalar]) {
             self.characters = characters.first == "\u{FEFF}" ? Array(characters.dropFirst()) : characters
@@ -66,6 +73,14 @@ indirect enum SpecYAML {
         }
 
         func fail(_ message: String) -> SyntaxError { SyntaxError(message: message, line: line) }
+
+        /// Called as a collection opens; the caller closes it with `depth -= 1` (defer).
+        mutating func enterCollection() throws(SyntaxError) {
+            guard depth < SpecYAML.maxDepth else {
+                throw fail("lists and mappings nested more than \(SpecYAML.maxDepth) levels deep; a spec needs 4")
+            }
+            depth += 1
+        }
 
         static func isBlank(_ character: Unicode.Scalar?) -> Bool {
             character == nil || character == " " || character == "\t" || character == "\n" || character == "\r"
@@ -144,6 +159,8 @@ indirect enum SpecYAML {
         }
 
         mutating func blockSequence(column sequenceColumn: Int) throws(SyntaxError) -> SpecYAML {
+            try enterCollection()
+            defer { depth -= 1 }
             let startLine = line
             var items: [SpecYAML] = []
             while current == "-", column == sequenceColumn, Self.isBlank(peek(1)) {
@@ -166,6 +183,8 @@ indirect enum SpecYAML {
 
         /// A block mapping whose first key has been read; the position is at its ':'.
         mutating func blockMapping(column mappingColumn: Int, firstKey: SpecYAML) throws(SyntaxError) -> SpecYAML {
+            try enterCollection()
+            defer { depth -= 1 }
             let startLine = firstKey.line
             var pairs: [(key: SpecYAML, value: SpecYAML)] = []
             var key = firstKey
@@ -211,6 +230,8 @@ indirect enum SpecYAML {
 
         /// `{…}` or `[…]`, across lines.
         mutating func flow() throws(SyntaxError) -> SpecYAML {
+            try enterCollection()
+            defer { depth -= 1 }
             let startLine = line
             let open = current!
             let close: Unicode.Scalar = open == "{" ? "}" : "]"

@@ -58,6 +58,45 @@ enum SpicaCompatibility {
         return result
     }
 
+    /// Stands for a value that an error message must not show.
+    static let hidden = "<hidden>"
+
+    /// The (normalized) arguments as an error message may quote them. ArgumentParser quotes
+    /// values in its errors (unexpected arguments, a value given to a flag), and a password can
+    /// end up as one: after `--`, or its second word when it has a space and was not quoted.
+    /// So when the command line holds a secret option, every value is hidden: each argument
+    /// that is not an option name, the part after '=', and whatever follows a secret option.
+    /// Parsing does not depend on values (they are all strings), so the hidden arguments fail
+    /// the same way.
+    static func redactingSecrets(_ arguments: [String]) -> [String] {
+        let hasSecret = arguments.contains { secretOptions.contains(optionName($0) ?? "") }
+        guard hasSecret else { return arguments }
+        var result: [String] = []
+        var secretNext = false
+        for argument in arguments {
+            if secretNext || argument == "--" {
+                result.append(secretNext ? hidden : argument)
+                secretNext = false
+            } else if let name = optionName(argument) {
+                if let equals = argument.firstIndex(of: "=") {
+                    result.append(String(argument[...equals]) + hidden)
+                } else {
+                    result.append(argument)
+                    secretNext = secretOptions.contains(name)
+                }
+            } else {
+                result.append(hidden)
+            }
+        }
+        return result
+    }
+
+    /// `password` for `--password`, `-password` or `--password=x`; nil for a value.
+    private static func optionName(_ argument: String) -> String? {
+        guard argument.hasPrefix("-"), argument != "-", argument != "--" else { return nil }
+        return String(argument.drop { $0 == "-" }.prefix { $0 != "=" })
+    }
+
     private static func isOption(_ argument: String) -> Bool {
         guard argument.hasPrefix("--") else { return argument == "-h" }
         let name = String(argument.dropFirst(2).prefix { $0 != "=" })

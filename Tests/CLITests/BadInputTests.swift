@@ -72,8 +72,9 @@ struct BadInputTests {
         Case(arguments: ["--nodes", "NODE"], environment: ["MONGO_PASSWORD": "SECRET"], mentions: ["MONGO_PASSWORD gives a password but no user", "--username"]),
         Case(arguments: ["--nodes", "NODE", "--password", "SECRET"], mentions: ["--password gives a password but no user"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/nonexistent/password"], mentions: ["--password-file /nonexistent/password", "cannot read it", "No such file"]),
-        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null"], mentions: ["--password-file /dev/null", "the password is empty"]),
-        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/"], mentions: ["--password-file /", "Is a directory"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "EMPTYFILE"], mentions: ["--password-file EMPTYFILE", "the password is empty"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null"], mentions: ["--password-file /dev/null", "a character device, not a regular file"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/"], mentions: ["--password-file /", "a directory, not a regular file"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null", "--password", "SECRET"], mentions: ["--password-file and --password both"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u"], environment: ["MONGO_PASSWORD": "SECRET", "MONGO_RS_PASSWORD_FILE": "/etc/passwd"], mentions: ["MONGO_RS_PASSWORD_FILE and MONGO_PASSWORD are both set"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password", "SECRET", "--auth-mechanism", "PLAIN"], mentions: ["--auth-mechanism", "'PLAIN'", "SCRAM-SHA-256, SCRAM-SHA-1, MONGODB-X509"]),
@@ -86,15 +87,57 @@ struct BadInputTests {
         Case(arguments: ["--nodes", "NODE", "--tls-ca-file", "/nonexistent/ca.pem"], mentions: ["--tls-ca-file /nonexistent/ca.pem", "cannot read it", "CA certificates"]),
         Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "/nonexistent/client.pem"], mentions: ["--tls-certificate-key-file /nonexistent/client.pem", "cannot read it"]),
         Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file-password-file", "/etc/passwd"], mentions: ["--tls-certificate-key-file, which is not given"]),
-        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CLIENTPEM", "--tls-certificate-key-file-password-file", "/dev/null"], mentions: ["--tls-certificate-key-file-password-file /dev/null", "empty"]),
+        Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CLIENTPEM", "--tls-certificate-key-file-password-file", "EMPTYFILE"], mentions: ["--tls-certificate-key-file-password-file EMPTYFILE", "empty"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_TLS": "perhaps"], mentions: ["MONGO_RS_TLS", "'perhaps'"]),
         Case(arguments: ["--nodes", "NODE", "--tls-ca-file", "/etc/passwd"], mentions: ["--tls-ca-file /etc/passwd", "no PEM 'CERTIFICATE' block"]),
         Case(arguments: ["--nodes", "NODE", "--tls-certificate-key-file", "CAPEM"], mentions: ["--tls-certificate-key-file", "no PEM 'PRIVATE KEY' block"]),
         Case(arguments: ["--nodes", "NODE", "--pasword", "SECRET"], mentions: ["--pasword", "--password"]),
+        // Numbers at and past their limits, in every notation: never a trap.
+        Case(arguments: ["--nodes", "NODE", "--timeout", "1e400"], mentions: ["--timeout", "'1e400'"]),
+        Case(arguments: ["--nodes", "NODE", "--timeout", "nan"], mentions: ["--timeout", "'nan' is not a duration"]),
+        Case(arguments: ["--nodes", "NODE", "--timeout", "inf"], mentions: ["--timeout", "'inf' is not a duration"]),
+        Case(arguments: ["--nodes", "NODE", "--timeout", "99999999999999999999999999"], mentions: ["--timeout", "too long", "1ms to 24h"]),
+        Case(arguments: ["--nodes", "NODE", "--timeout", String(repeating: "9", count: 400) + "ms"], mentions: ["--timeout", "is not a duration"]),
+        Case(arguments: ["--nodes", "NODE", "--timeout", "86400001ms"], mentions: ["'86400001ms'", "1ms to 24h"]),
+        Case(arguments: ["--nodes", "NODE", "--timeout", "0.0001ms"], mentions: ["'0.0001ms'", "1ms to 24h"]),
+        Case(arguments: ["--nodes", "NODE", "--timeout", "-0"], mentions: ["--timeout", "'-0'"]),
+        Case(arguments: ["--nodes", "NODE", "--connect-timeout", "301s"], mentions: ["--connect-timeout", "'301s'", "1ms to 5m"]),
+        Case(arguments: ["--nodes", "NODE", "--connect-timeout", "1e400"], mentions: ["--connect-timeout", "'1e400'"]),
+        Case(arguments: ["--nodes", "NODE", "--connect-timeout", "-1"], mentions: ["--connect-timeout", "'-1'"]),
+        Case(arguments: ["--nodes", "NODE", "--wait-before-retry", "3601"], mentions: ["--wait-before-retry", "'3601'", "1ms to 1h"]),
+        Case(arguments: ["--nodes", "NODE", "--wait-before-retry", "0"], mentions: ["--wait-before-retry", "'0'", "1ms to 1h"]),
+        Case(arguments: ["--nodes", "NODE", "--wait-before-retry", "-1"], mentions: ["--wait-before-retry", "'-1'"]),
+        Case(arguments: ["--nodes", "NODE", "--wait-before-retry", "NaN"], mentions: ["--wait-before-retry", "'NaN'"]),
+        Case(arguments: ["--nodes", "NODE", "--wait-before-retry", "1e400"], mentions: ["--wait-before-retry", "'1e400'"]),
+        Case(arguments: ["--nodes", "NODE", "--max-retry-connection", "1000001"], mentions: ["--max-retry-connection", "'1000001'", "1 to 1000000"]),
+        Case(arguments: ["--nodes", "NODE", "--max-retry-connection", "-1"], mentions: ["--max-retry-connection", "'-1'", "1 to 1000000"]),
+        Case(arguments: ["--nodes", "NODE", "--max-retry-connection", "9223372036854775808"], mentions: ["--max-retry-connection", "'9223372036854775808'"]),
+        Case(arguments: ["--nodes", "NODE", "--max-retry-connection", "1e400"], mentions: ["--max-retry-connection", "'1e400'"]),
+        Case(arguments: ["--nodes", "NODE", "--max-retry-connection", "nan"], mentions: ["--max-retry-connection", "'nan'"]),
+        Case(arguments: ["--nodes", "NODE", "--max-retry-connection", "2.5"], mentions: ["--max-retry-connection", "'2.5'"]),
+        Case(arguments: ["--nodes", "NODE", "--priority", "NODE=1e400"], mentions: ["'1e400' is not a number from 0 to 1000"]),
+        Case(arguments: ["--nodes", "NODE", "--priority", "NODE=nan"], mentions: ["'nan' is not a number from 0 to 1000"]),
+        Case(arguments: ["--nodes", "NODE", "--priority", "NODE=1000.5"], mentions: ["'1000.5' is not a number from 0 to 1000"]),
+        Case(arguments: ["--nodes", "NODE", "--priority", "NODE=-inf"], mentions: ["'-inf' is not a number from 0 to 1000"]),
+        Case(arguments: ["--nodes", "NODE", "--votes", "NODE=99999999999999999999"], mentions: ["'99999999999999999999' is not 0 or 1"]),
+        Case(arguments: ["--nodes", "NODE", "--votes", "NODE=-1"], mentions: ["votes must be 0 or 1, not -1"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_TIMEOUT": "1e400"], mentions: ["MONGO_RS_TIMEOUT", "'1e400'"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_CONNECT_TIMEOUT": "-5s"], mentions: ["MONGO_RS_CONNECT_TIMEOUT", "'-5s'"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_WAIT_BEFORE_RETRY": "nan"], mentions: ["MONGO_RS_WAIT_BEFORE_RETRY", "'nan'"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_MAX_RETRY_CONNECTION": "99999999999999999999"], mentions: ["MONGO_RS_MAX_RETRY_CONNECTION", "1 to 1000000"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_PRIORITIES": "NODE=1e400"], mentions: ["MONGO_RS_PRIORITIES", "'1e400' is not a number"]),
+        Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_VOTES": "NODE=3000000000"], mentions: ["votes must be 0 or 1, not 3000000000"]),
     ]
 
     /// CLIENTPEM and CAPEM in the cases: a client certificate with its key, and a CA certificate.
     static let certificates = try! TestCertificates.make(addresses: ["127.0.0.1"])
+
+    /// EMPTYFILE in the cases: an empty regular file.
+    static let emptyFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
+        return path
+    }()
 
     /// Stands for a password in the cases above; it must appear in no output.
     static let secret = "Sup3r-s3cret-\(UInt32.random(in: .min ... .max))"
@@ -106,6 +149,7 @@ struct BadInputTests {
             text.replacingOccurrences(of: "NODE", with: listener.address).replacingOccurrences(of: "SECRET", with: Self.secret)
                 .replacingOccurrences(of: "CLIENTPEM", with: Self.certificates.clientCertificateKeyFile)
                 .replacingOccurrences(of: "CAPEM", with: Self.certificates.caFile)
+                .replacingOccurrences(of: "EMPTYFILE", with: Self.emptyFile)
         }
         let result = try await ToolProcess.run(testCase.arguments.map(substitute), environment: testCase.environment.mapValues(substitute))
         #expect(result.exitCode == 64, "stderr: \(result.stderr)")

@@ -31,8 +31,10 @@ struct SignalTests {
         // Waiting for the exit starts now, so the exit is seen when it happens.
         let finished = Task { await running.finished() }
         #expect(try await running.waitUntilCatching(signal), "the tool never installed a handler for signal \(signal)")
-        // Let the run get into its wait for the silent node.
-        try await Task.sleep(for: .milliseconds(300))
+        // A signal before the run ends the tool at once, without a report: wait for the run to
+        // connect to the node, then let it get into its wait for the silent node.
+        #expect(await RunStarted.wait(forConnectionTo: listener.port), "the run never connected")
+        try await Task.sleep(for: .milliseconds(100))
         let sent = ContinuousClock.now
         running.signal(signal)
         let result = await finished.value

@@ -30,18 +30,24 @@ public struct ReplicaSetSettings: Hashable, Sendable {
     private var fields: [(String, BSON)] {
         var fields: [(String, BSON)] = []
         if let chainingAllowed { fields.append(("chainingAllowed", .bool(chainingAllowed))) }
-        if let heartbeatIntervalMillis { fields.append(("heartbeatIntervalMillis", .int32(Int32(heartbeatIntervalMillis)))) }
-        if let heartbeatTimeoutSecs { fields.append(("heartbeatTimeoutSecs", .int32(Int32(heartbeatTimeoutSecs)))) }
-        if let electionTimeoutMillis { fields.append(("electionTimeoutMillis", .int32(Int32(electionTimeoutMillis)))) }
-        if let catchUpTimeoutMillis { fields.append(("catchUpTimeoutMillis", .int32(Int32(catchUpTimeoutMillis)))) }
-        if let catchUpTakeoverDelayMillis { fields.append(("catchUpTakeoverDelayMillis", .int32(Int32(catchUpTakeoverDelayMillis)))) }
+        if let heartbeatIntervalMillis { fields.append(("heartbeatIntervalMillis", Self.number(heartbeatIntervalMillis))) }
+        if let heartbeatTimeoutSecs { fields.append(("heartbeatTimeoutSecs", Self.number(heartbeatTimeoutSecs))) }
+        if let electionTimeoutMillis { fields.append(("electionTimeoutMillis", Self.number(electionTimeoutMillis))) }
+        if let catchUpTimeoutMillis { fields.append(("catchUpTimeoutMillis", Self.number(catchUpTimeoutMillis))) }
+        if let catchUpTakeoverDelayMillis { fields.append(("catchUpTakeoverDelayMillis", Self.number(catchUpTakeoverDelayMillis))) }
         if let getLastErrorModes {
             let modes = getLastErrorModes.sorted { $0.key < $1.key }.map { mode in
-                (mode.key, BSON.document(BSONDocument(mode.value.sorted { $0.key < $1.key }.map { ($0.key, .int32(Int32($0.value))) })))
+                (mode.key, BSON.document(BSONDocument(mode.value.sorted { $0.key < $1.key }.map { ($0.key, Self.number($0.value)) })))
             }
             fields.append(("getLastErrorModes", .document(BSONDocument(modes))))
         }
         return fields
+    }
+
+    /// A number as mongod writes these settings (`safeInt64`): an int32 when it fits, else an
+    /// int64. Never a trapping conversion: a spec may give any int64.
+    static func number(_ value: Int) -> BSON {
+        Int32(exactly: value).map(BSON.int32) ?? .int64(Int64(value))
     }
 
     /// `settings` with the given values set, the rest kept.

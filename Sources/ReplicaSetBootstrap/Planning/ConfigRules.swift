@@ -7,6 +7,8 @@ import MongoBSON
 /// `validateArbiterPriorities`). Shared by the spec validation (before any contact) and the
 /// reconfig rules (for every config the planner sends). Messages name the member and the rule.
 enum ConfigRules {
+    typealias Limits = ConfigLimits
+
     struct Member {
         /// Nil for a spec member the spec does not number.
         var id: Int?
@@ -59,10 +61,10 @@ enum ConfigRules {
     /// `split_horizon.cpp`, `validateArbiterPriorities`), in mongod's words where it has them.
     static func memberProblem(_ member: Member) -> String? {
         let o = member.options
-        if let id = member.id, !(0...Int(Int32.max)).contains(id) { return "_id field value of \(id) is out of range." }
-        guard o.votes == 0 || o.votes == 1 else { return "votes must be 0 or 1, not \(o.votes)" }
-        guard (0...1000).contains(o.priority) else { return "priority must be from 0 to 1000, not \(o.priority)" }
-        guard (0...31_622_400).contains(o.secondaryDelaySecs) else { return "secondaryDelaySecs must be from 0 to 31622400, not \(o.secondaryDelaySecs)" }
+        if let id = member.id, !Limits.memberId.contains(id) { return "_id field value of \(id) is out of range." }
+        guard Limits.votes.contains(o.votes) else { return "votes must be 0 or 1, not \(o.votes)" }
+        guard Limits.priority.contains(o.priority) else { return "priority must be from 0 to 1000, not \(o.priority)" }
+        guard Limits.secondaryDelaySecs.contains(o.secondaryDelaySecs) else { return "secondaryDelaySecs must be from 0 to 31622400, not \(o.secondaryDelaySecs)" }
         if o.arbiterOnly {
             guard o.votes == 1 else { return "Arbiter must vote (cannot have 0 votes)" }
             guard o.tags.isEmpty else { return "Cannot set tags on arbiters." }
@@ -113,14 +115,15 @@ enum ConfigRules {
         let positive: [(String, Int?)] = [("heartbeatIntervalMillis", settings.heartbeatIntervalMillis),
                                           ("heartbeatTimeoutSecs", settings.heartbeatTimeoutSecs),
                                           ("electionTimeoutMillis", settings.electionTimeoutMillis)]
-        for case let (name, value?) in positive where value <= 0 { return "settings.\(name) must be > 0, not \(value)" }
+        for case let (name, value?) in positive where !Limits.positiveSetting.contains(value) { return "settings.\(name) must be > 0, not \(value)" }
         let atLeastMinusOne: [(String, Int?)] = [("catchUpTimeoutMillis", settings.catchUpTimeoutMillis),
                                                  ("catchUpTakeoverDelayMillis", settings.catchUpTakeoverDelayMillis)]
-        for case let (name, value?) in atLeastMinusOne where value < -1 { return "settings.\(name) must be >= -1, not \(value)" }
+        for case let (name, value?) in atLeastMinusOne where !Limits.catchUpSetting.contains(value) { return "settings.\(name) must be >= -1, not \(value)" }
         let keys = tagKeys(members)
         for (mode, constraints) in (settings.getLastErrorModes ?? [:]).sorted(by: { $0.key < $1.key }) {
             for (tag, count) in constraints.sorted(by: { $0.key < $1.key }) {
                 if count <= 0 { return "Value of getLastErrorModes.\(mode).\(tag) must be positive, but found \(count)" }
+                if count > Limits.writeConcernCount.upperBound { return "settings.getLastErrorModes.\(mode).\(tag) must be at most \(Limits.writeConcernCount.upperBound) (mongod reads it as a 32-bit integer), not \(count)" }
                 if !keys.contains(tag) { return "settings.getLastErrorModes.\(mode): No replica set tag key \(tag) in config (give a member the tag \(tag))" }
             }
         }
@@ -140,6 +143,25 @@ enum ConfigRules {
         }
         return keys
     }
+}
+
+/// mongod's ranges for the numbers in a config (`member_config.idl`, `MemberId`,
+/// `repl_set_config.idl`, `repl_set_write_concern_mode_definitions.cpp`): what input may give
+/// before any node is contacted, and what `ConfigRules` enforces on every config sent.
+public enum ConfigLimits {
+    /// A member's `_id` (`MemberId`: a non-negative int32).
+    public static let memberId = 0...Int(Int32.max)
+    public static let votes = 0...1
+    /// Finite: NaN and infinities are outside.
+    public static let priority: ClosedRange<Double> = 0...1000
+    /// 366 days.
+    public static let secondaryDelaySecs = 0...31_622_400
+    /// heartbeatIntervalMillis, heartbeatTimeoutSecs, electionTimeoutMillis: `safeInt64` > 0.
+    public static let positiveSetting = 1...Int(Int64.max)
+    /// catchUpTimeoutMillis, catchUpTakeoverDelayMillis: `safeInt64` >= -1 (-1: no limit).
+    public static let catchUpSetting = -1...Int(Int64.max)
+    /// A getLastErrorModes count: positive, and mongod reads it as an int32 (`numberInt`).
+    public static let writeConcernCount = 1...Int(Int32.max)
 }
 
 extension ReplicaSetConfig {

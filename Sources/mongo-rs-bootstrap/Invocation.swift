@@ -27,6 +27,7 @@ struct Invocation {
     var quiet: Bool
     var maxConnectionAttempts: Int?
     var removeMembers: Bool
+    var renameMembers: Bool
     var forceReconfig: Bool
     var initiateStrategy: BootstrapStateMachine.InitiateStrategy
     var reconnect: Backoff
@@ -82,6 +83,8 @@ struct Invocation {
         let removeFromEnvironment = try from.bool(nil, env: "MONGO_RS_REMOVE_MEMBERS", option: "--remove-members") ?? false
         let forceFromEnvironment = try from.bool(nil, env: "MONGO_RS_FORCE_RECONFIG", option: "--force-reconfig") ?? false
         removeMembers = options.removeMembers || removeFromEnvironment
+        let renameFromEnvironment = try from.bool(nil, env: "MONGO_RS_RENAME_MEMBERS", option: "--rename-members") ?? false
+        renameMembers = options.renameMembers || renameFromEnvironment
         forceReconfig = options.forceReconfig || forceFromEnvironment
         initiateStrategy = try from.choice(options.initiateStrategy, env: "MONGO_RS_INITIATE_STRATEGY", option: "--initiate-strategy") ?? .full
         debug = try from.bool(options.debug, env: "MONGO_RS_DEBUG", option: "--debug") ?? false
@@ -190,7 +193,7 @@ struct Invocation {
 
     var machineConfiguration: BootstrapStateMachine.Configuration {
         BootstrapStateMachine.Configuration(
-            spec: spec, notes: notes, dryRun: dryRun, waitFor: waitFor, removeMembers: removeMembers,
+            spec: spec, notes: notes, dryRun: dryRun, waitFor: waitFor, removeMembers: removeMembers, renameMembers: renameMembers,
             forceReconfig: forceReconfig, initiateStrategy: initiateStrategy, reconnect: reconnect,
             reconnectAfterRefusal: reconnectAfterRefusal,
             maxConnectionAttempts: maxConnectionAttempts, seed: UInt64.random(in: .min ... .max))

@@ -88,6 +88,10 @@ struct MongoRSBootstrap: AsyncParsableCommand {
           help: "Remove members of the set that the spec does not list (otherwise they are kept and reported). [env: MONGO_RS_REMOVE_MEMBERS=true]")
     var removeMembers = false
 
+    @Flag(name: .customLong("rename-members"),
+          help: "Rewrite the names the set records members under (an FQDN for a short name, an IP for a name) to the names given in --nodes, one member per committed reconfig, keeping each member's _id. Only when every member resolves its given name to itself; otherwise the recorded names are kept and the run reports which given name is recorded as which. [env: MONGO_RS_RENAME_MEMBERS=true]")
+    var renameMembers = false
+
     @Flag(name: .customLong("force-reconfig"),
           help: "Only when no primary can be elected because a majority of voters is unreachable (for longer than the election timeout): force a config of the reachable members, naming the members it drops. Never otherwise. [env: MONGO_RS_FORCE_RECONFIG=true]")
     var forceReconfig = false

@@ -17,7 +17,7 @@ enum SpicaCompatibility {
     ]
     static let secretOptions: Set<String> = ["password"]
     static let flags: Set<String> = [
-        "dry-run", "quiet", "remove-members", "force-reconfig", "help", "version", "tls",
+        "dry-run", "quiet", "remove-members", "rename-members", "force-reconfig", "help", "version", "tls",
         "tls-allow-invalid-hostnames", "tls-allow-invalid-certificates",
     ]
 

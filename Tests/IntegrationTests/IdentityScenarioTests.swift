@@ -66,4 +66,27 @@ struct IdentityScenarioTests {
             #expect(hosts == (0..<3).map { Self.recorded($0, .localhost) } + [simulator.hosts[3]])
         }
     }
+
+    @Test("--rename-members: each member recorded under another name gets its given name, one per reconfig, _ids kept")
+    func renameMembers() async throws {
+        try await withRecordedSet(members: 3, initiated: 3, names: .localhost) { simulator in
+            let result = try await bootstrap(simulator.hosts, ["--rename-members"], timeout: "20s")
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let reconfigs = await simulator.reconfigsSent()
+            #expect(reconfigs.count == 3)
+            var previous = (0..<3).map { Self.recorded($0, .localhost) }
+            for sent in reconfigs {
+                let hosts = sent["members"]?.arrayValue?.compactMap { $0.documentValue?["host"]?.stringValue } ?? []
+                let ids = sent["members"]?.arrayValue?.compactMap { $0.documentValue?["_id"]?.intValue } ?? []
+                #expect(ids == [0, 1, 2])
+                #expect(zip(previous, hosts).filter { $0 != $1 }.count == 1, "one member renamed per reconfig: \(previous) → \(hosts)")
+                previous = hosts
+            }
+            #expect(try await committedConfig(simulator).members.map(\.host.description) == simulator.hosts)
+            // Run again: nothing to rename, nothing written.
+            let again = try await bootstrap(simulator.hosts, ["--rename-members"], timeout: "20s")
+            #expect(again.exitCode == 0, "\(again.stderr)")
+            #expect(await simulator.reconfigsSent().count == 3)
+        }
+    }
 }

@@ -41,7 +41,20 @@ extension BootstrapStateMachine {
         initiateFailures += 1
         let delay = configuration.retry.delay(afterFailures: initiateFailures, random: &random)
         initiateNotBefore = now + delay
-        return [.report(error.hasCode(.alreadyInitialized) ? .alreadyInitialized(host) : .initiateFailed(host, error, retryIn: delay))]
+        var actions: [Action] = [.report(error.hasCode(.alreadyInitialized) ? .alreadyInitialized(host) : .initiateFailed(host, error, retryIn: delay))]
+        if error.isNotFindingItself {
+            // A name that resolves late heals within seconds; one that never will is a mistake
+            // in --nodes, worth saying once what to check.
+            let since = notFindingItselfSince ?? now
+            notFindingItselfSince = since
+            if now - since >= Self.namesHintAfter, !namesHintGiven {
+                namesHintGiven = true
+                actions.append(.report(.waiting("hint: \(Blocker.namesHint(host))")))
+            }
+        } else {
+            notFindingItselfSince = nil
+        }
+        return actions
     }
 
     /// 93 is how mongod re-codes every validation failure of an initiate. Only "maps to this node"
@@ -52,6 +65,19 @@ extension BootstrapStateMachine {
         }
         if error.hasCode(.nodeNotElectable) { return .configRejected(host, error) }
         return nil
+    }
+}
+
+extension BootstrapStateMachine {
+    /// How long "… maps to this node" may go on before the hint about names.
+    static let namesHintAfter = Duration.seconds(5)
+}
+
+extension MongoError {
+    /// mongod's InvalidReplicaSetConfig for a config in which the node does not find itself
+    /// (`ReplSetConfig::findSelf` via `validateConfigForInitiate`/`ForReconfig`).
+    var isNotFindingItself: Bool {
+        hasCode(.invalidReplicaSetConfig) && message.contains("maps to this node")
     }
 }
 

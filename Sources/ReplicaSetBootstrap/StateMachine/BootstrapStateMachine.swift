@@ -244,6 +244,10 @@ public struct BootstrapStateMachine: Sendable {
     var initiateFailures = 0
     var initiateNotBefore: Duration = .zero
     var lastInitiateError: MongoError?
+    /// Since when replSetInitiate has failed with "… maps to this node" without a break, and
+    /// whether the hint about names was given.
+    var notFindingItselfSince: Duration?
+    var namesHintGiven = false
 
     // Step-up.
     var stepUpFailures = 0

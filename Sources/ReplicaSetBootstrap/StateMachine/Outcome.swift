@@ -187,6 +187,11 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
     /// Nothing else names the node: what was last seen of it.
     case observed(HostAddress, String)
 
+    /// What to check when a node keeps not finding itself among the names in --nodes.
+    static func namesHint(_ host: HostAddress) -> String {
+        "\(host) does not find itself among the names given: mongod resolves each member's name and looks for its own address and port. Give each member as the other members reach it (in Kubernetes the pod's name in the headless Service: <pod>.<service>.<namespace>.svc.cluster.local, with the right namespace and cluster domain), and make sure mongod listens on that address (--bind_ip_all or --bind_ip), not only on localhost"
+    }
+
     public var description: String {
         switch self {
         case .unreachable(let host, let error):
@@ -194,7 +199,7 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
         case .notFindingItself(let host):
             return "\(host) is listed in the config but reports REMOVED: it cannot find itself in the config (does its own host name resolve to it?)"
         case .initiateFailing(let host, let error):
-            return "replSetInitiate on \(host) keeps failing: \(error.message)"
+            return "replSetInitiate on \(host) keeps failing: \(error.message)" + (error.isNotFindingItself ? ". Hint: \(Self.namesHint(host))" : "")
         case .noPrimary(let states):
             let list = states.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             return "no writable primary yet (\(list))"

@@ -46,6 +46,31 @@ struct InitiateFailureTests {
         #expect(machine.timerFired(at: .milliseconds(14)) == [.report(.initiating(a, config)), .send(.initiate(config), to: a)])
     }
 
+    @Test("'maps to this node' for more than 5 s: one hint about the names, and the deadline's message says what to check")
+    func mapsToThisNodeHint() {
+        var machine = initiating()
+        let error = MongoError.code(.invalidReplicaSetConfig, a,
+            "No host described in new configuration with {version: 1, term: 0} for replica set rs0 maps to this node")
+        var hints = 0
+        var now = Duration.milliseconds(4)
+        for _ in 0..<30 {
+            let failed = machine.commandFailed(error, from: a, at: now)
+            hints += failed.filter { if case .report(.waiting(let text)) = $0 { return text.hasPrefix("hint:") } else { return false } }.count
+            for host in [a, b, c] { _ = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: now + .milliseconds(1)) }
+            now += .seconds(1)
+            guard machine.timerFired(at: now).contains(where: { if case .send(.initiate, _) = $0 { return true } else { return false } }) else {
+                Issue.record("no initiate again at \(now)")
+                return
+            }
+        }
+        #expect(hints == 1)
+        guard case .timedOut(let blockers)? = machine.deadlineReached(at: now).outcome else {
+            Issue.record("expected a timeout")
+            return
+        }
+        #expect(blockers.map(\.description).contains { $0.contains("Hint: db-0.mongo:27017 does not find itself among the names given") && $0.contains("--bind_ip_all") })
+    }
+
     @Test("any other InvalidReplicaSetConfig (93) is refused with mongod's words")
     func invalidConfig() {
         var machine = initiating()

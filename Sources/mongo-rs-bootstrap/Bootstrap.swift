@@ -25,6 +25,7 @@ struct Bootstrap {
 
         var configuration = invocation.machineConfiguration
         configuration.messagesPerConnection = invocation.security.credentials?.messagesPerConnection ?? 1
+        configuration.usesTLS = invocation.security.tls != nil
         let clock = ContinuousClock()
         let started = clock.now
         var nodes: any ReplicaSetNodes = self.nodes

@@ -135,6 +135,22 @@ struct SecurityScenarioTests {
         }
     }
 
+    @Test("members that require TLS, reached without --tls: exit 69 at the deadline with a hint to add --tls, nothing written")
+    func plainTextToTLS() async throws {
+        let block = LoopbackAddresses.randomBlock()
+        let certificates = try TestCertificates.make(addresses: (1...2).map { "\(block).\($0)" })
+        defer { certificates.remove() }
+        let user = SimulatorUser(name: "bootstrap", password: "tls-pw", roles: ["clusterManager"])
+        let tls = SimulatorTLS(certificateKeyFile: certificates.memberCertificateKeyFile)
+        try await withSecuredSet(members: 2, users: [user], tls: tls, addressBlock: block, secrets: ["tls-pw"]) { simulator in
+            let result = try await ToolProcess.run(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "3s", "--username", "bootstrap"],
+                                                   environment: ["MONGO_PASSWORD": "tls-pw"])
+            #expect(result.exitCode == 69, "\(result.stderr)")
+            #expect(result.stderr.contains("--tls"), "\(result.stderr)")
+            #expect(await simulator.writeCommands.isEmpty)
+        }
+    }
+
     @Test("x.509: the client certificate is the credential, also with an encrypted key")
     func x509() async throws {
         let block = LoopbackAddresses.randomBlock()

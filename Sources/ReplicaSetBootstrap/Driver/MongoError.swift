@@ -62,6 +62,12 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         isNetworkError || kind == .unexpectedReply
     }
 
+    /// A connection the node closed before answering, as a mongod requiring TLS does with a
+    /// plain-text client (libmongoc: "Server closed connection.").
+    public var suggestsTLS: Bool {
+        kind == .networkFailure && message.contains("closed connection")
+    }
+
     /// Whether the attempt may have reached the node at all: a refused connection or a name
     /// that does not resolve sent nothing.
     public var reachedNode: Bool {

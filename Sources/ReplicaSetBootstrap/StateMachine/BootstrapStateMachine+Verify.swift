@@ -81,6 +81,9 @@ extension BootstrapStateMachine {
             // Nothing identified as in the way: then say what each node was last seen as.
             blockers = watchedNodes.map { .observed($0.host, observation(of: $0)) }
         }
+        if !configuration.usesTLS, let closing = watchedNodes.first(where: { if case .unreachable(let error) = $0.status { return error.suggestsTLS } else { return false } }) {
+            blockers.append(.hint(Blocker.tlsHint(closing.host)))
+        }
         return blockers
     }
 
@@ -148,6 +151,8 @@ extension Blocker {
              .waitingForConfig(let host), .unanswered(let host, _, _), .cannotAddYet(let host), .initiateWithoutEffect(let host),
              .observed(let host, _):
             return host
+        case .hint:
+            return nil
         case .noPrimary, .majorityLost, .reconfiguring:
             return nil
         }

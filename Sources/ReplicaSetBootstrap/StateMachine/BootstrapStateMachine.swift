@@ -43,6 +43,9 @@ public struct BootstrapStateMachine: Sendable {
         /// Give up (exit 69) after this many failed attempts to reach one node (Spica's
         /// `--max-retry-connection`); nil: keep trying until the deadline.
         public var maxConnectionAttempts: Int?
+        /// Whether the connections use TLS: a node that closes every plain connection at once
+        /// probably requires it, worth a hint.
+        public var usesTLS: Bool
         /// How often each node may be asked what it already said (see `CommandPacing`): answers
         /// that tell something new are free, so a bootstrap or a long series of reconfigs never
         /// waits; a node that answers at once with the same thing gets 2 commands a second.
@@ -61,7 +64,7 @@ public struct BootstrapStateMachine: Sendable {
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
             maxAwaitTime: Duration = .seconds(10), pollInterval: Duration = .milliseconds(200),
             reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil,
-            pacing: CommandPacing = Configuration.defaultPacing, messagesPerConnection: Int = 1, seed: UInt64 = 0
+            pacing: CommandPacing = Configuration.defaultPacing, messagesPerConnection: Int = 1, usesTLS: Bool = false, seed: UInt64 = 0
         ) {
             self.spec = spec
             self.notes = notes
@@ -80,6 +83,7 @@ public struct BootstrapStateMachine: Sendable {
             self.maxConnectionAttempts = maxConnectionAttempts
             self.pacing = pacing
             self.messagesPerConnection = messagesPerConnection
+            self.usesTLS = usesTLS
             self.seed = seed
         }
     }
@@ -248,6 +252,7 @@ public struct BootstrapStateMachine: Sendable {
     /// whether the hint about names was given.
     var notFindingItselfSince: Duration?
     var namesHintGiven = false
+    var tlsHintGiven = false
 
     // Step-up.
     var stepUpFailures = 0
@@ -335,6 +340,10 @@ public struct BootstrapStateMachine: Sendable {
             actions.append(.report(.unreachable(host, error)))
         }
         nodes[index].status = .unreachable(error)
+        if error.suggestsTLS && !configuration.usesTLS && nodes[index].connectFailures >= 3 && !tlsHintGiven {
+            tlsHintGiven = true
+            actions.append(.report(.waiting("hint: \(Blocker.tlsHint(host))")))
+        }
         // Spica's limit is about the nodes the user listed, not members found in a config.
         if let limit = configuration.maxConnectionAttempts, nodes[index].listed, nodes[index].connectFailures >= limit {
             return actions + finish(.timedOut(blockers()))

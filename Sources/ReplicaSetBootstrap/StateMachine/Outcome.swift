@@ -186,6 +186,13 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
     case initiateWithoutEffect(HostAddress)
     /// Nothing else names the node: what was last seen of it.
     case observed(HostAddress, String)
+    /// What would probably fix it.
+    case hint(String)
+
+    /// What to try when a node closes every plain-text connection at once.
+    static func tlsHint(_ host: HostAddress) -> String {
+        "\(host) closes the connection as soon as it is made: if the members require TLS (net.tls.mode requireTLS), add --tls and --tls-ca-file with the CA that signed their certificates"
+    }
 
     /// What to check when a node keeps not finding itself among the names in --nodes.
     static func namesHint(_ host: HostAddress) -> String {
@@ -220,6 +227,8 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
             return "\(host) accepted replSetInitiate but has reported no config since"
         case .observed(let host, let what):
             return "\(host): \(what)"
+        case .hint(let text):
+            return "hint: \(text)"
         }
     }
 }

@@ -61,6 +61,8 @@ struct Node: Sendable {
     let index: Int
     let host: String
     var aliases: [String]
+    /// `MemberSpec.usersArriveWithInitialSync`.
+    var usersArriveWithInitialSync = false
     /// `--replSet`; nil for a standalone.
     var replSetName: String?
     var storage = NodeStorage()
@@ -105,7 +107,9 @@ struct Node: Sendable {
     /// A fresh process: everything but the disk, the faults and the command line is forgotten.
     mutating func boot() {
         let kept = (storage, faults)
+        let usersArriveWithInitialSync = self.usersArriveWithInitialSync
         self = Node(index: index, host: host, aliases: aliases, replSetName: replSetName)
+        self.usersArriveWithInitialSync = usersArriveWithInitialSync
         (storage, faults) = kept
         isRunning = true
     }

@@ -70,6 +70,7 @@ public actor ReplicaSetSimulator {
         var nodes: [Node] = []
         for (index, spec) in members.enumerated() {
             var node = Node(index: index, host: addresses[index], aliases: spec.aliases, replSetName: nil)
+            node.usersArriveWithInitialSync = spec.usersArriveWithInitialSync
             switch spec.role {
             case .member: node.replSetName = options.setName
             case .standalone: node.replSetName = nil

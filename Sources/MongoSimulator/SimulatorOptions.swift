@@ -83,10 +83,14 @@ public struct MemberSpec: Sendable {
     public var role: MemberRole
     /// Other names that map to this member ("isSelf"), as a hostname would next to an IP.
     public var aliases: [String]
+    /// With `--auth`: the member has none of the set's users until its initial sync copies
+    /// `admin.system.users` from the set, as a new mongod does unless its image created them.
+    public var usersArriveWithInitialSync: Bool
 
-    public init(role: MemberRole = .member, aliases: [String] = []) {
+    public init(role: MemberRole = .member, aliases: [String] = [], usersArriveWithInitialSync: Bool = false) {
         self.role = role
         self.aliases = aliases
+        self.usersArriveWithInitialSync = usersArriveWithInitialSync
     }
 }
 

@@ -18,8 +18,7 @@ enum ProcessExit {
             Mongoc.cleanUp()
             exit(code)
         }
-        shutDownSockets()
-        if nodes.close(within: grace) {
+        if nodes.close(within: grace, interrupting: shutDownSockets) {
             Mongoc.cleanUp()
             exit(code)
         }

@@ -151,6 +151,31 @@ struct SecurityScenarioTests {
         }
     }
 
+    @Test("a new member without the set's users yet (they come with its initial sync) is added, not taken for a wrong password")
+    func newMemberWithoutUsers() async throws {
+        let specs = [MemberSpec(), MemberSpec(), MemberSpec(usersArriveWithInitialSync: true)]
+        try await withSimulator(specs: specs, timings: .fast) { simulator in
+            let first = try await bootstrap(Array(simulator.hosts.prefix(2)))
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            let result = try await bootstrap(simulator.hosts, ["--wait-for", "all"])
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("\(simulator.hosts[2]) rejects the credentials that"), "\(result.stderr)")
+            #expect(try await committedConfig(simulator).members.count == 3)
+        }
+    }
+
+    @Test("with no set yet, a node that rejects credentials the others accept: exit 77 at once, saying which case it is; nothing written")
+    func freshNodeWithoutUsers() async throws {
+        let specs = [MemberSpec(), MemberSpec(), MemberSpec(usersArriveWithInitialSync: true)]
+        try await withSimulator(specs: specs, timings: .fast) { simulator in
+            let result = try await bootstrap(simulator.hosts)
+            #expect(result.exitCode == 77, "\(result.stderr)")
+            #expect(result.stderr.contains("\(simulator.hosts[2]) rejected"), "\(result.stderr)")
+            #expect(result.stderr.contains("accepts the same credentials"), "\(result.stderr)")
+            #expect(await simulator.writeCommands.isEmpty)
+        }
+    }
+
     @Test("x.509: the client certificate is the credential, also with an encrypted key")
     func x509() async throws {
         let block = LoopbackAddresses.randomBlock()

@@ -64,7 +64,7 @@ extension ReplicaSetSimulator {
         }
         let (payload, asText) = try Self.payload(command, field: "saslStart.payload")
         let skipEmptyExchange = command["options"]?.documentValue?["skipEmptyExchange"]?.boolValue ?? false
-        let users = options.security?.users ?? []
+        let users = usersKnown(on: member)
         do {
             let (conversation, reply) = try SCRAMConversation.start(
                 mechanism: mechanism, payload: payload, database: request.database, skipEmptyExchange: skipEmptyExchange
@@ -113,7 +113,7 @@ extension ReplicaSetSimulator {
         if let claimed = command["user"]?.stringValue, claimed != subject {
             throw CommandError(.authenticationFailed, "There is no x.509 client certificate matching the user.")
         }
-        guard let user = options.security?.user(subject, database: "$external") else {
+        guard let user = usersKnown(on: member).first(where: { $0.name == subject && $0.database == "$external" }) else {
             throw Self.authenticationFailed
         }
         nodes[member].authentication[connection, default: ConnectionAuthentication()].user = user
@@ -134,7 +134,7 @@ extension ReplicaSetSimulator {
         var fields = BSONDocument()
         if let qualified = command["saslSupportedMechs"]?.stringValue, let dot = qualified.firstIndex(of: ".") {
             let database = String(qualified[..<dot]), name = String(qualified[qualified.index(after: dot)...])
-            if let user = security.user(name, database: database) {
+            if let user = usersKnown(on: member).first(where: { $0.name == name && $0.database == database }) {
                 fields.append("saslSupportedMechs", .array(user.mechanisms.map { .string($0.rawValue) }))
             }
         }
@@ -158,6 +158,13 @@ extension ReplicaSetSimulator {
     }
 
     private static let authenticationFailed = CommandError(.authenticationFailed, "Authentication failed.")
+
+    /// The users this member can authenticate: the set's, once it has them (users are data in
+    /// `admin.system.users`, replicated like any other).
+    func usersKnown(on member: Int) -> [SimulatorUser] {
+        if nodes[member].usersArriveWithInitialSync && nodes[member].lastApplied.isNull { return [] }
+        return options.security?.users ?? []
+    }
 
     /// A SASL payload comes as BinData or as a base64 string; the reply uses the same form.
     private static func payload(_ command: BSONDocument, field: String) throws(CommandError) -> ([UInt8], asText: Bool) {

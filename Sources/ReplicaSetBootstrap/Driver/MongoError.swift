@@ -59,7 +59,12 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Whether the driver starts a new connection after this error (a handshake again).
     public var dropsConnection: Bool {
-        isNetworkError || kind == .unexpectedReply
+        isNetworkError || kind == .unexpectedReply || isAuthenticationFailure
+    }
+
+    /// The node rejected the credentials (not: the user lacks a role).
+    public var isAuthenticationFailure: Bool {
+        kind == .authentication || hasCode(.authenticationFailed)
     }
 
     /// A connection the node closed before answering, as a mongod requiring TLS does with a

@@ -27,17 +27,23 @@ public final class MongocNodes: ReplicaSetNodes {
         return try result.get()
     }
 
-    /// Destroys every client once the call it serves has returned, and refuses new ones. True when
-    /// all are gone within `limit`; false when a call is still blocked in libmongoc (then the
-    /// process must end without libmongoc's cleanup, which would free what that call uses).
-    /// A caller that wants blocked calls to end at once shuts their sockets down first.
-    public func close(within limit: Duration) -> Bool {
+    /// Refuses new clients, calls `interrupt` (which may shut the sockets of blocked calls
+    /// down), and destroys every client once the call it serves has returned. `interrupt` is
+    /// called again every 50 ms: a call that was opening its connection at the first one gets
+    /// its socket only after it. True when all are gone within `limit`; false when a call is
+    /// still blocked in libmongoc (then the process must end without libmongoc's cleanup, which
+    /// would free what that call uses).
+    public func close(within limit: Duration, interrupting interrupt: () -> Void = {}) -> Bool {
+        let nodes = connections.withLockedValue { Array($0.values) }
+        for node in nodes { node.refuseNewClients() }
         let group = DispatchGroup()
-        for node in connections.withLockedValue({ Array($0.values) }) {
-            node.close(in: group)
-        }
-        let deadline = DispatchTime.now() + .nanoseconds(Int(limit.milliseconds) * 1_000_000)
-        return group.wait(timeout: deadline) == .success
+        for node in nodes { node.close(in: group) }
+        let deadline = ContinuousClock.now + limit
+        repeat {
+            interrupt()
+            if group.wait(timeout: .now() + .milliseconds(50)) == .success { return true }
+        } while ContinuousClock.now < deadline
+        return false
     }
 
     private func connections(to host: HostAddress) -> NodeConnections {
@@ -97,8 +103,11 @@ final class NodeConnections: Sendable {
     }
 
     /// Each queue destroys its client after the call it runs now, if any.
-    func close(in group: DispatchGroup) {
+    func refuseNewClients() {
         closed.withLockedValue { $0 = true }
+    }
+
+    func close(in group: DispatchGroup) {
         for (queue, slot) in [(monitorQueue, monitor), (commandQueue, command)] {
             queue.async(group: group) { slot.withLockedValue { $0 = nil } }
         }
@@ -112,7 +121,10 @@ final class NodeConnections: Sendable {
                 document["topologyVersion"] = .document(topologyVersion.document)
                 document["maxAwaitTimeMS"] = .int64(maxAwait.milliseconds)
             }
-            let reply = try runHello(document, on: monitor, socketTimeout: maxAwait + options.connectTimeout + .seconds(5))
+            // Without credentials: mongod answers hello before authentication, so a node's state
+            // is seen even when it does not (yet) know the user (a new mongod before its
+            // initial sync).
+            let reply = try runHello(document, on: monitor, socketTimeout: maxAwait + options.connectTimeout + .seconds(5), authenticated: false)
             return .hello(try read(reply, of: "hello", as: HelloResponse.init(document:)))
         case .hello:
             let reply = try runHello(helloCommand, on: command, socketTimeout: options.commandTimeout)
@@ -168,24 +180,26 @@ final class NodeConnections: Sendable {
         legacyHello.withLockedValue { $0 } ? ["isMaster": 1] : ["hello": 1]
     }
 
-    private func runHello(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration) throws(MongoError) -> BSONDocument {
+    private func runHello(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration,
+                          authenticated: Bool = true) throws(MongoError) -> BSONDocument {
         do throws(MongoError) {
-            return try run(document, on: slot, socketTimeout: socketTimeout)
+            return try run(document, on: slot, socketTimeout: socketTimeout, authenticated: authenticated)
         } catch where error.hasCode(.commandNotFound) && document.firstKey == "hello" {
             legacyHello.withLockedValue { $0 = true }
             var legacy = document
             legacy.elements[0] = .init(key: "isMaster", value: 1)
-            return try run(legacy, on: slot, socketTimeout: socketTimeout)
+            return try run(legacy, on: slot, socketTimeout: socketTimeout, authenticated: authenticated)
         }
     }
 
-    private func run(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration) throws(MongoError) -> BSONDocument {
+    private func run(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration,
+                     authenticated: Bool = true) throws(MongoError) -> BSONDocument {
         let result = slot.withLockedValue { (client: inout MongoClient?) -> Result<BSONDocument, MongoError> in
             do throws(MongoError) {
                 if client == nil {
                     guard !closed.withLockedValue({ $0 }) else { throw MongoError(.client, host: host, message: "closed") }
                     client = try MongoClient(host: host, connectTimeout: options.connectTimeout, socketTimeout: socketTimeout,
-                                             credentials: options.credentials, tls: options.tls)
+                                             credentials: authenticated ? options.credentials : nil, tls: options.tls)
                 }
                 return .success(try client!.runCommand(document))
             } catch {

@@ -70,3 +70,56 @@ extension BootstrapStateMachine {
         return recorded.isSpelledLike(node.host) ? [] : [.report(.recordedAs(node.host, recorded))]
     }
 }
+
+/// Credentials that one node rejects and others accept.
+extension BootstrapStateMachine {
+    /// Whether the node is new by its own (unauthenticated) hello: no config, or a member still
+    /// in STARTUP2/RECOVERING. Such a node may not know the set's users yet.
+    func isNew(_ index: Int) -> Bool {
+        guard let hello = nodes[index].hello?.value else { return false }
+        return !hello.hasConfig && hello.isReplicaSet || (hello.setName == spec.name && hello.memberState == .other)
+    }
+
+    /// A new node rejected the credentials. A new mongod has none of the set's users until its
+    /// initial sync copies them (unless its image created them), so whether that is a wrong
+    /// password is decided by what the other nodes say (`credentialsVerdict`); meanwhile its
+    /// reads are tried again slowly.
+    mutating func credentialsRejected(_ error: MongoError, at index: Int) -> [Action] {
+        nodes[index].rejectedCredentials = error
+        nodes[index].lastCommandError = error
+        nodes[index].commandFailures += 1
+        nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
+        guard !(nodes[index].hello?.value.hasConfig ?? true) else { return [] }
+        return setStatus(.known(.newWithoutUsers), at: index)
+    }
+
+    /// When the set exists and one of its members accepted the same credentials, a new node
+    /// that rejects them is waiting for its users: it can be added (mongod's own quorum check
+    /// refuses a node that holds a config, so nothing initialized is swallowed), and exit 0
+    /// does not wait to read it. Without a set no initiate may go ahead (invariant 1 needs every
+    /// node confirmed fresh, which takes its credentials): once the other nodes have answered,
+    /// the run ends with exit 77 saying which case it is. Nil: nothing to decide yet.
+    mutating func credentialsVerdict() -> [Action]? {
+        guard let rejecting = nodes.firstIndex(where: { $0.rejectedCredentials != nil }),
+              let error = nodes[rejecting].rejectedCredentials else { return nil }
+        if currentConfig != nil {
+            guard let accepted = nodes.first(where: { $0.acceptedCredentials && $0.config?.value.name == spec.name }) else { return nil }
+            var actions: [Action] = []
+            for index in nodes.indices where nodes[index].rejectedCredentials != nil && !nodes[index].awaitingUsers {
+                nodes[index].awaitingUsers = true
+                actions.append(.report(.waiting("\(nodes[index].host) rejects the credentials that \(accepted.host) accepts and is new: its users arrive with its initial sync, so it is treated as a new member, not as a wrong password")))
+            }
+            return actions
+        }
+        let settled = nodes.filter { $0.listed && $0.rejectedCredentials == nil }.allSatisfy { $0.acceptedCredentials || $0.isUnreachable }
+        return settled ? finish(.notAuthorized(explained(error))) : nil
+    }
+
+    /// An access denial, with what the other nodes said of the same credentials.
+    func explained(_ error: MongoError) -> MongoError {
+        guard error.isAuthenticationFailure, let accepted = nodes.first(where: { $0.acceptedCredentials && $0.host != error.host }) else { return error }
+        var explained = error
+        explained.message += " (\(accepted.host) accepts the same credentials: this node does not know the user. A new mongod has no users until its initial sync, so it cannot be confirmed fresh for an initiate; create the user on it, as the official image does with MONGO_INITDB_ROOT_USERNAME, or check that it is the node meant)"
+        return explained
+    }
+}

@@ -62,7 +62,7 @@ extension BootstrapStateMachine {
         var reachable = spec
         reachable.members = spec.members.filter { member in
             config.member(member.host) != nil || pinnedMembers[member.host] != nil
-                || nodeIndex(forMember: member.host).map { nodes[$0].isFresh } ?? false
+                || nodeIndex(forMember: member.host).map { nodes[$0].isFresh || nodes[$0].status == .known(.newWithoutUsers) } ?? false
         }
         let planner = pinned(reachable, from: config)
         for member in planner.spec.members where pinnedMembers[member.host] == nil && reachable.member(member.host) != member {

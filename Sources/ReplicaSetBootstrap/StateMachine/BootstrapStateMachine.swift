@@ -51,8 +51,9 @@ public struct BootstrapStateMachine: Sendable {
         /// waits; a node that answers at once with the same thing gets 2 commands a second.
         public var pacing: CommandPacing
         public static let defaultPacing = CommandPacing(burst: 8, interval: .milliseconds(500))
-        /// Messages a new connection costs before its first command: libmongoc's handshake
-        /// `hello`, plus the authentication conversation when credentials are used.
+        /// Messages a new command connection costs before its first command: libmongoc's
+        /// handshake `hello`, plus the authentication conversation when credentials are used
+        /// (the monitoring connection never authenticates: one message).
         public var messagesPerConnection: Int
         public var seed: UInt64
 
@@ -214,6 +215,12 @@ public struct BootstrapStateMachine: Sendable {
         /// never reached the node.
         var monitorCharge = 0
         var commandCharge = 0
+        /// A command on this node was answered as an authenticated one.
+        var acceptedCredentials = false
+        /// The credentials this new node rejected (see `credentialsRejected`), and whether it
+        /// was found to be waiting for the set's users while other members accept them.
+        var rejectedCredentials: MongoError?
+        var awaitingUsers = false
 
         init(host: HostAddress, listed: Bool = true, pacing: CommandPacing) {
             self.host = host
@@ -360,6 +367,9 @@ public struct BootstrapStateMachine: Sendable {
         self.now = now
         nodes[index].command = nil
         nodes[index].commandConnected = true
+        nodes[index].acceptedCredentials = true
+        nodes[index].rejectedCredentials = nil
+        nodes[index].awaitingUsers = false
         nodes[index].commandFailures = 0
         if tellsSomethingNew(reply, at: index) { nodes[index].pacing.refund(cost: nodes[index].commandCharge) }
         nodes[index].lastCommandError = nil
@@ -419,7 +429,13 @@ public struct BootstrapStateMachine: Sendable {
         sequence += 1
         self.now = now
         nodes[index].command = nil
-        if error.isAccessDenied { return finish(.notAuthorized(error)) }
+        if error.isAccessDenied {
+            if error.isAuthenticationFailure, !pending.command.isWrite, isNew(index) {
+                return credentialsRejected(error, at: index) + evaluate(now)
+            }
+            return finish(.notAuthorized(explained(error)))
+        }
+        if case .server = error.kind { nodes[index].acceptedCredentials = true }
         if error.kind == .invalidReply {
             if pending.command.isWrite { completeWrite(on: index, error: error) }
             return finish(.refused(.invalidReply(error)))
@@ -504,7 +520,7 @@ public struct BootstrapStateMachine: Sendable {
             // node's topology has not changed since.
             let unchanged = previous.map { !$0.hasConfig && $0.topologyVersion != nil && $0.topologyVersion == hello.topologyVersion } ?? false
             switch nodes[index].status {
-            case .known(.fresh) where unchanged, .known(.removed) where unchanged:
+            case .known(.fresh) where unchanged, .known(.removed) where unchanged, .known(.newWithoutUsers) where unchanged:
                 status = nodes[index].status
             default:
                 status = .awaitingStatus
@@ -554,7 +570,7 @@ public struct BootstrapStateMachine: Sendable {
                           command: "replSetGetConfig")
     }
 
-    private mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
+    mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
         nodes[index].status = status
         guard case .known(let known) = status, nodes[index].reported != known, !isShadowed(nodes[index]) else { return [] }
         nodes[index].reported = known
@@ -566,7 +582,8 @@ public struct BootstrapStateMachine: Sendable {
     mutating func evaluate(_ now: Duration) -> [Action] {
         guard !finished else { return [] }
         if let refusal = refusal() { return finish(.refused(refusal)) }
-        var actions: [Action] = []
+        var actions = credentialsVerdict() ?? []
+        if finished { return actions }
         if let current = currentConfig {
             if let outcome = verifiedOutcome() { return finish(outcome) }
             actions += reconcile(now, current: current.value)
@@ -600,7 +617,8 @@ public struct BootstrapStateMachine: Sendable {
             switch node.status {
             case .unknown, .awaitingStatus: return false
             case .unreachable: return true
-            case .known(.member): return node.config != nil
+            // A new member without the set's users yet cannot show its config; the primary's counts.
+            case .known(.member): return node.config != nil || node.awaitingUsers
             case .known: return true
             }
         }
@@ -732,7 +750,7 @@ public struct BootstrapStateMachine: Sendable {
     /// The next monitor hello, no sooner than `delay` from now and than the node's pacing allows.
     private mutating func sendHello(_ index: Int, topologyVersion: TopologyVersion?, after delay: Duration = .zero) -> Action {
         nodes[index].monitorRequestSeq = sequence
-        let cost = 1 + (nodes[index].monitorConnected ? 0 : configuration.messagesPerConnection)
+        let cost = nodes[index].monitorConnected ? 1 : 2
         let delay = nodes[index].pacing.schedule(cost: cost, at: now + delay) - now
         nodes[index].monitorCharge = cost
         let command = NodeCommand.awaitHello(topologyVersion, maxAwait: configuration.maxAwaitTime)

@@ -34,6 +34,9 @@ public enum NodeStatus: Hashable, Sendable, CustomStringConvertible {
     case member(setName: String, version: Int?, state: MemberState)
     case standalone
     case mongos
+    /// No config, and it rejects the credentials the set's members accept: a new mongod whose
+    /// users arrive with its initial sync.
+    case newWithoutUsers
 
     public var description: String {
         switch self {
@@ -43,6 +46,7 @@ public enum NodeStatus: Hashable, Sendable, CustomStringConvertible {
             return "\(state.rawValue) of '\(setName)'" + (version.map { ", config version \($0)" } ?? "")
         case .standalone: return "standalone (not started with --replSet)"
         case .mongos: return "mongos"
+        case .newWithoutUsers: return "new (no config), and it does not know the user yet: the set's users arrive with its initial sync"
         }
     }
 }

@@ -175,4 +175,25 @@ struct ElectionConformanceTests {
             try await simulator.waitUntil(timeout: .seconds(10), "member 0 primary after unfreezing") { $0.primary?.index == 0 }
         }
     }
+
+    /// jstests/replsets/no_disconnect_on_stepdown.js, the part without writes in progress:
+    /// "stepdown ... does not disconnect connections". After replSetStepDown {60, force: true}
+    /// on a connection, the primary becomes SECONDARY and a ping on another connection opened
+    /// before still works; replSetFreeze: 0 lets it be elected again. (Killing writes in
+    /// progress needs storage and failpoints.)
+    @Test("jstests/replsets/no_disconnect_on_stepdown.js")
+    func noDisconnectOnStepdown() async throws {
+        try await conformance(members: 2) { simulator in
+            let config = configDocument(simulator.hosts) { index, member in if index == 1 { member["priority"] = 0 } }
+            _ = try await simulator.client(0).run(["replSetInitiate": .document(config)])
+            try await simulator.waitUntil(timeout: .seconds(5), "member 0 primary") { $0.primary?.index == 0 && $0[1].state == .secondary }
+            let admin = try #require(WireClient(simulator.hosts[0], timeout: 10))
+            let data = try #require(WireClient(simulator.hosts[0], timeout: 10))
+            #expect(await admin.message(["replSetStepDown": 60, "force": true, "$db": "admin"])?.document["ok"] == 1.0)
+            try await simulator.waitUntil(timeout: .seconds(5), "member 0 SECONDARY") { $0[0].state == .secondary }
+            #expect(await data.message(["ping": 1, "$db": "admin"])?.document["ok"] == 1.0)
+            #expect(await admin.message(["replSetFreeze": 0, "$db": "admin"])?.document["ok"] == 1.0)
+            try await simulator.waitUntil(timeout: .seconds(5), "member 0 primary again") { $0.primary?.index == 0 }
+        }
+    }
 }

@@ -234,4 +234,49 @@ struct ReconfigConformanceTests {
             #expect(await simulator.isConfigCommitted(0))
         }
     }
+
+    /// jstests/replsets/force_reconfig_sets_newly_added_field_correctly.js: "force reconfigs
+    /// overwrite the 'newlyAdded' field correctly". On a one-member set: adding a member that
+    /// carries newlyAdded fails with InvalidReplicaSetConfig (93), forced or not, and the vote
+    /// counts stay 1/1/1/1; a force reconfig adds a member without newlyAdded (counts 2/2/2/2); a
+    /// safe reconfig adds one with newlyAdded (counts stay 2/2/2/2); a force reconfig adding a
+    /// fourth clears every newlyAdded (counts 4/3/4/3), which stay so once all are SECONDARY.
+    @Test("jstests/replsets/force_reconfig_sets_newly_added_field_correctly.js")
+    func forceReconfigSetsNewlyAddedFieldCorrectly() async throws {
+        let slowSync = SimulatorOptions(timings: SimulatorTimings(electionTimeout: .seconds(20), heartbeatInterval: .milliseconds(50),
+                                                                  initialSync: .milliseconds(1500), recovering: .milliseconds(5), drain: .milliseconds(2)))
+        try await conformance(members: 4, options: slowSync) { simulator in
+            let hosts = simulator.hosts
+            _ = try await simulator.client(0).run(["replSetInitiate": .document(configDocument([hosts[0]]))])
+            _ = try await simulator.primaryIndex()
+            func status() async -> BSONDocument { await simulator.reply(0, ["replSetGetStatus": 1]) ?? [:] }
+            func newlyAdded(_ index: Int) async -> Bool {
+                let config = await simulator.reply(0, ["replSetGetConfig": 1, "$_internalIncludeNewlyAdded": true])?["config"]?.documentValue
+                return config?.membersArray[safe: index]?["newlyAdded"] == true
+            }
+            Self.expectVoteCount(await status(), voting: 1, majority: 1, writableVoting: 1, writeMajority: 1)
+            for force in [true, false] {
+                let config = try await currentConfig(simulator, 0).bumped().addingMember(id: 2, host: hosts[1], ["priority": 0, "newlyAdded": true])
+                #expect(await simulator.reply(0, ["replSetReconfig": .document(config), "force": .bool(force)])?["code"] == .int32(93))
+                Self.expectVoteCount(await status(), voting: 1, majority: 1, writableVoting: 1, writeMajority: 1)
+            }
+            var config = try await currentConfig(simulator, 0).bumped().addingMember(id: 2, host: hosts[1], ["priority": 0])
+            _ = try await simulator.client(0).run(["replSetReconfig": .document(config), "force": true])
+            #expect(await newlyAdded(1) == false)
+            Self.expectVoteCount(await status(), voting: 2, majority: 2, writableVoting: 2, writeMajority: 2)
+
+            config = try await currentConfig(simulator, 0).bumped().addingMember(id: 3, host: hosts[2], ["priority": 0])
+            _ = try await simulator.client(0).run(["replSetReconfig": .document(config), "maxTimeMS": 10_000])
+            #expect(await newlyAdded(1) == false)
+            #expect(await newlyAdded(2) == true)
+            Self.expectVoteCount(await status(), voting: 2, majority: 2, writableVoting: 2, writeMajority: 2)
+
+            config = try await currentConfig(simulator, 0).bumped().addingMember(id: 4, host: hosts[3], ["priority": 0])
+            _ = try await simulator.client(0).run(["replSetReconfig": .document(config), "force": true])
+            for index in 1...3 { #expect(await newlyAdded(index) == false) }
+            Self.expectVoteCount(await status(), voting: 4, majority: 3, writableVoting: 4, writeMajority: 3)
+            try await simulator.waitUntil(timeout: .seconds(10), "all SECONDARY") { set in (1..<4).allSatisfy { set[$0].state == .secondary } }
+            Self.expectVoteCount(await status(), voting: 4, majority: 3, writableVoting: 4, writeMajority: 3)
+        }
+    }
 }

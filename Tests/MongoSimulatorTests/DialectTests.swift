@@ -85,8 +85,7 @@ struct DialectTests {
     @Test("newlyAdded from 5.0 (SERVER-46344): on 4.4 a new voter votes at once and newlyAdded is not a member field")
     func newlyAdded() async throws {
         try await conformance(members: 2, options: .fast(.v4_4)) { simulator in
-            _ = try await simulator.client(0).run(["replSetInitiate": .document(configDocument([simulator.hosts[0]]))])
-            _ = try await simulator.primaryIndex()
+            try await simulator.initiateAlone()
             let config = try await currentConfig(simulator, 0).bumped()
             let flagged = config.addingMember(id: 1, host: simulator.hosts[1], ["newlyAdded": true])
             #expect(errmsg(await simulator.reply(0, ["replSetReconfig": .document(flagged)])).contains("Unexpected field newlyAdded"))

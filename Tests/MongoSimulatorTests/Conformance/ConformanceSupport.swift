@@ -85,12 +85,17 @@ extension SimulatorOptions {
         SimulatorOptions(timings: .fast, serverVersion: version)
     }
 
+    /// The fast timings with some of them longer, to hold a member in a state a jstest holds it in
+    /// with a failpoint.
+    static func fast(electionTimeout: Duration = .milliseconds(200), initialSync: Duration = .milliseconds(50),
+                     drain: Duration = .milliseconds(2)) -> SimulatorOptions {
+        SimulatorOptions(timings: SimulatorTimings(electionTimeout: electionTimeout, heartbeatInterval: .milliseconds(50),
+                                                   initialSync: initialSync, recovering: .milliseconds(5), drain: drain))
+    }
+
     /// `initiateWithHighElectionTimeout`: no member runs for election on its own, and a primary
     /// cut off from the others keeps its role for the length of a case.
-    static var highElectionTimeout: SimulatorOptions {
-        SimulatorOptions(timings: SimulatorTimings(electionTimeout: .seconds(20), heartbeatInterval: .milliseconds(50),
-                                                   initialSync: .milliseconds(50), recovering: .milliseconds(5), drain: .milliseconds(2)))
-    }
+    static var highElectionTimeout: SimulatorOptions { fast(electionTimeout: .seconds(20)) }
 }
 
 extension ReplicaSetSimulator {
@@ -110,6 +115,12 @@ extension ReplicaSetSimulator {
     func primaryIndex(timeout: Duration = .seconds(10)) async throws -> Int {
         try await waitUntil(timeout: timeout, "a writable primary") { $0.primary != nil }
         return snapshot.primary?.index ?? -1
+    }
+
+    /// Member 0 initiates a set of its own and elects itself.
+    func initiateAlone() async throws {
+        _ = try await client(0).run(["replSetInitiate": .document(configDocument([hosts[0]]))])
+        try await waitUntil(timeout: .seconds(5), "member 0 primary") { $0[0].isWritablePrimary }
     }
 
     /// replSetGetConfig's `commitmentStatus` on the primary (rslib.js `isConfigCommitted`).

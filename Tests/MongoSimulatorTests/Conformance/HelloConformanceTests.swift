@@ -158,9 +158,7 @@ struct HelloConformanceTests {
     /// (The jstest holds the step-up with failpoints; here drain lasts 300 ms instead.)
     @Test("jstests/replsets/awaitable_hello_stepdown_stepup.js")
     func awaitableHelloStepdownStepup() async throws {
-        let slowDrain = SimulatorOptions(timings: SimulatorTimings(electionTimeout: .milliseconds(200), heartbeatInterval: .milliseconds(50),
-                                                                   initialSync: .milliseconds(50), recovering: .milliseconds(5), drain: .milliseconds(300)))
-        try await conformance(members: 1, options: slowDrain) { simulator in
+        try await conformance(members: 1, options: .fast(drain: .milliseconds(300))) { simulator in
             try await simulator.initiateSet()
             let plain = await simulator.hello(0)
             let version = try #require(plain["topologyVersion"]?.documentValue)

@@ -214,13 +214,7 @@ struct MembershipConformanceTests {
     func disallowAddingInitializedNode1() async throws {
         try await conformance([MemberSpec(), MemberSpec(), MemberSpec(role: .otherSet("rs0"))]) { simulator in
             let hosts = simulator.hosts
-            let configA = configDocument(Array(hosts.prefix(2))) { index, member in
-                member["_id"] = .int32(Int32(10 + index))
-                if index == 1 { member["priority"] = 0 }
-            }
-            _ = try await simulator.client(0).run(["replSetInitiate": .document(configA)])
-            try await stepUp(simulator, 0)
-            try await simulator.waitUntil(timeout: .seconds(5), "B primary") { $0[2].isWritablePrimary }
+            try await Self.initiateSetsAAndB(simulator)
             var currentA = try await currentConfig(simulator, 0)
             let currentB = try await currentConfig(simulator, 2)
             let idA = try #require(currentA["settings"]?.documentValue?["replicaSetId"])
@@ -255,13 +249,7 @@ struct MembershipConformanceTests {
     func disallowAddingInitializedNode2() async throws {
         try await conformance([MemberSpec(), MemberSpec(), MemberSpec(role: .otherSet("rs0"))], deadline: .seconds(20)) { simulator in
             let hosts = simulator.hosts
-            let configA = configDocument(Array(hosts.prefix(2))) { index, member in
-                member["_id"] = .int32(Int32(10 + index))
-                if index == 1 { member["priority"] = 0 }
-            }
-            _ = try await simulator.client(0).run(["replSetInitiate": .document(configA)])
-            try await stepUp(simulator, 0)
-            try await simulator.waitUntil(timeout: .seconds(5), "B primary") { $0[2].isWritablePrimary }
+            try await Self.initiateSetsAAndB(simulator)
             try await simulator.stop(2)
             let merged = try await currentConfig(simulator, 0).bumped().addingMember(id: 12, host: hosts[2])
             _ = try await simulator.client(0).run(["replSetReconfig": .document(merged), "force": true])
@@ -281,6 +269,20 @@ struct MembershipConformanceTests {
             #expect(statusB.count == 1)
             #expect(statusB.first?["state"] == .int32(1))
         }
+    }
+}
+
+extension MembershipConformanceTests {
+    /// disallow_adding_initialized_node*.js's two sets of the same name: A, members 0 (_id 10,
+    /// primary) and 1 (_id 11, priority 0); B, member 2 alone (its own set, primary).
+    static func initiateSetsAAndB(_ simulator: ReplicaSetSimulator) async throws {
+        let configA = configDocument(Array(simulator.hosts.prefix(2))) { index, member in
+            member["_id"] = .int32(Int32(10 + index))
+            if index == 1 { member["priority"] = 0 }
+        }
+        _ = try await simulator.client(0).run(["replSetInitiate": .document(configA)])
+        try await stepUp(simulator, 0)
+        try await simulator.waitUntil(timeout: .seconds(5), "B primary") { $0[2].isWritablePrimary }
     }
 }
 

@@ -110,12 +110,9 @@ struct ReconfigConformanceTests {
     /// initial sync takes 400 ms for both.)
     @Test("jstests/replsets/newly_added_member_id_vs_index.js")
     func newlyAddedMemberIdVsIndex() async throws {
-        let slowSync = SimulatorOptions(timings: SimulatorTimings(electionTimeout: .milliseconds(200), heartbeatInterval: .milliseconds(50),
-                                                                  initialSync: .milliseconds(400), recovering: .milliseconds(5), drain: .milliseconds(2)))
-        try await conformance(members: 3, options: slowSync) { simulator in
+        try await conformance(members: 3, options: .fast(initialSync: .milliseconds(400))) { simulator in
             let hosts = simulator.hosts
-            _ = try await simulator.client(0).run(["replSetInitiate": .document(configDocument([hosts[0]]))])
-            _ = try await simulator.primaryIndex()
+            try await simulator.initiateAlone()
             let config = try await currentConfig(simulator, 0).bumped()
                 .addingMember(id: 2, host: hosts[1], ["priority": 0])
                 .addingMember(id: 1, host: hosts[2], ["priority": 0])
@@ -243,12 +240,9 @@ struct ReconfigConformanceTests {
     /// fourth clears every newlyAdded (counts 4/3/4/3), which stay so once all are SECONDARY.
     @Test("jstests/replsets/force_reconfig_sets_newly_added_field_correctly.js")
     func forceReconfigSetsNewlyAddedFieldCorrectly() async throws {
-        let slowSync = SimulatorOptions(timings: SimulatorTimings(electionTimeout: .seconds(20), heartbeatInterval: .milliseconds(50),
-                                                                  initialSync: .milliseconds(1500), recovering: .milliseconds(5), drain: .milliseconds(2)))
-        try await conformance(members: 4, options: slowSync) { simulator in
+        try await conformance(members: 4, options: .fast(electionTimeout: .seconds(20), initialSync: .milliseconds(1500))) { simulator in
             let hosts = simulator.hosts
-            _ = try await simulator.client(0).run(["replSetInitiate": .document(configDocument([hosts[0]]))])
-            _ = try await simulator.primaryIndex()
+            try await simulator.initiateAlone()
             func status() async -> BSONDocument { await simulator.reply(0, ["replSetGetStatus": 1]) ?? [:] }
             func newlyAdded(_ index: Int) async -> Bool {
                 let config = await simulator.reply(0, ["replSetGetConfig": 1, "$_internalIncludeNewlyAdded": true])?["config"]?.documentValue

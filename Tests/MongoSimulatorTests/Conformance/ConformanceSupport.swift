@@ -52,9 +52,9 @@ func conformance(_ members: [MemberSpec], options: SimulatorOptions = .fast, dea
         // Quiet: no work that keeps setting off more work (a heartbeat storm between two sets
         // once kept the actor busy for ever).
         let before = await simulator.deferredWorkDone
-        try await Task.sleep(for: .milliseconds(250))
+        try await Task.sleep(for: .milliseconds(150))
         let busy = await simulator.deferredWorkDone - before
-        #expect(busy < 2_000, "\(busy) work items in 250 ms after the case: the members keep each other busy", sourceLocation: sourceLocation)
+        #expect(busy < 1_200, "\(busy) work items in 150 ms after the case: the members keep each other busy", sourceLocation: sourceLocation)
         for member in await simulator.snapshot.members where member.isRunning && member.isListening {
             let pong = await WireClient(member.host, timeout: 3)?.message(["ping": 1, "$db": "admin"])
             #expect(pong?.document["ok"] == 1.0, "member \(member.index) did not answer ping after the case", sourceLocation: sourceLocation)

@@ -508,9 +508,11 @@ extension ReplicaSetSimulator {
     private func setDefaultRWConcern(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
         try checkReplEnabled(member)
         guard nodes[member].role == .leader else { throw CommandError(.notWritablePrimary, "not primary") }
-        guard case .document(let writeConcern) = command["defaultWriteConcern"] else {
+        guard command["defaultWriteConcern"] != nil || command["defaultReadConcern"] != nil else {
             throw CommandError(.badValue, "At least one of the \"defaultReadConcern\" or \"defaultWriteConcern\" fields must be present")
         }
+        // A read concern default alone leaves the write concern default as it is.
+        guard case .document(let writeConcern) = command["defaultWriteConcern"] else { return getDefaultRWConcern(member) }
         var stored: BSONDocument = [:]
         if let w = writeConcern["w"] { stored.append("w", w) }
         if let j = writeConcern["j"] { stored.append("j", j) }

@@ -23,6 +23,7 @@ public struct ErrorCode: Equatable, Hashable, Sendable {
     static let noReplicationEnabled = ErrorCode(76, "NoReplicationEnabled")
     static let invalidReplicaSetConfig = ErrorCode(93, "InvalidReplicaSetConfig")
     static let notYetInitialized = ErrorCode(94, "NotYetInitialized")
+    static let notSecondary = ErrorCode(95, "NotSecondary")
     static let newReplicaSetConfigurationIncompatible = ErrorCode(103, "NewReplicaSetConfigurationIncompatible")
     static let nodeNotElectable = ErrorCode(104, "NodeNotElectable")
     static let inconsistentReplicaSetNames = ErrorCode(108, "InconsistentReplicaSetNames")

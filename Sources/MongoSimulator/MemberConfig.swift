@@ -21,18 +21,22 @@ struct MemberConfig: Equatable, Sendable {
     }
 
     /// `MemberConfig::MemberConfig(const BSONObj&)`. Errors carry mongod's "member: {...}" context.
-    init(parsing document: BSONDocument) throws(CommandError) {
+    /// The dialect decides which fields exist (`ServerVersion`).
+    init(parsing document: BSONDocument, dialect: ServerVersion) throws(CommandError) {
         do {
-            try self.init(fields: document)
+            try self.init(fields: document, dialect: dialect)
         } catch {
             throw error.withContext("member: \(BSONText.render(document))")
         }
     }
 
-    private init(fields document: BSONDocument) throws(CommandError) {
+    private init(fields document: BSONDocument, dialect: ServerVersion) throws(CommandError) {
         let reader = IDLReader(structName: "MemberConfig", document: document)
-        try reader.rejectUnknownFields(allowed: ["_id", "host", "votes", "newlyAdded", "priority", "hidden",
-                                                 "secondaryDelaySecs", "arbiterOnly", "buildIndexes", "tags", "horizons"])
+        var allowed: Set<String> = ["_id", "host", "votes", "priority", "hidden", "arbiterOnly", "buildIndexes", "tags", "horizons"]
+        if dialect.addsNewlyAdded { allowed.insert("newlyAdded") }
+        if dialect.acceptsSlaveDelay { allowed.insert("slaveDelay") }
+        if dialect.acceptsSecondaryDelaySecs { allowed.insert("secondaryDelaySecs") }
+        for key in document.keys where !allowed.contains(key) { throw dialect.unknownMemberField(key) }
         let idValue = try reader.required("_id")
         guard let id = idValue.intValue, id >= 0, id <= Int(Int32.max) else {
             throw CommandError(.badValue, "_id field value of \(BSONText.render(idValue)) is out of range.")
@@ -56,11 +60,7 @@ struct MemberConfig: Equatable, Sendable {
             self.priority = priority
         }
         hidden = try reader.safeBool("hidden") ?? false
-        if let delay = try reader.safeInt64("secondaryDelaySecs") {
-            try reader.check("secondaryDelaySecs", delay, ">=", 0, >=)
-            try reader.check("secondaryDelaySecs", delay, "<=", 31_622_400, <=)
-            secondaryDelaySecs = delay
-        }
+        secondaryDelaySecs = try Self.delay(document, reader, dialect)
         arbiterOnly = try reader.safeBool("arbiterOnly") ?? false
         buildIndexes = try reader.safeBool("buildIndexes") ?? true
         tags = try reader.document("tags")
@@ -79,10 +79,35 @@ struct MemberConfig: Equatable, Sendable {
         }
         if priority != 0 {
             if votes == 0 { throw CommandError(.badValue, "priority must be 0 when non-voting (votes:0)") }
-            if secondaryDelaySecs > 0 { throw CommandError(.badValue, "priority must be 0 when secondaryDelaySecs is used") }
+            if secondaryDelaySecs > 0 { throw CommandError(.badValue, "priority must be 0 when \(dialect.delayFieldName) is used") }
             if hidden { throw CommandError(.badValue, "priority must be 0 when hidden=true") }
             if !buildIndexes { throw CommandError(.badValue, "priority must be 0 when buildIndexes=false") }
         }
+    }
+
+    /// The member's delay in the dialect's field: 4.4's hand parser (`slaveDelay`: any number,
+    /// range-checked in `MemberConfig::validate`), 5.0's two IDL fields of which one may be given
+    /// (SERVER-50423), 6.0+'s `secondaryDelaySecs` alone (`member_config.idl`).
+    private static func delay(_ document: BSONDocument, _ reader: IDLReader, _ dialect: ServerVersion) throws(CommandError) -> Int64 {
+        if dialect == .v4_4 {
+            guard let value = document["slaveDelay"] else { return 0 }
+            guard let seconds = value.doubleValue else {
+                throw CommandError(.typeMismatch, "slaveDelay field value has non-numeric type \(value.typeName)")
+            }
+            let delay = Int64(exactly: seconds.rounded(.towardZero)) ?? Int64.max
+            guard (0...31_622_400).contains(delay) else {
+                throw CommandError(.badValue, "slaveDelay field value of \(delay) seconds is out of range")
+            }
+            return delay
+        }
+        if document["slaveDelay"] != nil && document["secondaryDelaySecs"] != nil {
+            throw CommandError(.badValue, "Cannot specify both secondaryDelaySecs and slaveDelay as fields in member configuration.")
+        }
+        let key = document["slaveDelay"] != nil ? "slaveDelay" : "secondaryDelaySecs"
+        guard let delay = try reader.safeInt64(key) else { return 0 }
+        try reader.check(key, delay, ">=", 0, >=)
+        try reader.check(key, delay, "<=", 31_622_400, <=)
+        return delay
     }
 
     /// `getNumVotes`/`getPriority`: a newly added member counts as votes 0, priority 0.
@@ -92,7 +117,7 @@ struct MemberConfig: Equatable, Sendable {
 
     /// `MemberConfig::toBSON`, field order and types included (votes int, priority double,
     /// secondaryDelaySecs long, tags always present).
-    func document(includeNewlyAdded: Bool) -> BSONDocument {
+    func document(includeNewlyAdded: Bool, dialect: ServerVersion) -> BSONDocument {
         var doc: BSONDocument = ["_id": .int32(Int32(id)), "host": .string(host), "arbiterOnly": .bool(arbiterOnly)]
         if includeNewlyAdded && newlyAdded { doc.append("newlyAdded", true) }
         doc.append("buildIndexes", .bool(buildIndexes))
@@ -100,7 +125,7 @@ struct MemberConfig: Equatable, Sendable {
         doc.append("priority", .double(priority))
         doc.append("tags", .document(tags ?? [:]))
         if let horizons { doc.append("horizons", .document(horizons)) }
-        doc.append("secondaryDelaySecs", .int64(secondaryDelaySecs))
+        doc.append(dialect.delayFieldName, .int64(secondaryDelaySecs))
         doc.append("votes", .int32(votes != 0 ? 1 : 0))
         return doc
     }

@@ -35,6 +35,11 @@ final class MemberServer: Sendable {
 
     var isListening: Bool { state.withLock { $0.listener != nil } }
 
+    /// Open client connections, and connections accepted since the start (serverStatus).
+    var connectionCounts: (current: Int, totalCreated: Int) {
+        state.withLock { ($0.connections.count, Int($0.nextConnectionId) - 1) }
+    }
+
     /// Accepted connections are closed at once while set.
     func setCloseOnAccept(_ close: Bool) {
         state.withLock { $0.closeOnAccept = close }
@@ -88,6 +93,15 @@ final class MemberServer: Sendable {
             return (state.listener.map { [$0] } ?? []) + Array(state.connections.values)
         }
         for channel in channels { try? await channel.close() }
+    }
+
+    /// Closes every open client connection and keeps listening (mongod's `closeConnections`).
+    func closeConnections() {
+        let channels = state.withLock { state -> [Channel] in
+            defer { state.connections.removeAll() }
+            return Array(state.connections.values)
+        }
+        for channel in channels { channel.close(promise: nil) }
     }
 
     func nextReplyID() -> Int32 {

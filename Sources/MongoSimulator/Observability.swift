@@ -17,7 +17,7 @@ public struct CommandRecord: Sendable {
     public var date: Date
 
     /// The commands that change a replica set.
-    public static let writeCommandNames: Set<String> = ["replSetInitiate", "replSetReconfig", "replSetStepUp", "replSetStepDown"]
+    public static let writeCommandNames: Set<String> = ["replSetInitiate", "replSetReconfig", "replSetStepUp", "replSetStepDown", "replSetFreeze"]
     public var isWrite: Bool { Self.writeCommandNames.contains(name) }
 }
 

@@ -34,7 +34,7 @@ struct ReplicaSetConfig: Equatable, Sendable {
 
     /// `ReplSetConfig::parse`: `forceTerm` overrides any user-supplied term, and a config without
     /// `settings.replicaSetId` takes `defaultReplicaSetId`.
-    init(parsing document: BSONDocument, forceTerm: Int64?, defaultReplicaSetId: ObjectId?) throws(CommandError) {
+    init(parsing document: BSONDocument, forceTerm: Int64?, defaultReplicaSetId: ObjectId?, dialect: ServerVersion) throws(CommandError) {
         let reader = IDLReader(structName: "ReplSetConfig", document: document)
         try reader.rejectUnknownFields(allowed: ["_id", "version", "term", "members", "configsvr", "protocolVersion",
                                                  "writeConcernMajorityJournalDefault", "settings", "repaired", "recipientConfig"])
@@ -56,7 +56,7 @@ struct ReplicaSetConfig: Equatable, Sendable {
             guard case .document(let memberDocument) = value else {
                 throw CommandError(.typeMismatch, "BSON field 'ReplSetConfig.members' is the wrong type '\(value.typeName)', expected type 'object'")
             }
-            members.append(try MemberConfig(parsing: memberDocument))
+            members.append(try MemberConfig(parsing: memberDocument, dialect: dialect))
         }
         configsvr = try reader.safeBool("configsvr") ?? false
         if let protocolVersion = try reader.safeInt64("protocolVersion") {
@@ -100,6 +100,14 @@ struct ReplicaSetConfig: Equatable, Sendable {
             settings.catchUpTakeoverDelayMillis = value
         }
         settings.getLastErrorModes = try reader.document("getLastErrorModes") ?? [:]
+        if let defaults = try reader.document("getLastErrorDefaults") {
+            // `validateDefaultWriteConcernHasMember` (repl_set_config_validators.h; before 5.0 in
+            // `ReplSetConfig::_validate`): an unacknowledged default, w: 0 without j: true.
+            let journaled = defaults["j"]?.isTruthy ?? false
+            if let w = defaults["w"], w.doubleValue == 0, !journaled {
+                throw CommandError(.badValue, "Default write concern mode must wait for at least 1 member")
+            }
+        }
         if let id = document["replicaSetId"] {
             guard case .objectId(let oid) = id else {
                 throw CommandError(.typeMismatch, "BSON field 'ReplSetConfigSettings.replicaSetId' is the wrong type '\(id.typeName)', expected type 'objectId'")
@@ -229,10 +237,10 @@ struct ReplicaSetConfig: Equatable, Sendable {
 
     // MARK: - Serialization (`ReplSetConfig::toBSON`)
 
-    func document(includeNewlyAdded: Bool = true) -> BSONDocument {
+    func document(includeNewlyAdded: Bool = true, dialect: ServerVersion) -> BSONDocument {
         var doc: BSONDocument = ["_id": .string(name), "version": Self.smallExactInt(version)]
         if term != -1 { doc.append("term", Self.smallExactInt(term)) }
-        doc.append("members", .array(members.map { .document($0.document(includeNewlyAdded: includeNewlyAdded)) }))
+        doc.append("members", .array(members.map { .document($0.document(includeNewlyAdded: includeNewlyAdded, dialect: dialect)) }))
         if configsvr { doc.append("configsvr", true) }
         doc.append("protocolVersion", .int64(1))
         doc.append("writeConcernMajorityJournalDefault", .bool(writeConcernMajorityJournalDefault))

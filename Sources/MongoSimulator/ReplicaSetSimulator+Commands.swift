@@ -35,7 +35,8 @@ extension ReplicaSetSimulator {
                 throw failure
             }
             reply = try await run(name, request, member: member, connection: connection)
-        } catch let error as CommandError {
+        } catch var error as CommandError {
+            error.code = options.serverVersion.dialect(error.code)
             reply = error.reply
             if error.isNotPrimaryError { reply.append("topologyVersion", nodes[member].topologyVersion) }
         } catch {
@@ -53,14 +54,16 @@ extension ReplicaSetSimulator {
         if request.opcode == .query && !allowedOverOpQuery.contains(name) {
             throw CommandError(.unsupportedOpQueryCommand, "Unsupported OP_QUERY command: \(name). The client driver may require an upgrade. For more details see https://dochub.mongodb.org/core/legacy-opcode-removal")
         }
-        let replSetCommands: Set = ["replSetInitiate", "replSetReconfig", "replSetGetStatus", "replSetGetConfig", "replSetStepUp", "replSetStepDown"]
+        let replSetCommands: Set = ["replSetInitiate", "replSetReconfig", "replSetGetStatus", "replSetGetConfig", "replSetStepUp", "replSetStepDown",
+                                    "replSetFreeze"]
         if replSetCommands.contains(name) && request.database != "admin" {
             // ReplSetCommand::adminOnly.
             throw CommandError(.unauthorized, "\(name) may only be run against the admin database.")
         }
         try checkAuthorization(name, request, member: member, connection: connection)
         switch name {
-        case "hello": return try await hello(member, request, legacy: false, connection: connection)
+        case "hello" where options.serverVersion.hasHelloCommand:
+            return try await hello(member, request, legacy: false, connection: connection)
         case "isMaster", "ismaster": return try await hello(member, request, legacy: true, connection: connection)
         case "saslStart": return try saslStart(request, member: member, connection: connection)
         case "saslContinue": return try saslContinue(request, member: member, connection: connection)
@@ -68,12 +71,14 @@ extension ReplicaSetSimulator {
         case "logout": return logout(member: member, connection: connection)
         case "ping", "endSessions": return ["ok": 1.0]
         case "buildInfo", "buildinfo": return buildInfo()
+        case "serverStatus": return serverStatus(member)
         case "replSetGetStatus": return try replSetGetStatus(member)
         case "replSetGetConfig": return try replSetGetConfig(member, command)
         case "replSetStepUp": return try replSetStepUp(member, command)
-        case "replSetStepDown": return try replSetStepDown(member, command)
+        case "replSetStepDown": return try await replSetStepDown(member, command)
+        case "replSetFreeze": return try replSetFreeze(member, command)
         case "setDefaultRWConcern": return try setDefaultRWConcern(member, command)
-        case "getDefaultRWConcern": return defaultRWConcernReply()
+        case "getDefaultRWConcern": return getDefaultRWConcern(member)
         case "replSetInitiate": return try await replSetInitiate(member, command)
         case "replSetReconfig": return try await replSetReconfig(member, command)
         default: throw CommandError(.commandNotFound, "no such command: '\(name)'")
@@ -131,13 +136,14 @@ extension ReplicaSetSimulator {
     // MARK: - hello
 
     /// `CmdHello::runWithReplyBuilder`, including the awaitable protocol
-    /// (`awaitHelloResponse`): with a current topologyVersion it answers when the counter
-    /// changes or maxAwaitTimeMS passes.
+    /// (`awaitHelloResponse`): with a current topologyVersion it answers with the response of the
+    /// first topology change (counter + 1), or the current one when maxAwaitTimeMS passes.
     private func hello(_ member: Int, _ request: WireRequest, legacy: Bool, connection: Int32) async throws -> BSONDocument {
         let command = request.command
         if command["client"] != nil && !nodes[member].connectionsWithMetadata.insert(connection).inserted {
             throw CommandError(.clientMetadataCannotBeMutated, "The client metadata document may only be sent in the first hello")
         }
+        var changed: BSONDocument?
         if let (processId, counter, maxAwaitTimeMS) = try awaitableHelloArguments(command), processId == nodes[member].processId {
             let current = nodes[member].topologyCounter
             guard counter <= current else {
@@ -145,13 +151,15 @@ extension ReplicaSetSimulator {
             }
             // Another process or an older counter: the client is behind, answer at once.
             if counter == current {
-                _ = await wait(until: .now + .milliseconds(maxAwaitTimeMS)) { [self] in
-                    !nodes[member].isRunning || nodes[member].processId != processId || nodes[member].topologyCounter != counter
+                switch await awaitTopologyChange(member, command: command, legacy: legacy, connection: connection, maxAwaitTimeMS: maxAwaitTimeMS) {
+                case .reply(let reply): changed = reply
+                case .timedOut: break
+                case .dropped: throw ConnectionDropped()
                 }
                 guard nodes[member].isRunning, nodes[member].processId == processId else { throw ConnectionDropped() }
             }
         }
-        var reply = helloReply(member, command, legacy: legacy, connection: connection)
+        var reply = changed ?? helloReply(member, command, legacy: legacy, connection: connection)
         let authentication = authenticationFields(command, member: member, connection: connection,
                                                   certificateSubject: request.clientCertificateSubject)
         if !authentication.isEmpty {
@@ -183,11 +191,11 @@ extension ReplicaSetSimulator {
         return (processId, counter, maxAwaitTimeMS)
     }
 
-    private func helloReply(_ member: Int, _ command: BSONDocument, legacy: Bool, connection: Int32) -> BSONDocument {
+    func helloReply(_ member: Int, _ command: BSONDocument, legacy: Bool, connection: Int32) -> BSONDocument {
         let node = nodes[member]
         let writableField = legacy ? "ismaster" : "isWritablePrimary"
         var reply = BSONDocument()
-        if command["helloOk"] != nil { reply.append("helloOk", true) }
+        if command["helloOk"] != nil && options.serverVersion.hasHelloCommand { reply.append("helloOk", true) }
         if node.replSetName == nil {
             reply.append(writableField, true)
             reply.append("topologyVersion", node.topologyVersion)
@@ -276,6 +284,26 @@ extension ReplicaSetSimulator {
             "debug": false,
             "maxBsonObjectSize": .int32(16 * 1024 * 1024),
             "storageEngines": ["devnull", "wiredTiger"],
+            "ok": 1.0,
+        ]
+    }
+
+    /// The few serverStatus sections the jstests read about replication: `connections`, with
+    /// `awaitingTopologyChanges` (`HelloMetrics`, the hellos waiting in `awaitHelloResponse`).
+    private func serverStatus(_ member: Int) -> BSONDocument {
+        let node = nodes[member]
+        let counts = servers[member].connectionCounts
+        let uptime = Date().timeIntervalSince(node.startedAt)
+        return [
+            "host": .string(node.host),
+            "version": .string(options.serverVersion.versionString),
+            "process": "mongod",
+            "uptime": .double(uptime.rounded(.down)),
+            "uptimeMillis": .int64(Int64(uptime * 1000)),
+            "localTime": .datetime(Int64(Date().timeIntervalSince1970 * 1000)),
+            "connections": ["current": .int32(Int32(counts.current)), "available": .int32(Int32(max(0, 838_860 - counts.current))),
+                            "totalCreated": .int32(Int32(counts.totalCreated)),
+                            "awaitingTopologyChanges": .int64(Int64(helloWaiters.values.filter { $0.member == member }.count))],
             "ok": 1.0,
         ]
     }
@@ -386,8 +414,12 @@ extension ReplicaSetSimulator {
     private func replSetGetConfig(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
         try checkReplEnabled(member)
         guard let config = nodes[member].config else { throw CommandError(.notYetInitialized, "no replset config has been received") }
-        let wantsCommitmentStatus = try IDLReader(structName: "replSetGetConfig", document: command).safeBool("commitmentStatus") ?? false
-        var reply: BSONDocument = ["config": .document(config.document(includeNewlyAdded: false))]
+        let reader = IDLReader(structName: "replSetGetConfig", document: command)
+        let wantsCommitmentStatus = try reader.safeBool("commitmentStatus") ?? false
+        // `$_internalIncludeNewlyAdded`: mongod takes it only with test commands enabled, as the
+        // jstests run it (rslib.js `isMemberNewlyAdded`); a simulated member always has them.
+        let includeNewlyAdded = try reader.safeBool("$_internalIncludeNewlyAdded") ?? false
+        var reply: BSONDocument = ["config": .document(config.document(includeNewlyAdded: includeNewlyAdded, dialect: options.serverVersion))]
         if wantsCommitmentStatus {
             guard nodes[member].isWritablePrimary else {
                 throw CommandError(.notWritablePrimary, "commitmentStatus is only supported on primary.")
@@ -401,47 +433,119 @@ extension ReplicaSetSimulator {
     /// `CmdReplSetStepDown` (repl_set_commands.cpp) and `ReplicationCoordinatorImpl::stepDown`
     /// (replication_coordinator_impl.cpp): a non-force step-down needs a caught-up electable
     /// secondary, then hands the election to it. Since 4.2 client connections stay open.
-    private func replSetStepDown(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
+    private func replSetStepDown(_ member: Int, _ command: BSONDocument) async throws -> BSONDocument {
         try checkReplEnabled(member)
         let force = command["force"]?.isTruthy ?? false
-        var period = command.elements.first?.value.intValue ?? 0
+        // `numberLong()`: any number, truncated; anything else counts as 0, the default.
+        var period = command.elements.first?.value.doubleValue.map { Int(exactly: $0.rounded(.towardZero)) ?? Int.max } ?? 0
         if period == 0 {
             period = 60
         } else if period < 0 {
             throw CommandError(.badValue, "stepdown period must be a positive integer")
         }
-        let catchUp = command["secondaryCatchUpPeriodSecs"]?.intValue ?? (force ? 0 : 10)
+        // `bsonExtractIntegerField` (bson_extract.cpp): a number with an exact integer value.
+        var catchUp = force ? 0 : 10
+        if let value = command["secondaryCatchUpPeriodSecs"] {
+            guard let number = value.doubleValue else {
+                throw CommandError(.typeMismatch, "Expected field \"secondaryCatchUpPeriodSecs\" to have numeric type, but found \(value.typeName)")
+            }
+            guard let exact = value.intValue else {
+                throw CommandError(.badValue, "Expected field \"secondaryCatchUpPeriodSecs\" to have a value exactly representable as a 64-bit integer, but found secondaryCatchUpPeriodSecs: \(BSONText.render(value)) (\(number))")
+            }
+            catchUp = exact
+        }
         if catchUp < 0 { throw CommandError(.badValue, "secondaryCatchUpPeriodSecs period must be a positive or absent") }
         if period < catchUp { throw CommandError(.badValue, "stepdown period must be longer than secondaryCatchUpPeriodSecs") }
         guard nodes[member].role == .leader else { throw CommandError(.notWritablePrimary, "not primary so can't step down") }
-        if !force {
-            // mongod waits up to secondaryCatchUpPeriodSecs for heartbeats showing one; a round here.
-            heartbeatRound(member)
-            guard electionHandoffCandidate(member) != nil else {
-                throw CommandError(.exceededTimeLimit, "No electable secondaries caught up as of \(BSONText.isoDate(Date())). Please use the replSetStepDown command with the argument {force: true} to force node to step down.")
-            }
+        // Wait up to secondaryCatchUpPeriodSecs for heartbeats showing a caught-up electable
+        // secondary; without one, only force steps down.
+        heartbeatRound(member)
+        let term = nodes[member].term
+        let found = await wait(until: .now + .seconds(catchUp)) { [self] in
+            nodes[member].role != .leader || nodes[member].term != term || electionHandoffCandidate(member) != nil
+        }
+        guard nodes[member].role == .leader, nodes[member].term == term else {
+            throw CommandError(.primarySteppedDown, "Primary stepped down while waiting for an electable secondary")
+        }
+        if !found && !force {
+            throw CommandError(.exceededTimeLimit, "No electable secondaries caught up as of \(BSONText.isoDate(Date())). Please use the replSetStepDown command with the argument {force: true} to force node to step down.")
         }
         stepDownByRequest(member, period: .seconds(period))
         settle()
         return ["ok": 1.0]
     }
 
-    /// `setDefaultRWConcern` (cluster_rw_concern_defaults.cpp): on the primary only; here only the
-    /// write concern part, which is what reconfigs look at.
+    /// `CmdReplSetFreeze` (repl_set_commands.cpp), `processReplSetFreeze` and
+    /// `TopologyCoordinator::prepareFreezeResponse`: a follower will not stand for election for
+    /// the given seconds (at least until any step-down period ends); 0 unfreezes, and a lone
+    /// electable member elects itself at once.
+    private func replSetFreeze(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
+        try checkReplEnabled(member)
+        // `safeNumberInt()`: numbers clamp to an int, anything else is 0.
+        let seconds = command.elements.first?.value.doubleValue.map { Int(max(min($0.rounded(.towardZero), Double(Int32.max)), Double(Int32.min))) } ?? 0
+        guard nodes[member].role == .follower else {
+            let state = nodes[member].role == .leader ? "Primary" : "Running-Election"
+            throw CommandError(.notSecondary, "Cannot freeze node when primary or running for election, state: \(state)")
+        }
+        var reply = BSONDocument()
+        if seconds == 0 {
+            nodes[member].stepDownUntil = .now
+            reply.append("info", "unfreezing")
+            startElection(member, reason: .singleNodePrompt)
+        } else {
+            if seconds == 1 { reply.append("warning", "you really want to freeze for only 1 second?") }
+            let until = ContinuousClock.now + .seconds(seconds)
+            nodes[member].stepDownUntil = max(nodes[member].stepDownUntil ?? until, until)
+        }
+        settle()
+        reply.append("ok", 1.0)
+        return reply
+    }
+
+    /// `setDefaultRWConcern` (`cluster_rw_concern_defaults.cpp`, `read_write_concern_defaults.cpp`):
+    /// on the primary only; here the write concern part, which is what reconfigs look at. The
+    /// stored default gets mongod's explicit `wtimeout: 0` (`WriteConcernOptions::toBSON`).
     private func setDefaultRWConcern(_ member: Int, _ command: BSONDocument) throws -> BSONDocument {
         try checkReplEnabled(member)
         guard nodes[member].role == .leader else { throw CommandError(.notWritablePrimary, "not primary") }
-        guard case .document(let writeConcern) = command["defaultWriteConcern"] else {
+        guard command["defaultWriteConcern"] != nil || command["defaultReadConcern"] != nil else {
             throw CommandError(.badValue, "At least one of the \"defaultReadConcern\" or \"defaultWriteConcern\" fields must be present")
         }
-        clusterWideWriteConcern = writeConcern
-        return defaultRWConcernReply()
+        // A read concern default alone leaves the write concern default as it is.
+        guard case .document(let writeConcern) = command["defaultWriteConcern"] else { return getDefaultRWConcern(member) }
+        var stored: BSONDocument = [:]
+        if let w = writeConcern["w"] { stored.append("w", w) }
+        if let j = writeConcern["j"] { stored.append("j", j) }
+        stored.append("wtimeout", .int32(Int32(clamping: writeConcern["wtimeout"]?.intValue ?? 0)))
+        clusterWideWriteConcern = stored
+        clusterWideWriteConcernDate = Date()
+        return getDefaultRWConcern(member)
     }
 
-    private func defaultRWConcernReply() -> BSONDocument {
-        var reply: BSONDocument = [:]
-        if let clusterWideWriteConcern { reply.append("defaultWriteConcern", .document(clusterWideWriteConcern)) }
-        reply.append("defaultWriteConcernSource", clusterWideWriteConcern == nil ? "implicit" : "global")
+    /// `getDefaultRWConcern`: the cluster-wide default if one was set, otherwise (5.0+) the
+    /// implicit default {w: "majority", wtimeout: 0} when the config allows it, and nothing for a
+    /// set whose arbiters could keep a primary that cannot acknowledge a majority write
+    /// (`isImplicitDefaultWriteConcernMajority`; get_default_write_concern_majority.js). 4.4 has
+    /// no implicit default, and no `...Source` fields.
+    private func getDefaultRWConcern(_ member: Int) -> BSONDocument {
+        let dialect = options.serverVersion
+        var reply = BSONDocument()
+        if dialect.hasImplicitMajorityWriteConcern { reply.append("defaultReadConcern", ["level": "local"]) }
+        let implicitMajority = dialect.hasImplicitMajorityWriteConcern
+            && (nodes[member].config?.isImplicitDefaultWriteConcernMajority ?? true)
+        if let clusterWideWriteConcern {
+            reply.append("defaultWriteConcern", .document(clusterWideWriteConcern))
+        } else if implicitMajority {
+            reply.append("defaultWriteConcern", ["w": "majority", "wtimeout": .int32(0)])
+        }
+        if let date = clusterWideWriteConcernDate {
+            reply.append("updateWallClockTime", .datetime(Int64(date.timeIntervalSince1970 * 1000)))
+        }
+        if dialect.hasImplicitMajorityWriteConcern {
+            reply.append("defaultWriteConcernSource", clusterWideWriteConcern == nil ? "implicit" : "global")
+            reply.append("defaultReadConcernSource", "implicit")
+        }
+        reply.append("localUpdateWallClockTime", .datetime(Int64(Date().timeIntervalSince1970 * 1000)))
         reply.append("ok", 1.0)
         return reply
     }

@@ -42,7 +42,8 @@ extension ReplicaSetSimulator {
     private func initiate(_ member: Int, _ document: BSONDocument, setName: String) async throws(CommandError) {
         let config: ReplicaSetConfig
         do {
-            config = try ReplicaSetConfig(parsing: document, forceTerm: 0, defaultReplicaSetId: ObjectId.generate())
+            config = try ReplicaSetConfig(parsing: document, forceTerm: 0, defaultReplicaSetId: ObjectId.generate(),
+                                          dialect: options.serverVersion)
         } catch {
             throw error.recoded(.invalidReplicaSetConfig)
         }
@@ -174,7 +175,8 @@ extension ReplicaSetSimulator {
     private func newConfigForReconfig(_ document: BSONDocument, old: ReplicaSetConfig, term: Int64, force: Bool) throws(CommandError) -> ReplicaSetConfig {
         var config: ReplicaSetConfig
         do {
-            config = try ReplicaSetConfig(parsing: document, forceTerm: force ? -1 : term, defaultReplicaSetId: old.settings.replicaSetId)
+            config = try ReplicaSetConfig(parsing: document, forceTerm: force ? -1 : term, defaultReplicaSetId: old.settings.replicaSetId,
+                                          dialect: options.serverVersion)
         } catch {
             throw error.recoded(.invalidReplicaSetConfig)
         }
@@ -184,12 +186,21 @@ extension ReplicaSetSimulator {
         if force {
             config.version = max(old.version, config.version) + 10_000 + Int64.random(in: 0..<100_000)
         }
+        if config.members.contains(where: \.newlyAdded) {
+            throw CommandError(.invalidReplicaSetConfig, "Cannot provide newlyAdded field to member config during reconfig.")
+        }
+        // The config as the user wrote it counts its new members' votes: an 8th voter is refused
+        // although it would join as newlyAdded, with no vote yet (the 7-voter jstest: "adding a
+        // new voting member will fail during validation"). Like every `validateConfigForReconfig`
+        // failure, NewReplicaSetConfigurationIncompatible.
+        do {
+            try config.validate()
+        } catch {
+            throw error.recoded(.newReplicaSetConfigurationIncompatible)
+        }
         for index in config.members.indices {
             let newMember = config.members[index]
-            if newMember.newlyAdded {
-                throw CommandError(.invalidReplicaSetConfig, "Cannot provide newlyAdded field to member config during reconfig.")
-            }
-            if newMember.arbiterOnly || force { continue }
+            if newMember.arbiterOnly || force || !options.serverVersion.addsNewlyAdded { continue }
             let oldMember = old.member(withId: newMember.id)
             if (oldMember == nil && newMember.isVoter) || oldMember?.newlyAdded == true {
                 config.members[index].newlyAdded = true
@@ -240,7 +251,7 @@ extension ReplicaSetSimulator {
         let config = try makeConfig(old, nodes[member].term)
         // Changing the implicit default write concern needs a cluster-wide one
         // (`ReadWriteConcernDefaults::isCWWCSet`, replication_coordinator_impl.cpp).
-        if !skipSafetyChecks && clusterWideWriteConcern == nil
+        if !skipSafetyChecks && options.serverVersion.hasImplicitMajorityWriteConcern && clusterWideWriteConcern == nil
             && old.isImplicitDefaultWriteConcernMajority != config.isImplicitDefaultWriteConcernMajority {
             throw CommandError(.newReplicaSetConfigurationIncompatible, "Reconfig attempted to install a config that would change the implicit default write concern. Use the setDefaultRWConcern command to set a cluster-wide write concern and try the reconfig again.")
         }

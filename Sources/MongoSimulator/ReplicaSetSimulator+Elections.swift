@@ -4,6 +4,7 @@ enum ElectionReason: Equatable {
     case electionTimeout
     case singleNodePrompt
     case stepUp(skipDryRun: Bool)
+    case priorityTakeover
 }
 
 /// Elections and step-downs, after `replication_coordinator_impl_elect_v1.cpp`,
@@ -151,7 +152,10 @@ extension ReplicaSetSimulator {
     /// suitable secondary (`_performElectionHandoff`).
     func stepDownByRequest(_ member: Int, period: Duration) {
         guard nodes[member].isRunning, nodes[member].role == .leader else { return }
-        nodes[member].topologyCounter += 1
+        // Writes stop first, and waiting hellos hear of it: isWritablePrimary and secondary both
+        // false, primary still set (awaitable_hello_stepdown_stepup.js).
+        nodes[member].leaderMode = .steppingDown
+        topologyChanged(member)
         // mongod waits for heartbeats showing a caught-up electable secondary; one round does it here.
         heartbeatRound(member)
         guard nodes[member].role == .leader else { return }
@@ -160,6 +164,21 @@ extension ReplicaSetSimulator {
         stepDownNow(member)
         schedule(.stepDownExpired(member), after: period)
         if let handoff { enqueue(.election(handoff, .stepUp(skipDryRun: true))) }
+    }
+
+    /// `_shouldTakeOverPrimary` (topology_coordinator.cpp) and the PriorityTakeover action of
+    /// `_handleHeartbeatResponseAction` (replication_coordinator_impl_heartbeat.cpp): a heartbeat
+    /// response from the primary of our term, whose priority is below ours, schedules an
+    /// election after (priority rank + 1) election timeouts plus the usual random offset.
+    func considerPriorityTakeover(_ member: Int, primaryIndex: Int) {
+        let node = nodes[member]
+        guard let config = node.config, let me = node.selfConfig, me.isElectable, node.memberState == .secondary,
+              config.members[primaryIndex].effectivePriority < me.effectivePriority,
+              !isScheduled(.priorityTakeover(member)) else { return }
+        let rank = config.members.filter { $0.effectivePriority > me.effectivePriority }.count
+        let timeout = electionTimeout(member)
+        let offset = timeout * Double.random(in: 0..<max(options.timings.electionTimeoutJitter, .leastNonzeroMagnitude))
+        schedule(.priorityTakeover(member), after: timeout * (rank + 1) + offset)
     }
 
     /// `chooseElectionHandoffCandidate` (topology_coordinator.cpp): a caught-up, electable

@@ -148,8 +148,12 @@ extension ReplicaSetSimulator {
             let draining = node.memberState == .primary && !node.isWritablePrimary && args.configTerm != -1
             if !draining, let sender { enqueue(.heartbeat(from: member, to: sender)) }
         } else if answered, args.primaryId >= 0, args.senderId == args.primaryId, args.term >= node.term,
+                  let sender, node.config?.member(withId: args.senderId)?.host == sender,
                   node.primaryHost.flatMap({ node.config?.index(ofHost: $0) }).map({ node.config?.members[$0].id }) != args.primaryId {
-            // The sender is a primary this node did not know of: learn of it now.
+            // The sender is a primary of this node's set that it did not know of: learn of it now.
+            // A primary of another set that shares the name (a different member of that _id, or
+            // none) is not ours: answering it with a heartbeat round, which it answers with one
+            // of its own, went on for ever (disallow_adding_initialized_node2.js).
             enqueue(.heartbeatRound(member))
         }
         return result
@@ -194,6 +198,9 @@ extension ReplicaSetSimulator {
             nodes[member].peers[host]?.recordUp(response)
         }
         updatePrimaryFromPeers(member)
+        if case .success(let response) = outcome, response.state == .primary, response.term == nodes[member].term {
+            considerPriorityTakeover(member, primaryIndex: targetIndex)
+        }
 
         // A member past STARTUP2 loses its newlyAdded flag (`_reconfigToRemoveNewlyAddedField`).
         if nodes[member].memberState == .primary, case .success(let response) = outcome,

@@ -77,22 +77,30 @@ extension ReplicaSetSimulator {
 
     /// `_updateMemberStateFromTopologyCoordinator`: publishes the state, bumps the topology
     /// version (on every call once a config is installed, even when the state is unchanged, as
-    /// mongod does), and re-arms the election timeout.
+    /// mongod does), and re-arms the election timeout. A member that becomes REMOVED closes its
+    /// client connections (`kActionRollbackOrRemoved`); one that stops being REMOVED fails the
+    /// hellos that waited for a valid config.
     func updateMemberState(_ member: Int) {
-        defer { if nodes[member].config != nil { nodes[member].topologyCounter += 1 } }
         let old = nodes[member].memberState
         let new = nodes[member].topologyState
-        guard new != old else { return }
-        if old == .removed && new != .arbiter && nodes[member].selfIndex != nil {
-            startDataReplication(member)
+        if new != old {
+            if old == .removed && new != .arbiter && nodes[member].selfIndex != nil {
+                startDataReplication(member)
+            }
+            nodes[member].memberState = new
+            emit(member, .state(new))
+            rescheduleElectionTimeout(member)
+            if new == .secondary && old != .primary && isElectableSingleNode(member) {
+                enqueue(.election(member, .singleNodePrompt))
+            }
+            if new == .secondary || new == .recovering { enqueueReplicationFromPrimary(of: member) }
+            if new == .removed {
+                closeClientConnections(member)
+            } else if old == .removed {
+                rejoined(member)
+            }
         }
-        nodes[member].memberState = new
-        emit(member, .state(new))
-        rescheduleElectionTimeout(member)
-        if new == .secondary && old != .primary && isElectableSingleNode(member) {
-            enqueue(.election(member, .singleNodePrompt))
-        }
-        if new == .secondary || new == .recovering { enqueueReplicationFromPrimary(of: member) }
+        if nodes[member].config != nil { topologyChanged(member) }
     }
 
     /// `isElectableNodeInSingleNodeReplicaSet`.
@@ -197,6 +205,7 @@ extension ReplicaSetSimulator {
     func updateTerm(_ member: Int, _ term: Int64) {
         guard term > nodes[member].term else { return }
         if nodes[member].role == .leader { stepDownNow(member) }
+        cancelTimer(.priorityTakeover(member))
         nodes[member].term = term
         rescheduleElectionTimeout(member)
     }

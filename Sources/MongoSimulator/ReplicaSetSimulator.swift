@@ -46,10 +46,17 @@ public actor ReplicaSetSimulator {
     var partitions: Set<Set<Int>> = []
     /// The cluster-wide default write concern (`setDefaultRWConcern`), replicated set-wide.
     var clusterWideWriteConcern: BSONDocument?
+    var clusterWideWriteConcernDate: Date?
     var commandLog: [CommandRecord] = []
     var eventLog: [SimulatorEvent] = []
     var timestamps = TimestampSource()
     var isShutDown = false
+    /// Awaitable hellos waiting for a topology change, by id.
+    var helloWaiters: [Int: HelloWaiter] = [:]
+    var nextHelloWaiterId = 0
+    /// Queued work items run so far (heartbeats set off by heartbeats, elections, ...): a test can
+    /// tell a quiet set from one that keeps itself busy.
+    public private(set) var deferredWorkDone = 0
 
     private var timers: [TimerKey: (generation: Int, task: Task<Void, Never>)] = [:]
     private var generation = 0
@@ -159,6 +166,7 @@ public actor ReplicaSetSimulator {
         await servers[member].stopListening()
         if nodes[member].isListening { emit(member, .stoppedListening) }
         nodes[member].isListening = false
+        dropHelloWaiters(of: member)
         guard nodes[member].isRunning else { return }
         cancelTimers(of: member)
         nodes[member].isRunning = false
@@ -315,6 +323,8 @@ public actor ReplicaSetSimulator {
         timers.removeAll()
         for (_, waiter) in waiters { waiter.continuation.resume(returning: false) }
         waiters.removeAll()
+        for (_, waiter) in helloWaiters { waiter.continuation.resume(returning: .dropped) }
+        helloWaiters.removeAll()
         for server in servers { await server.drain() }
         try? await eventLoopGroup.shutdownGracefully()
     }
@@ -339,13 +349,16 @@ public actor ReplicaSetSimulator {
         case stepDownExpired(Int)
         case stepDown(Int)
         case waiterDeadline(Int)
+        case helloDeadline(Int)
+        case priorityTakeover(Int)
+        case deferredWork
 
         var member: Int? {
             switch self {
             case .heartbeats(let m), .electionTimeout(let m), .initialSync(let m), .recovered(let m),
-                 .drained(let m), .stepDownExpired(let m), .stepDown(let m):
+                 .drained(let m), .stepDownExpired(let m), .stepDown(let m), .priorityTakeover(let m):
                 return m
-            case .waiterDeadline:
+            case .waiterDeadline, .helloDeadline, .deferredWork:
                 return nil
             }
         }
@@ -395,6 +408,9 @@ public actor ReplicaSetSimulator {
         case .stepDownExpired(let member): startElection(member, reason: .singleNodePrompt)
         case .stepDown(let member): stepDownByRequest(member, period: nodes[member].faults.pendingStepDownPeriod)
         case .waiterDeadline(let id): waiters.removeValue(forKey: id)?.continuation.resume(returning: false)
+        case .helloDeadline(let id): finishHelloWait(id, .timedOut)
+        case .priorityTakeover(let member): startElection(member, reason: .priorityTakeover)
+        case .deferredWork: break
         }
         settle()
     }
@@ -408,8 +424,20 @@ public actor ReplicaSetSimulator {
     func settle() {
         guard !settling else { return }
         settling = true
+        // Never hang: work that keeps queueing more work (a heartbeat answered by a heartbeat,
+        // for ever) would hold the actor, and no member would answer even a ping. mongod does
+        // this work on executor threads between network round trips; here a long burst yields
+        // to other actor turns (client commands) and carries on a moment later.
+        let started = ContinuousClock.now
+        var done = 0
         while !deferred.isEmpty {
+            done += 1
+            if done % 256 == 0, started.duration(to: .now) > .milliseconds(20) {
+                schedule(.deferredWork, after: .milliseconds(1))
+                break
+            }
             let work = deferred.removeFirst()
+            deferredWorkDone += 1
             switch work {
             case .heartbeat(let from, let to): heartbeat(from: from, to: to)
             case .heartbeatRound(let member): heartbeatRound(member)

@@ -32,17 +32,6 @@ public struct SimulatorTimings: Sendable {
                                               initialSync: .milliseconds(50), recovering: .milliseconds(5), drain: .milliseconds(2))
 }
 
-/// The mongod release the members claim to be (hello's wire versions and buildInfo).
-public enum ServerVersion: String, Sendable, CaseIterable {
-    case v6_0 = "6.0"
-    case v7_0 = "7.0"
-
-    /// `src/mongo/db/wire_version.h`: 17 is 6.0, 21 is 7.0.
-    var maxWireVersion: Int32 { self == .v6_0 ? 17 : 21 }
-    var versionString: String { self == .v6_0 ? "6.0.16" : "7.0.14" }
-    var versionArray: [Int32] { self == .v6_0 ? [6, 0, 16, 0] : [7, 0, 14, 0] }
-}
-
 public struct SimulatorOptions: Sendable {
     /// The `--replSet` name of the members.
     public var setName: String

@@ -39,7 +39,7 @@ struct MongoSim: AsyncParsableCommand {
     @Option(help: "Time a new primary drains before it accepts writes, in ms.")
     var drainMs = 5
 
-    @Option(help: "mongod version to claim: 6.0 (maxWireVersion 17) or 7.0 (21).")
+    @Option(help: "mongod version and dialect: 4.4 (as 4.4.0: isMaster only, slaveDelay, maxWireVersion 9), 5.0 (13), 6.0 (17), 7.0 (21) or 8.0 (25).")
     var serverVersion = "7.0"
 
     @Flag(help: "Start as an already initiated healthy set: member 0 primary, the others secondaries.")
@@ -74,7 +74,7 @@ struct MongoSim: AsyncParsableCommand {
 
     func validate() throws {
         guard members >= 1 else { throw ValidationError("--members must be at least 1") }
-        guard ServerVersion(rawValue: serverVersion) != nil else { throw ValidationError("--server-version must be 6.0 or 7.0") }
+        guard ServerVersion(rawValue: serverVersion) != nil else { throw ValidationError("--server-version must be one of \(ServerVersion.allCases.map(\.rawValue).joined(separator: ", "))") }
         if initiated && !late.isEmpty { throw ValidationError("--initiated cannot be combined with --late") }
         if tlsCAFile != nil && tlsCertificateKeyFile == nil { throw ValidationError("--tls-ca-file needs --tls-certificate-key-file") }
         for index in try standalone + otherSet.map({ try Self.pair($0).member }) + late.map({ try Self.pair($0).member }) + slow.map({ try Self.pair($0).member })

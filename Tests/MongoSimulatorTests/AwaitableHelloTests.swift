@@ -107,4 +107,19 @@ struct AwaitableHelloTests {
             #expect(ahead?.document["errmsg"] == "Received a topology version with counter: 99 which is greater than the server topology version counter: 0")
         }
     }
+
+    @Test("a member that becomes REMOVED closes its client connections: a hello waiting on it fails as a network error")
+    func removedClosesConnections() async throws {
+        try await withSimulator(members: 3) { simulator in
+            try await simulator.initiateSet()
+            let version = try await HelloConformanceTests.settledTopologyVersion(simulator, 2)
+            let waiting = PendingHello(simulator, 2, topologyVersion: version)
+            try await simulator.waitForAwaitingHellos(2, count: 1)
+            let smaller = configDocument(Array(simulator.hosts.prefix(2)), version: 2)
+            _ = try await simulator.client(0).run(["replSetReconfig": .document(smaller), "maxTimeMS": 5000])
+            #expect(await waiting.reply == nil)
+            try await simulator.waitUntil(timeout: .seconds(5), "member 2 REMOVED") { $0[2].state == .removed }
+            #expect(await simulator.reply(2, ["ping": 1])?["ok"] == 1.0)
+        }
+    }
 }

@@ -143,7 +143,7 @@ struct ElectionTests {
         }
         try await withSimulator(members: 1) { simulator in
             try await simulator.initiateSet()
-            let alone = await simulator.client(0).failure(["replSetStepDown": 60])
+            let alone = await simulator.client(0).failure(["replSetStepDown": 60, "secondaryCatchUpPeriodSecs": 1])
             #expect(alone?.code == 262)
             #expect(alone?.codeName == "ExceededTimeLimit")
             #expect(alone?.message.hasPrefix("No electable secondaries caught up as of ") == true)

@@ -67,4 +67,18 @@ struct MongoSimCommandTests {
         #expect(output.exitCode != 0)
         #expect(output.stderr.contains("member 5 does not exist"))
     }
+
+    @Test("--server-version picks the dialect (4.4 is isMaster-only, wire version 9); an unknown one is refused naming the choices")
+    func serverVersion() async throws {
+        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "1", "--server-version", "4.4"])
+        let hosts = await sim.lines(until: "ready")
+        let hello = try await MongocClient(hosts[0]).run(["isMaster": 1])
+        #expect(hello["maxWireVersion"] == .int32(9))
+        #expect(await MongocClient(hosts[0]).failure(["hello": 1])?.reply["code"] == .int32(59))
+        sim.signal(SIGINT)
+        #expect(await sim.finish().exitCode == 0)
+        let refused = try await ChildProcess(ChildProcess.mongoSim, ["--server-version", "3.6"]).finish()
+        #expect(refused.exitCode != 0)
+        #expect(refused.stderr.contains("--server-version must be one of 4.4, 5.0, 6.0, 7.0, 8.0"))
+    }
 }

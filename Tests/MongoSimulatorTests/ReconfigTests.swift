@@ -265,6 +265,23 @@ struct ReconfigTests {
     }
 }
 
+extension ReconfigTests {
+    @Test("a force reconfig naming a running member of another set of the same name: nobody hangs, mongod shows it DOWN (8)")
+    func forceReconfigNamingAnotherSetsMember() async throws {
+        try await conformance([MemberSpec(), MemberSpec(), MemberSpec(role: .otherSet("rs0"))], deadline: .seconds(15)) { simulator in
+            try await simulator.initiateSet()
+            try await simulator.waitUntil(timeout: .seconds(5), "the other set's primary") { $0[2].isWritablePrimary }
+            let merged = try await currentConfig(simulator, 0).bumped().addingMember(id: 5, host: simulator.hosts[2])
+            #expect(await simulator.reply(0, ["replSetReconfig": .document(merged), "force": true])?["ok"] == 1.0)
+            try await Task.sleep(for: .milliseconds(300))
+            let status = await simulator.reply(0, ["replSetGetStatus": 1]) ?? [:]
+            #expect(status.membersArray.last?["state"] == .int32(8))
+            #expect(status.membersArray.last?["stateStr"] == "(not reachable/healthy)")
+            #expect(await simulator.snapshot[2].isWritablePrimary)
+        }
+    }
+}
+
 /// The config member `index` holds, as replSetGetConfig returns it.
 func currentConfig(_ simulator: ReplicaSetSimulator, _ index: Int) async throws -> BSONDocument {
     guard case .document(let config) = try await simulator.client(index).run(["replSetGetConfig": 1])["config"] else {

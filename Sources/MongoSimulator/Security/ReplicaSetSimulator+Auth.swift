@@ -29,10 +29,10 @@ extension ReplicaSetSimulator {
     /// The built-in roles (and the roles that contain them) granting the action each command needs.
     static func rolesAllowed(toRun command: String) -> Set<String>? {
         switch command {
-        case "replSetGetStatus", "replSetGetConfig", "getDefaultRWConcern":
+        case "replSetGetStatus", "replSetGetConfig", "getDefaultRWConcern", "serverStatus":
             // replSetGetStatus / replSetGetConfig actions: clusterMonitor and clusterManager both.
             return ["clusterMonitor", "clusterManager", "clusterAdmin", "root", "__system"]
-        case "replSetInitiate", "replSetReconfig", "replSetStepUp", "replSetStepDown", "setDefaultRWConcern":
+        case "replSetInitiate", "replSetReconfig", "replSetStepUp", "replSetStepDown", "replSetFreeze", "setDefaultRWConcern":
             // replSetConfigure / replSetStateChange / setDefaultRWConcern: clusterManager only.
             return ["clusterManager", "clusterAdmin", "root", "__system"]
         default:

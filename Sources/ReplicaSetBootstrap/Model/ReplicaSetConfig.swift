@@ -25,6 +25,15 @@ public struct ReplicaSetConfig: Hashable, Sendable {
     /// Top-level fields this model does not interpret (`protocolVersion`, `configsvr`,
     /// `writeConcernMajorityJournalDefault`, …), sent back unchanged in a reconfig.
     public var otherFields: BSONDocument
+    /// The name a member's delay goes by: what the set already uses, or what the server takes
+    /// (mongod before 5.0 knows only `slaveDelay` and refuses `secondaryDelaySecs`).
+    public var delayField: DelayField = .secondaryDelaySecs
+
+    public enum DelayField: String, Hashable, Sendable {
+        case secondaryDelaySecs
+        /// MongoDB 4.4 and earlier, and 5.0 at feature compatibility 4.4 (SERVER-50423, SERVER-54962).
+        case slaveDelay
+    }
 
     public init(name: String, version: Int, term: Int?, members: [Member], replicaSetId: ObjectId? = nil,
                 settings: BSONDocument = [:], otherFields: BSONDocument = [:]) {
@@ -54,7 +63,7 @@ public struct ReplicaSetConfig: Hashable, Sendable {
     public var document: BSONDocument {
         var doc: BSONDocument = ["_id": .string(name), "version": .integer(version)]
         if let term { doc["term"] = .int64(Int64(term)) }
-        doc["members"] = .array(members.map { .document($0.document) })
+        doc["members"] = .array(members.map { .document($0.document(delayField: delayField)) })
         doc.elements += otherFields.elements
         var allSettings = settings
         if let replicaSetId { allSettings["replicaSetId"] = .objectId(replicaSetId) }
@@ -64,7 +73,7 @@ public struct ReplicaSetConfig: Hashable, Sendable {
 }
 
 extension ReplicaSetConfig.Member {
-    var document: BSONDocument {
+    func document(delayField: ReplicaSetConfig.DelayField) -> BSONDocument {
         var doc: BSONDocument = ["_id": .integer(id), "host": .string(host.description)]
         let o = options
         let defaults = MemberOptions(priority: o.arbiterOnly ? 0 : 1)
@@ -74,7 +83,7 @@ extension ReplicaSetConfig.Member {
         if o.priority != defaults.priority { doc["priority"] = Int32(exactly: o.priority).map(BSON.int32) ?? .double(o.priority) }
         if !o.tags.isEmpty { doc["tags"] = .document(BSONDocument(o.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })) }
         if !o.horizons.isEmpty { doc["horizons"] = .document(BSONDocument(o.horizons.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })) }
-        if o.secondaryDelaySecs != 0 { doc["secondaryDelaySecs"] = .int64(Int64(o.secondaryDelaySecs)) }
+        if o.secondaryDelaySecs != 0 { doc[delayField.rawValue] = .int64(Int64(o.secondaryDelaySecs)) }
         if o.votes != defaults.votes { doc["votes"] = .integer(o.votes) }
         return doc
     }
@@ -104,6 +113,7 @@ extension ReplicaSetConfig {
             throw fields.failure("members", "is missing or empty")
         }
         var members: [Member] = []
+        var delayField = DelayField.secondaryDelaySecs
         var seenHosts: [HostAddress: Int] = [:]
         var seenIds: [Int: Int] = [:]
         for (index, m) in memberFields.enumerated() {
@@ -112,8 +122,9 @@ extension ReplicaSetConfig {
             if let earlier = seenIds.updateValue(index, forKey: id) { throw m.failure("_id", "is \(id), a duplicate of members[\(earlier)]._id") }
             if let earlier = seenHosts.updateValue(index, forKey: host) { throw m.failure("host", "is \(host), a duplicate of members[\(earlier)].host") }
             let arbiter = try m.bool("arbiterOnly") ?? false
-            // The name before 5.0.
+            // The name before 5.0, kept when the set uses it.
             let legacyDelay = try m.int("slaveDelay", in: Self.secondaryDelayRange)
+            if legacyDelay != nil { delayField = .slaveDelay }
             let options = MemberOptions(
                 priority: try m.double("priority", in: Self.priorityRange) ?? (arbiter ? 0 : 1),
                 votes: try m.int("votes", in: 0...1) ?? 1,
@@ -135,5 +146,6 @@ extension ReplicaSetConfig {
         let otherFields = BSONDocument(doc.elements.filter { !interpreted.contains($0.key) }.map { ($0.key, $0.value) })
         self.init(name: name, version: version, term: term.flatMap { $0 < 0 ? nil : $0 },
                   members: members, replicaSetId: replicaSetId, settings: settings, otherFields: otherFields)
+        self.delayField = delayField
     }
 }

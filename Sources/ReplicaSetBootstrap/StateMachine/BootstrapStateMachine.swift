@@ -771,6 +771,22 @@ public struct BootstrapStateMachine: Sendable {
         }
     }
 
+    /// A config as the receiving server reads it: mongod before 5.0 (wire version 13) knows a
+    /// member's delay only as `slaveDelay` (SERVER-54962).
+    private func inServerDialect(_ command: NodeCommand, for index: Int) -> NodeCommand {
+        guard let wire = nodes[index].hello?.value.maxWireVersion, (1..<13).contains(wire) else { return command }
+        switch command {
+        case .initiate(var config):
+            config.delayField = .slaveDelay
+            return .initiate(config)
+        case .reconfig(var config, let force, let maxTime):
+            config.delayField = .slaveDelay
+            return .reconfig(config, force: force, maxTime: maxTime)
+        case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig, .stepUp, .stepDown:
+            return command
+        }
+    }
+
     /// What the next command on the node's command connection costs, its handshake included.
     private func commandCost(_ index: Int) -> Int {
         1 + (nodes[index].commandConnected ? 0 : configuration.messagesPerConnection)
@@ -778,6 +794,7 @@ public struct BootstrapStateMachine: Sendable {
 
     /// Sends a command on the node's command connection; a write is recorded at once, pending.
     mutating func send(_ command: NodeCommand, to index: Int, change: String = "") -> Action {
+        let command = inServerDialect(command, for: index)
         nodes[index].command = (command, sequence)
         // Writes are not paced: their own backoffs and the safe-reconfig rules space them.
         nodes[index].commandCharge = 0

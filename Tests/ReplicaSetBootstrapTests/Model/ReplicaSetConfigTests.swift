@@ -47,6 +47,18 @@ struct ReplicaSetConfigTests {
         #expect(!HostAddress(host: "LocalHost").isLocalhost && HostAddress(host: "localhost").isLocalhost)
     }
 
+    @Test("a set that records delays as slaveDelay (before 5.0) gets them back under that name")
+    func legacyDelayField() throws {
+        var doc = mongodConfig
+        doc["members"] = [["_id": 0, "host": "db-0.mongo:27017"], ["_id": 1, "host": "db-1.mongo:27017", "priority": 0, "hidden": true, "slaveDelay": 600]]
+        let config = try ReplicaSetConfig(document: doc)
+        #expect(config.members[1].options.secondaryDelaySecs == 600)
+        #expect(config.delayField == .slaveDelay)
+        let written = config.document["members"]?.arrayValue?[1].documentValue
+        #expect(written?["slaveDelay"] == .int64(600))
+        #expect(written?["secondaryDelaySecs"] == nil)
+    }
+
     @Test("sends back what it read: settings, replicaSetId and unknown top-level fields survive")
     func roundTrip() throws {
         let config = try ReplicaSetConfig(document: mongodConfig)

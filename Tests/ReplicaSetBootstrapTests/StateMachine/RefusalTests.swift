@@ -200,20 +200,26 @@ struct MemberIdentityTests {
 @Suite("State machine: --rename-members")
 struct RenameMembersTests {
     static let fqdnA = HostAddress(host: "db-0.mongo.ns.svc.cluster.local")
+    static let recorded = storedConfig([fqdnA, b])
 
-    @Test("a member recorded under another name is renamed to the given name by one reconfig keeping its _id; nothing else changes")
-    func renameOne() {
+    /// `--nodes a,b`; the set records a as its FQDN, a is primary; every read answered.
+    func observed(renameMembers: Bool) -> (Machine, [Action]) {
         var configuration = configuration([a, b])
-        configuration.renameMembers = true
+        configuration.renameMembers = renameMembers
         var machine = Machine(configuration)
         _ = machine.start(at: .zero)
-        let recorded = storedConfig([Self.fqdnA, b])
         _ = machine.helloReceived(HelloResponse(isWritablePrimary: true, setName: "rs0", setVersion: 1, primary: Self.fqdnA, me: Self.fqdnA,
                                                 topologyVersion: tv(5)), from: a, at: .milliseconds(1))
         _ = machine.helloReceived(.member(b, .secondary, primary: Self.fqdnA), from: b, at: .milliseconds(1))
-        _ = machine.commandSucceeded(.config(recorded), from: b, at: .milliseconds(2))
-        let actions = machine.commandSucceeded(.committed(recorded), from: a, at: .milliseconds(3))
-        var renamed = recorded
+        _ = machine.commandSucceeded(.config(Self.recorded), from: b, at: .milliseconds(2))
+        let actions = machine.commandSucceeded(.committed(Self.recorded), from: a, at: .milliseconds(3))
+        return (machine, actions)
+    }
+
+    @Test("a member recorded under another name is renamed to the given name by one reconfig keeping its _id; nothing else changes")
+    func renameOne() {
+        let (_, actions) = observed(renameMembers: true)
+        var renamed = Self.recorded
         renamed.version = 2
         renamed.members[0].host = a
         #expect(actions.contains(.send(.reconfig(renamed, force: false, maxTime: .seconds(10)), to: a)), "\(actions)")
@@ -222,14 +228,7 @@ struct RenameMembersTests {
 
     @Test("without --rename-members the recorded name stays: nothing is written")
     func keepByDefault() {
-        var machine = Machine(configuration([a, b]))
-        _ = machine.start(at: .zero)
-        let recorded = storedConfig([Self.fqdnA, b])
-        _ = machine.helloReceived(HelloResponse(isWritablePrimary: true, setName: "rs0", setVersion: 1, primary: Self.fqdnA, me: Self.fqdnA,
-                                                topologyVersion: tv(5)), from: a, at: .milliseconds(1))
-        _ = machine.helloReceived(.member(b, .secondary, primary: Self.fqdnA), from: b, at: .milliseconds(1))
-        _ = machine.commandSucceeded(.config(recorded), from: b, at: .milliseconds(2))
-        let actions = machine.commandSucceeded(.committed(recorded), from: a, at: .milliseconds(3))
+        let (_, actions) = observed(renameMembers: false)
         guard case .converged(let summary)? = actions.outcome else {
             Issue.record("expected exit 0, got \(actions)")
             return

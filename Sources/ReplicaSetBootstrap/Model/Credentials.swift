@@ -73,8 +73,8 @@ public struct TLSOptions: Hashable, Sendable {
 extension Credentials {
     /// What libmongoc sends on a new connection before the first command: the handshake
     /// `hello` (carrying the first authentication step, `speculativeAuthenticate`), then for
-    /// SCRAM two `saslContinue`; x.509 is done in the hello.
+    /// SCRAM one `saslContinue` (`skipEmptyExchange` saves the last); x.509 is done in the hello.
     public var messagesPerConnection: Int {
-        mechanism == .x509 ? 1 : 3
+        mechanism == .x509 ? 1 : 2
     }
 }

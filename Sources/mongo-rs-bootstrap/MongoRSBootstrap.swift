@@ -215,10 +215,16 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var waitBeforeRetry: String?
 
     static func main() async {
+        Reporting.markStart()
         // Before anything reads a secret.
         ProcessLimits.disableCoreDumps()
-        Backstop.install()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
+        // Every exit from here on reports in the formats asked for, read leniently until the
+        // arguments are parsed; libmongoc's start-up warnings too.
+        Reporting.settings = Reporting.lenientSettings(arguments, environment: .current)
+        Reporting.routeLibmongocLog()
+        Backstop.install()
+        SignalWatcher.installHandlers()
         do {
             var command = try parseAsRootHidingSecrets(arguments)
             if var bootstrap = command as? MongoRSBootstrap {
@@ -234,7 +240,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            Reporting.exit(after: error)
         }
     }
 
@@ -252,8 +258,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
                 throw redacted
             }
             // Hiding a value should not make the arguments valid; if it did, say nothing of them.
-            Terminal.error("the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help")
-            throw ExitCode(ExitStatus.badInput)
+            throw Reporting.Failure.badInput("the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help",
+                                             text: "mongo-rs-bootstrap: the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help")
         }
     }
 
@@ -262,14 +268,15 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         do {
             invocation = try Invocation(self, environment: .current)
         } catch {
-            Terminal.error("\(error.message)\nRun mongo-rs-bootstrap --help for the options.")
-            throw ExitCode(ExitStatus.badInput)
+            throw Reporting.Failure.badInput(error.message)
         }
+        Reporting.settings = Reporting.Settings(output: invocation.output, log: invocation.logFormat, quiet: invocation.quiet, debug: invocation.debug)
+        Reporting.hide(invocation.security.secrets)
         if let problem = ProcessLimits.ensureOpenFiles(members: invocation.spec.members.count) {
-            Terminal.error(problem)
-            throw ExitCode(ExitStatus.internalError)
+            throw Reporting.Failure.internalError(problem, setName: invocation.spec.name, warnings: invocation.warnings)
         }
         // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
+        SignalSafeOutput.runStarting(setName: invocation.spec.name, warnings: invocation.warnings)
         Backstop.arm(after: invocation.timeout + Backstop.grace, for: .run)
         let bootstrap = Bootstrap(invocation)
         let code = await bootstrap.run()

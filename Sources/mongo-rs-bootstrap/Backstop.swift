@@ -67,11 +67,6 @@ enum Backstop {
     /// The SIGALRM handler: only async-signal-safe calls, messages rendered beforehand in the
     /// formats in force (`SignalSafeOutput`).
     private static func fire() -> Never {
-        // A reader that stopped reading stderr or stdout must not keep the process alive either.
-        for descriptor in [STDERR_FILENO, STDOUT_FILENO] {
-            let flags = fcntl(descriptor, F_GETFL)
-            if flags >= 0 { _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) }
-        }
         switch stopRequestedBy.load(ordering: .relaxed) {
         case SIGTERM:
             SignalSafeOutput.write(.sigtermTooSlow)

@@ -220,11 +220,15 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         ProcessLimits.disableCoreDumps()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
         // Every exit from here on reports in the formats asked for, read leniently until the
-        // arguments are parsed; libmongoc's start-up warnings too.
-        Reporting.settings = Reporting.lenientSettings(arguments, environment: .current)
-        Reporting.routeLibmongocLog()
+        // arguments are parsed.
+        let lenient = Reporting.lenientSettings(arguments, environment: .current)
+        Reporting.settings = lenient
+        // Bounded before the first write: stderr may be a pipe nobody reads.
         Backstop.install()
+        Backstop.arm(after: (lenient.timeout ?? Invocation.defaultTimeout) + Backstop.grace, for: .input)
         SignalWatcher.installHandlers()
+        // libmongoc's start-up warnings, kept since before main.
+        Reporting.routeLibmongocLog()
         do {
             var command = try parseAsRootHidingSecrets(arguments)
             if var bootstrap = command as? MongoRSBootstrap {

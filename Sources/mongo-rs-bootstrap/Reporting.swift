@@ -17,6 +17,9 @@ enum Reporting {
         var log: LogFormat = .text
         var quiet = false
         var debug = false
+        /// `--timeout` as found before parsing (nil: not given or unreadable), to bound the
+        /// process from its first moment.
+        var timeout: Duration?
     }
 
     private static let current = Mutex(Settings())
@@ -49,7 +52,7 @@ enum Reporting {
     // MARK: Before parsing
 
     /// The formats a run would use, read leniently: `--output json`, `--output=json`,
-    /// `MONGO_RS_OUTPUT=json` (likewise `--log-format`, `--quiet`, `--debug`); the command line
+    /// `MONGO_RS_OUTPUT=json` (likewise `--log-format`, `--quiet`, `--debug`, `--timeout`); the command line
     /// wins, the last occurrence counts, anything unreadable is text. `arguments` are normalized
     /// (`SpicaCompatibility`), so a `--password` value is never taken for an option.
     static func lenientSettings(_ arguments: [String], environment: Environment) -> Settings {
@@ -62,7 +65,7 @@ enum Reporting {
             guard argument.hasPrefix("--") else { continue }
             let body = argument.dropFirst(2)
             let name = String(body.prefix { $0 != "=" })
-            guard ["output", "log-format", "quiet", "debug"].contains(name) else { continue }
+            guard ["output", "log-format", "quiet", "debug", "timeout"].contains(name) else { continue }
             if let equals = body.firstIndex(of: "=") {
                 found[name] = String(body[body.index(after: equals)...])
             } else if name == "quiet" {
@@ -73,13 +76,14 @@ enum Reporting {
             }
         }
         func value(_ option: String, _ env: String) -> String? { (found[option] ?? environment[env])?.lowercased() }
+        let timeout = value("timeout", "MONGO_RS_TIMEOUT").flatMap { try? DurationParsing.parse($0, name: "--timeout", allowed: Invocation.timeoutRange) }
         func flag(_ option: String, _ env: String) -> Bool {
             guard let text = value(option, env) else { return false }
             return (try? SpicaCompatibility.parseBool(text, name: option)) ?? false
         }
         return Settings(output: value("output", "MONGO_RS_OUTPUT").flatMap(OutputFormat.init(rawValue:)) ?? .text,
                         log: value("log-format", "MONGO_RS_LOG_FORMAT").flatMap(LogFormat.init(rawValue:)) ?? .text,
-                        quiet: flag("quiet", "MONGO_RS_QUIET"), debug: flag("debug", "MONGO_RS_DEBUG"))
+                        quiet: flag("quiet", "MONGO_RS_QUIET"), debug: flag("debug", "MONGO_RS_DEBUG"), timeout: timeout)
     }
 
     // MARK: Lines on stderr

@@ -143,7 +143,12 @@ enum SignalSafeOutput {
         }
     }
 
+    /// The process ends right after: a pipe whose reader stopped reading must not keep it
+    /// alive, so the write does not wait. (Not on a terminal: the flag would stay on the shell's
+    /// terminal after the exit.)
     private static func emit(_ template: UnsafeMutableRawPointer, to descriptor: Int32) {
+        let flags = fcntl(descriptor, F_GETFL)
+        if flags >= 0 && isatty(descriptor) == 0 { _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) }
         let source = template.assumingMemoryBound(to: UInt8.self)
         var length = 0
         while source[length] != 0 { length += 1 }

@@ -54,10 +54,11 @@ struct OutputFormatTests {
         #expect((document["reason"] as? String)?.contains(input.mentions) == true, "\(document)")
         #expect((document["actions"] as? [Any])?.isEmpty == true)
         #expect(document["elapsedMs"] is Int)
-        let lines = jsonLines(result.stderr)
-        #expect(lines.count == 1, "\(result.stderr)")
-        #expect(lines.first?["level"] as? String == "error")
-        #expect((lines.first?["message"] as? String)?.contains(input.mentions) == true, "\(result.stderr)")
+        // libmongoc may warn at start-up (a stale counter file in /dev/shm with this PID): a JSON
+        // line too, but not an error.
+        let errors = jsonLines(result.stderr).filter { $0["level"] as? String == "error" }
+        #expect(errors.count == 1, "\(result.stderr)")
+        #expect((errors.first?["message"] as? String)?.contains(input.mentions) == true, "\(result.stderr)")
     }
 
     @Test("bad input in text: the error as before, nothing on stdout")
@@ -65,7 +66,7 @@ struct OutputFormatTests {
         let result = try await ToolProcess.run(["--nodes", "127.0.0.1:1", "--timeout", "soon"])
         #expect(result.exitCode == 64)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr.hasPrefix("mongo-rs-bootstrap: --timeout: 'soon' is not a duration"), "\(result.stderr)")
+        #expect(result.stderr.contains("mongo-rs-bootstrap: --timeout: 'soon' is not a duration"), "\(result.stderr)")
     }
 
     @Test("deadline passed: exit 69, one document with exitCode, every stderr line JSON")
@@ -102,7 +103,7 @@ struct OutputFormatTests {
         #expect(document["exitCode"] as? Int == Int(code))
         #expect((document["actions"] as? [Any])?.isEmpty == true)
         #expect((document["elapsedMs"] as? Int ?? -1) >= 300, "\(document)")
-        let lines = jsonLines(result.stderr)
+        let lines = jsonLines(result.stderr).filter { $0["level"] as? String == "error" }
         #expect(lines.count == 1, "\(result.stderr)")
         #expect((lines.first?["message"] as? String)?.contains("interrupted by \(name) before the run started") == true)
         #expect((lines.first?["time"] as? String)?.count == "2026-01-01T00:00:00.000Z".count, "\(result.stderr)")
@@ -122,29 +123,17 @@ struct OutputFormatTests {
         #expect(document["exitCode"] as? Int == 70)
         #expect((document["reason"] as? String)?.contains("the input was still being read 1 s after --timeout") == true)
         #expect((document["elapsedMs"] as? Int ?? 0) >= 1300, "\(document)")
-        let lines = jsonLines(result.stderr)
+        let lines = jsonLines(result.stderr).filter { $0["level"] as? String == "error" }
         #expect(lines.count == 1, "\(result.stderr)")
         #expect(lines.first?["event"] as? String == "internalError")
     }
 
     @Test("the backstop ends a stalled run (stderr blocked): exit 70 with one document")
     func backstopRun() async throws {
-        let stderr = try ProcessSafetyTests.blockedPipe()
-        let stdout = Pipe()
-        let process = Process()
-        process.executableURL = ToolProcess.binary
-        process.arguments = ["--nodes", "127.0.0.1:\(try SilentListener.closedPort())", "--timeout", "500ms", "--output", "json",
-                             "--replica-set", "rsX"]
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = await offload { stdout.fileHandleForReading.readDataToEndOfFile() }
-        process.waitUntilExit()
-        withExtendedLifetime(stderr) {}
-        #expect(process.terminationStatus == 70)
-        let document = resultDocument(String(decoding: output, as: UTF8.self))
+        let (code, stdout) = try await runWithBlockedStderr(["--nodes", "127.0.0.1:\(try SilentListener.closedPort())", "--timeout", "500ms",
+                                                            "--output", "json", "--replica-set", "rsX"])
+        #expect(code == 70)
+        let document = resultDocument(stdout)
         #expect(document["outcome"] as? String == "internalError")
         #expect(document["replicaSet"] as? String == "rsX")
         #expect(document["exitCode"] as? Int == 70)
@@ -153,27 +142,16 @@ struct OutputFormatTests {
 
     @Test("SIGTERM to a run that cannot stop (stderr blocked, --quiet): one document, exit 143")
     func signalToStalledRun() async throws {
-        let stderr = try ProcessSafetyTests.blockedPipe()
-        let stdout = Pipe()
         let listener = try SilentListener()
-        let process = Process()
-        process.executableURL = ToolProcess.binary
         // Quiet, so that the run gets going; its final error line then blocks, and the backstop
         // ends it.
-        process.arguments = ["--nodes", listener.address, "--timeout", "1m", "--output", "json", "--quiet"]
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        #expect(await RunStarted.wait(forConnectionTo: listener.port))
-        try await Task.sleep(for: .milliseconds(100))
-        kill(process.processIdentifier, SIGTERM)
-        let output = await offload { stdout.fileHandleForReading.readDataToEndOfFile() }
-        process.waitUntilExit()
-        withExtendedLifetime(stderr) {}
-        #expect(process.terminationStatus == 143)
-        let document = resultDocument(String(decoding: output, as: UTF8.self))
+        let (code, stdout) = try await runWithBlockedStderr(["--nodes", listener.address, "--timeout", "1m", "--output", "json", "--quiet"]) { pid in
+            #expect(await RunStarted.wait(forConnectionTo: listener.port))
+            try await Task.sleep(for: .milliseconds(100))
+            kill(pid, SIGTERM)
+        }
+        #expect(code == 143)
+        let document = resultDocument(stdout)
         #expect(document["outcome"] as? String == "interrupted")
         #expect(document["exitCode"] as? Int == 143)
         #expect((document["reason"] as? String)?.contains("the run did not stop in time") == true, "\(document)")

@@ -250,7 +250,7 @@ struct BootstrapScenarioTests {
             try await simulator.start(1)
             let result = try await bootstrap(simulator.hosts, ["--output", "json"], timeout: "1500ms")
             #expect(result.exitCode == 69)
-            #expect(result.stderr.contains("gave up at the --timeout of 1500ms: \(simulator.hosts[2]) unreachable: connection refused"))
+            #expect(result.stderr.contains("gave up at the --timeout of 1.5s: \(simulator.hosts[2]) unreachable: connection refused"))
             #expect((result.json["missing"] as? [String])?.contains("\(simulator.hosts[2]) unreachable: connection refused") == true)
             #expect(await simulator.writeCommands.isEmpty)
         }

@@ -170,27 +170,35 @@ enum Reporting {
         }
     }
 
-    /// mongoc_log_level_t: 0 error, 1 critical, 2 warning, 3 message, 4 info, 5 debug, 6 trace.
     static func libmongoc(level: Int32, domain: String, message: String) {
+        if let line = libmongocLine(level: level, domain: domain, message: message, debug: settings.debug,
+                                    secrets: secrets.withLock { $0 }) {
+            self.line(line)
+        }
+    }
+
+    /// libmongoc's message as a progress line, every secret (as is or percent-encoded) hidden;
+    /// nil when it is not shown. mongoc_log_level_t: 0 error, 1 critical, 2 warning, 3 message,
+    /// 4 info, 5 debug (shown with --debug), 6 trace (never: with tracing built in, libmongoc
+    /// traces wire bytes, authentication payloads included).
+    static func libmongocLine(level: Int32, domain: String, message: String, debug: Bool, secrets: [String]) -> ProgressLog.Line? {
         let name: String
         switch level {
         case 0, 1: name = "error"
         case 2: name = "warning"
         case 3, 4: name = "info"
-        // Shown with --debug only. Trace (wire bytes, when libmongoc was built with tracing)
-        // never: it would show authentication payloads.
-        case 5: guard settings.debug else { return }; name = "debug"
-        default: return
+        case 5 where debug: name = "debug"
+        default: return nil
         }
         var text = message
-        for secret in secrets.withLock({ $0 }) {
+        for secret in secrets {
             for form in [secret, percentEncoded(secret)] where text.contains(form) {
                 text = text.replacing(form, with: SpicaCompatibility.hidden)
             }
         }
         var line = ProgressLog.Line(event: "libmongoc", level: name, message: "libmongoc \(domain): \(text)")
         line.fields.append(("domain", .string(domain)))
-        self.line(line)
+        return line
     }
 
     private static func percentEncoded(_ text: String) -> String {

@@ -52,6 +52,9 @@ enum SignalSafeOutput {
     /// `elapsedMarker` and `timeMarker`, followed by room for the finished line.
     /// (The address as an Int: raw pointers are not Sendable.)
     private static let table = Atomic<Int>(0)
+    /// The tables replaced by a newer one: a handler may still be reading one, so they are kept
+    /// (and stay reachable for LeakSanitizer).
+    private static let replaced = Mutex<[Int]>([])
     /// Set by whoever writes the result first: the run's report or a signal handler.
     private static let resultClaimed = Atomic<Bool>(false)
     /// CLOCK_MONOTONIC at the start of main, in nanoseconds.
@@ -83,8 +86,7 @@ enum SignalSafeOutput {
         resultClaimed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
     }
 
-    /// Renders every template in the formats in force. The previous table stays allocated: a
-    /// handler may be reading it.
+    /// Renders every template in the formats in force.
     static func render() {
         let settings = Reporting.settings
         let (setName, warnings) = run.withLock { $0 }
@@ -111,7 +113,8 @@ enum SignalSafeOutput {
                 entries[2 * exit.rawValue + 1] = nil
             }
         }
-        table.store(Int(bitPattern: UnsafeMutableRawPointer(entries)), ordering: .releasing)
+        let previous = table.exchange(Int(bitPattern: UnsafeMutableRawPointer(entries)), ordering: .acquiringAndReleasing)
+        if previous != 0 { replaced.withLock { $0.append(previous) } }
     }
 
     /// The rendered JSON with the placeholders for the elapsed time and the clock as markers.

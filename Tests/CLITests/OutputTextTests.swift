@@ -67,4 +67,18 @@ struct OutputTextTests {
         #expect(settings.output == output)
         #expect(settings.log == log)
     }
+
+    @Test("libmongoc's messages: levels mapped, trace never, debug only with --debug, secrets hidden as is and percent-encoded")
+    func libmongocLines() {
+        let secret = "p@ss/wörd"
+        let line = Reporting.libmongocLine(level: 2, domain: "mongoc", message: "x \(secret) y p%40ss%2Fw%C3%B6rd z", debug: false, secrets: [secret])
+        #expect(line?.level == "warning")
+        #expect(line?.event == "libmongoc")
+        #expect(line?.message == "libmongoc mongoc: x <hidden> y <hidden> z")
+        #expect(Reporting.libmongocLine(level: 0, domain: "d", message: "m", debug: false, secrets: [])?.level == "error")
+        #expect(Reporting.libmongocLine(level: 4, domain: "d", message: "m", debug: false, secrets: [])?.level == "info")
+        #expect(Reporting.libmongocLine(level: 5, domain: "d", message: "m", debug: false, secrets: []) == nil)
+        #expect(Reporting.libmongocLine(level: 5, domain: "d", message: "m", debug: true, secrets: [])?.level == "debug")
+        #expect(Reporting.libmongocLine(level: 6, domain: "d", message: "m", debug: true, secrets: []) == nil)
+    }
 }

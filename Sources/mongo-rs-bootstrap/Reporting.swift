@@ -97,19 +97,24 @@ enum Reporting {
     /// The error that ends the process: `mongo-rs-bootstrap: message` as text, or a JSON line.
     /// `text` replaces the text form (ArgumentParser's own, with the usage).
     static func error(_ message: String, event: String, text: String? = nil) {
-        if settings.log == .text, let text {
-            Terminal.err(text)
-            return
+        finished.store(true, ordering: .relaxed)
+        switch settings.log {
+        case .text: Terminal.err(text ?? "mongo-rs-bootstrap: \(message)")
+        case .json: line(ProgressLog.Line(event: event, level: "error", message: message))
         }
-        let prefixed = settings.log == .text ? "mongo-rs-bootstrap: \(message)" : message
-        line(ProgressLog.Line(event: event, level: "error", message: prefixed))
     }
+
+    /// Set once the result is reported (its error line, or its document or summary): what
+    /// libmongoc logs while the connections are closed then (endSessions to a node that is gone)
+    /// is shown with --debug only, so that the final message stays last.
+    private static let finished = Atomic<Bool>(false)
 
     // MARK: The result on stdout
 
     /// The result document or text: at most one per process, whichever comes first of the run's
     /// own report and a signal handler's fixed one.
     static func result(_ text: String) {
+        finished.store(true, ordering: .relaxed)
         guard SignalSafeOutput.claimResult() else { return }
         Terminal.out(text)
     }
@@ -171,11 +176,17 @@ enum Reporting {
     }
 
     static func libmongoc(level: Int32, domain: String, message: String) {
-        if let line = libmongocLine(level: level, domain: domain, message: message, debug: settings.debug,
-                                    secrets: secrets.withLock { $0 }) {
-            self.line(line)
-        }
+        let level = finished.load(ordering: .relaxed) ? max(level, 5) : level
+        guard let line = libmongocLine(level: level, domain: domain, message: message, debug: settings.debug,
+                                       secrets: secrets.withLock { $0 }),
+              let occurrence = libmongocRepeats.withLock({ $0.occurrence(of: line.message, in: line.message) })
+        else { return }
+        self.line(line.counting(occurrence))
     }
+
+    /// The same libmongoc message again and again (a warning for each connection closed under
+    /// it) is shown its 1st, 2nd, 4th, 8th, … time, with its count.
+    private static let libmongocRepeats = Mutex(RepeatedLines())
 
     /// libmongoc's message as a progress line, every secret (as is or percent-encoded) hidden;
     /// nil when it is not shown. mongoc_log_level_t: 0 error, 1 critical, 2 warning, 3 message,

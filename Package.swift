@@ -40,10 +40,13 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // Catches libmongoc's log from before its own start-up (an ELF .preinit_array entry), for
+        // the tool's progress log.
+        .target(name: "CMongocLogHook", dependencies: ["CMongoc"]),
         .executableTarget(
             name: "mongo-rs-bootstrap",
             dependencies: [
-                "ReplicaSetBootstrap", "MongoBSON",
+                "ReplicaSetBootstrap", "MongoBSON", "CMongocLogHook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

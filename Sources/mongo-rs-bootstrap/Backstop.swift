@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// The last resort that ends the process whatever else is stuck: a kernel timer (SIGALRM from
-/// `setitimer`) whose handler writes a fixed message with write(2) and calls `_exit`. It needs no
+/// `setitimer`) whose handler writes a message rendered beforehand (`SignalSafeOutput`) with
+/// write(2) and calls `_exit`. It needs no
 /// thread, no memory and no lock, so a run starved of them (a low `ulimit -v`, a blocked stdout,
 /// a libmongoc call that never returns) still ends:
 /// - 1 s after `--timeout`: exit 70, an internal stall. Armed twice: as soon as the arguments
@@ -63,31 +64,20 @@ enum Backstop {
         }
     }
 
-    /// The SIGALRM handler: only async-signal-safe calls, fixed messages.
+    /// The SIGALRM handler: only async-signal-safe calls, messages rendered beforehand in the
+    /// formats in force (`SignalSafeOutput`).
     private static func fire() -> Never {
-        // A reader that stopped reading stderr must not keep the process alive either.
-        let flags = fcntl(STDERR_FILENO, F_GETFL)
-        if flags >= 0 { _ = fcntl(STDERR_FILENO, F_SETFL, flags | O_NONBLOCK) }
         switch stopRequestedBy.load(ordering: .relaxed) {
         case SIGTERM:
-            write(StaticString("mongo-rs-bootstrap: interrupted by SIGTERM; the run did not stop in time and was ended at once\n"))
+            SignalSafeOutput.write(.sigtermTooSlow)
             _exit(ExitStatus.code(forSignal: SIGTERM))
         case SIGINT:
-            write(StaticString("mongo-rs-bootstrap: interrupted by SIGINT; the run did not stop in time and was ended at once\n"))
+            SignalSafeOutput.write(.sigintTooSlow)
             _exit(ExitStatus.code(forSignal: SIGINT))
         default:
-            if phase.load(ordering: .relaxed) == Phase.input.rawValue {
-                write(StaticString("mongo-rs-bootstrap: internal error: the input was still being read 1 s after --timeout (standard input left open, or the process starved of memory or threads); ended by the backstop timer\n"))
-            } else {
-                write(StaticString("mongo-rs-bootstrap: internal error: the run was still going 1 s after --timeout (stalled: out of memory or threads, a blocked output, or a call that never returned); ended by the backstop timer\n"))
-            }
+            SignalSafeOutput.write(phase.load(ordering: .relaxed) == Phase.input.rawValue ? .stalledInput : .stalledRun)
             _exit(ExitStatus.internalError)
         }
-    }
-
-    /// A fixed message to stderr, from a signal handler.
-    static func write(_ message: StaticString) {
-        _ = Glibc.write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
     }
 }
 

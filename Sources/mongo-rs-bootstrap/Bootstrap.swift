@@ -48,8 +48,8 @@ struct Bootstrap {
             ending = .outcome(outcome)
             code = ExitStatus.code(for: outcome)
         } else {
-            Terminal.error("internal error: the run ended without an outcome")
-            return ExitStatus.internalError
+            ending = .failed(outcome: "internalError", reason: "internal error: the run ended without an outcome", text: nil)
+            code = ExitStatus.internalError
         }
         ResultReport(ending: ending, exitCode: code, setName: spec.name, elapsed: result.elapsed, timeout: invocation.timeout,
                      actions: result.actions, warnings: invocation.warnings, security: invocation.security).print(as: invocation.output)
@@ -57,7 +57,7 @@ struct Bootstrap {
     }
 }
 
-/// `--debug`: every command sent and its answer, on the progress log.
+/// `--debug`: every command sent and its answer, on the progress log (repeats thinned out).
 struct DebugLoggingNodes: ReplicaSetNodes {
     let wrapped: any ReplicaSetNodes
     let log: ProgressLog
@@ -70,13 +70,13 @@ struct DebugLoggingNodes: ReplicaSetNodes {
     }
 
     func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
-        log.debugLine("→ \(host) \(command.debugDescription)", node: host, elapsed: elapsed())
+        log.debugLine(command.debugDescription, node: host, stream: "→", elapsed: elapsed())
         do throws(MongoError) {
             let reply = try await wrapped.run(command, on: host)
-            log.debugLine("← \(host) \(reply.debugDescription)", node: host, elapsed: elapsed())
+            log.debugLine(reply.debugDescription, node: host, stream: "←", elapsed: elapsed())
             return reply
         } catch {
-            log.debugLine("← \(host) error: \(error.message) (\(error.kindName))", node: host, elapsed: elapsed())
+            log.debugLine("error: \(error.message) (\(error.kindName))", node: host, stream: "←", elapsed: elapsed())
             throw error
         }
     }

@@ -12,6 +12,12 @@ struct ConnectionSecurity {
     var tls: TLSOptions?
     var warnings: [String] = []
 
+    /// The secret values, to hide wherever a message the tool did not write could quote them
+    /// (libmongoc's log).
+    var secrets: [String] {
+        [credentials?.password, tls?.certificateKeyPassword].compactMap { $0 }.map { $0.withCString { String(cString: $0) } }
+    }
+
     init(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) {
         let mechanism: AuthMechanism? = try from.string(options.authMechanism, env: "MONGO_RS_AUTH_MECHANISM").map { text throws(InvalidInput) in
             let origin = options.authMechanism != nil ? "--auth-mechanism" : "MONGO_RS_AUTH_MECHANISM"

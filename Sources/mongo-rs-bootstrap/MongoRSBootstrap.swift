@@ -23,6 +23,17 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         Every option can be set through the environment variable named with it; the command \
         line wins. Progress goes to stderr, the result to stdout.
 
+        SHELL COMPLETION
+          Options, the values of --output, --log-format, --wait-for,
+          --auth-mechanism and --initiate-strategy, and files for --config,
+          --password-file and the --tls-…-file options:
+          mongo-rs-bootstrap --generate-completion-script bash \\
+            > /etc/bash_completion.d/mongo-rs-bootstrap
+          mongo-rs-bootstrap --generate-completion-script zsh \\
+            > "${fpath[1]}/_mongo-rs-bootstrap"
+          mongo-rs-bootstrap --generate-completion-script fish \\
+            > ~/.config/fish/completions/mongo-rs-bootstrap.fish
+
         EXIT CODES
           0    the set has the requested members and a writable primary
                (or: --dry-run finished)
@@ -61,7 +72,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var nodes: [String] = []
 
     @Option(name: .long,
-            help: ArgumentHelp("The desired set as a YAML or JSON file (a regular file of at most 1 MiB, or /dev/stdin): name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below. [env: MONGO_RS_CONFIG]", valueName: "file"))
+            help: ArgumentHelp("The desired set as a YAML or JSON file (a regular file of at most 1 MiB, or /dev/stdin): name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below. [env: MONGO_RS_CONFIG]", valueName: "file"),
+            completion: .file(extensions: ["yaml", "yml", "json"]))
     var config: String?
 
     @Option(name: .customLong("arbiter"), parsing: .singleValue,
@@ -97,7 +109,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var forceReconfig = false
 
     @Option(name: .customLong("initiate-strategy"),
-            help: ArgumentHelp("full: initiate once every member is reachable and fresh; incremental: initiate the first member alone as soon as it is reachable and add the others as they come (for StatefulSets whose pods start one by one; a member that is down but holds an old config is not seen). (default: full) [env: MONGO_RS_INITIATE_STRATEGY]", valueName: "full|incremental"))
+            help: ArgumentHelp("full: initiate once every member is reachable and fresh; incremental: initiate the first member alone as soon as it is reachable and add the others as they come (for StatefulSets whose pods start one by one; a member that is down but holds an old config is not seen). (default: full) [env: MONGO_RS_INITIATE_STRATEGY]", valueName: "full|incremental"),
+            completion: .list(BootstrapStateMachine.InitiateStrategy.allCases.map(\.rawValue)))
     var initiateStrategy: String?
 
     @Option(name: .customLong("replica-set"),
@@ -108,7 +121,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var timeout: String?
 
     @Option(name: .customLong("wait-for"),
-            help: ArgumentHelp("primary: exit once a writable primary has the requested config; all: also wait until every member is PRIMARY, SECONDARY or ARBITER (default: primary). [env: MONGO_RS_WAIT_FOR]", valueName: "primary|all"))
+            help: ArgumentHelp("primary: exit once a writable primary has the requested config; all: also wait until every member is PRIMARY, SECONDARY or ARBITER (default: primary). [env: MONGO_RS_WAIT_FOR]", valueName: "primary|all"),
+            completion: .list(BootstrapStateMachine.WaitFor.allCases.map(\.rawValue)))
     var waitFor: String?
 
     @Option(name: .customLong("connect-timeout"),
@@ -120,10 +134,12 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var dryRun = false
 
     @Option(name: .customLong("log-format"),
-            help: ArgumentHelp("Progress lines on stderr: text, or json for log collectors (default: text). [env: MONGO_RS_LOG_FORMAT]", valueName: "text|json"))
+            help: ArgumentHelp("Progress lines on stderr: text, or json for log collectors (default: text). [env: MONGO_RS_LOG_FORMAT]", valueName: "text|json"),
+            completion: .list(LogFormat.allCases.map(\.rawValue)))
     var logFormat: String?
 
-    @Option(help: ArgumentHelp("The result on stdout: text, or one json document (default: text). [env: MONGO_RS_OUTPUT]", valueName: "text|json"))
+    @Option(help: ArgumentHelp("The result on stdout: text, or one json document (default: text). [env: MONGO_RS_OUTPUT]", valueName: "text|json"),
+            completion: .list(OutputFormat.allCases.map(\.rawValue)))
     var output: String?
 
     @Flag(help: "No progress lines; errors and the result are still printed. [env: MONGO_RS_QUIET=true]")
@@ -137,7 +153,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var username: String?
 
     @Option(name: .customLong("password-file"),
-            help: ArgumentHelp("Read the password from this file, e.g. a mounted Kubernetes Secret (a regular file, or /dev/stdin); one trailing newline is ignored. The preferred source; MONGO_PASSWORD also works. [env: MONGO_RS_PASSWORD_FILE]", valueName: "path"))
+            help: ArgumentHelp("Read the password from this file, e.g. a mounted Kubernetes Secret (a regular file, or /dev/stdin); one trailing newline is ignored. The preferred source; MONGO_PASSWORD also works. [env: MONGO_RS_PASSWORD_FILE]", valueName: "path"),
+            completion: .file())
     var passwordFile: String?
 
     @Option(help: ArgumentHelp("Spica compatibility: the password itself. Anyone on the machine can read it in the process list; prefer --password-file or MONGO_PASSWORD. Any characters work, a leading '-' too. [env: MONGO_PASSWORD]", valueName: "password"))
@@ -148,22 +165,26 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var authenticationDatabase: String?
 
     @Option(name: .customLong("auth-mechanism"),
-            help: ArgumentHelp("SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509 (default: SCRAM-SHA-256 if the server offers it for the user, else SCRAM-SHA-1). [env: MONGO_RS_AUTH_MECHANISM]", valueName: "mechanism"))
+            help: ArgumentHelp("SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509 (default: SCRAM-SHA-256 if the server offers it for the user, else SCRAM-SHA-1). [env: MONGO_RS_AUTH_MECHANISM]", valueName: "mechanism"),
+            completion: .list(AuthMechanism.allCases.map(\.rawValue)))
     var authMechanism: String?
 
     @Flag(help: "Connect with TLS (implied by every --tls-… option). [env: MONGO_RS_TLS=true]")
     var tls = false
 
     @Option(name: .customLong("tls-ca-file"),
-            help: ArgumentHelp("PEM file of the CA that signed the nodes' certificates (default: the system's CAs). [env: MONGO_RS_TLS_CA_FILE]", valueName: "path"))
+            help: ArgumentHelp("PEM file of the CA that signed the nodes' certificates (default: the system's CAs). [env: MONGO_RS_TLS_CA_FILE]", valueName: "path"),
+            completion: .file())
     var tlsCAFile: String?
 
     @Option(name: .customLong("tls-certificate-key-file"),
-            help: ArgumentHelp("PEM file with this client's certificate and private key, for nodes that require one and for MONGODB-X509. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE]", valueName: "path"))
+            help: ArgumentHelp("PEM file with this client's certificate and private key, for nodes that require one and for MONGODB-X509. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE]", valueName: "path"),
+            completion: .file())
     var tlsCertificateKeyFile: String?
 
     @Option(name: .customLong("tls-certificate-key-file-password-file"),
-            help: ArgumentHelp("File holding the passphrase of an encrypted --tls-certificate-key-file (a regular file, or /dev/stdin); one trailing newline is ignored. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE]", valueName: "path"))
+            help: ArgumentHelp("File holding the passphrase of an encrypted --tls-certificate-key-file (a regular file, or /dev/stdin); one trailing newline is ignored. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE]", valueName: "path"),
+            completion: .file())
     var tlsCertificateKeyFilePasswordFile: String?
 
     @Flag(name: .customLong("tls-allow-invalid-hostnames"),
@@ -194,10 +215,20 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var waitBeforeRetry: String?
 
     static func main() async {
+        Reporting.markStart()
         // Before anything reads a secret.
         ProcessLimits.disableCoreDumps()
-        Backstop.install()
         let arguments = SpicaCompatibility.normalize(Array(CommandLine.arguments.dropFirst()))
+        // Every exit from here on reports in the formats asked for, read leniently until the
+        // arguments are parsed.
+        let lenient = Reporting.lenientSettings(arguments, environment: .current)
+        Reporting.settings = lenient
+        // Bounded before the first write: stderr may be a pipe nobody reads.
+        Backstop.install()
+        Backstop.arm(after: (lenient.timeout ?? Invocation.defaultTimeout) + Backstop.grace, for: .input)
+        SignalWatcher.installHandlers()
+        // libmongoc's start-up warnings, kept since before main.
+        Reporting.routeLibmongocLog()
         do {
             var command = try parseAsRootHidingSecrets(arguments)
             if var bootstrap = command as? MongoRSBootstrap {
@@ -213,7 +244,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            Reporting.exit(after: error)
         }
     }
 
@@ -231,8 +262,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
                 throw redacted
             }
             // Hiding a value should not make the arguments valid; if it did, say nothing of them.
-            Terminal.error("the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help")
-            throw ExitCode(ExitStatus.badInput)
+            throw Reporting.Failure.badInput("the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help",
+                                             text: "mongo-rs-bootstrap: the arguments could not be read (the reason is not shown, as it would show a secret); see mongo-rs-bootstrap --help")
         }
     }
 
@@ -241,14 +272,15 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         do {
             invocation = try Invocation(self, environment: .current)
         } catch {
-            Terminal.error("\(error.message)\nRun mongo-rs-bootstrap --help for the options.")
-            throw ExitCode(ExitStatus.badInput)
+            throw Reporting.Failure.badInput(error.message)
         }
+        Reporting.settings = Reporting.Settings(output: invocation.output, log: invocation.logFormat, quiet: invocation.quiet, debug: invocation.debug)
+        Reporting.hide(invocation.security.secrets)
         if let problem = ProcessLimits.ensureOpenFiles(members: invocation.spec.members.count) {
-            Terminal.error(problem)
-            throw ExitCode(ExitStatus.internalError)
+            throw Reporting.Failure.internalError(problem, setName: invocation.spec.name, warnings: invocation.warnings)
         }
         // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
+        SignalSafeOutput.runStarting(setName: invocation.spec.name, warnings: invocation.warnings)
         Backstop.arm(after: invocation.timeout + Backstop.grace, for: .run)
         let bootstrap = Bootstrap(invocation)
         let code = await bootstrap.run()

@@ -10,6 +10,7 @@ final class ProgressLog: Sendable {
     let quiet: Bool
     let debug: Bool
     private let repeated = Mutex(RepeatedAttempts())
+    private let repeatedDebugLines = Mutex(RepeatedLines())
 
     init(format: LogFormat, quiet: Bool, debug: Bool) {
         self.format = format
@@ -27,32 +28,43 @@ final class ProgressLog: Sendable {
 
     func report(_ progress: Progress, elapsed: Duration) {
         guard let occurrence = repeated.withLock({ $0.occurrence(of: progress) }) else { return }
-        var line = Self.line(for: progress)
-        if occurrence > 1 {
-            line.message += " (\(occurrence) times so far; shown again at \(2 * occurrence))"
-            line.fields.append(("occurrence", .int64(Int64(occurrence))))
-        }
-        write(line, elapsed: elapsed)
+        write(Self.line(for: progress).counting(occurrence), elapsed: elapsed)
     }
 
     func note(_ message: String, elapsed: Duration = .zero, level: String = "info", event: String = "note") {
         write(Line(event: event, level: level, message: message), elapsed: elapsed)
     }
 
-    func debugLine(_ message: String, node: HostAddress, elapsed: Duration) {
+    /// A command sent (`stream` "→") or its answer ("←"). A node that answers the same way
+    /// again and again (refusing connections, say: a few hundred reconnects a second) is shown
+    /// like a repeated attempt: the 1st, 2nd, 4th, 8th, … time in a row, with its count.
+    func debugLine(_ message: String, node: HostAddress, stream: String, elapsed: Duration) {
         guard debug else { return }
-        write(Line(event: "command", level: "debug", node: node, message: message), elapsed: elapsed)
+        let line = Line(event: "command", level: "debug", node: node, message: "\(stream) \(node) \(message)")
+        guard let occurrence = repeatedDebugLines.withLock({ $0.occurrence(of: line.message, in: "\(stream) \(node)") }) else { return }
+        write(line.counting(occurrence), elapsed: elapsed)
     }
 
     func write(_ line: Line, elapsed: Duration) {
+        Self.write(line, elapsed: elapsed, format: format, quiet: quiet)
+    }
+
+    /// One line on stderr; with `quiet`, errors only.
+    static func write(_ line: Line, elapsed: Duration, format: LogFormat, quiet: Bool) {
         if quiet && line.level != "error" { return }
+        Terminal.err(render(line, elapsed: elapsed, format: format, time: Terminal.timestamp()))
+    }
+
+    /// `[  1.234s] message` (warnings and debug lines marked), or a JSON object with `time`,
+    /// `elapsedMs`, `level`, `event`, `node` when there is one, `message` and the line's fields.
+    static func render(_ line: Line, elapsed: Duration, format: LogFormat, time: String) -> String {
         switch format {
         case .text:
             let prefix = line.level == "debug" ? "debug " : line.level == "warning" ? "warning: " : ""
-            Terminal.err("[\(Self.seconds(elapsed))] \(prefix)\(line.message)")
+            return "[\(Self.seconds(elapsed))] \(prefix)\(line.message)"
         case .json:
             var document: BSONDocument = [
-                "time": .string(Terminal.timestamp()),
+                "time": .string(time),
                 "elapsedMs": .int64(elapsed.totalMilliseconds),
                 "level": .string(line.level),
                 "event": .string(line.event),
@@ -60,7 +72,7 @@ final class ProgressLog: Sendable {
             if let node = line.node { document["node"] = .string(node.description) }
             document["message"] = .string(line.message)
             for (key, value) in line.fields { document[key] = value }
-            Terminal.err(document.relaxedExtendedJSON)
+            return document.relaxedExtendedJSON
         }
     }
 
@@ -116,6 +128,31 @@ final class ProgressLog: Sendable {
         case .waiting(let what):
             return Line(event: "waiting", message: what)
         }
+    }
+}
+
+extension ProgressLog.Line {
+    /// The line for the `occurrence`th time it happened: from the 2nd on, with its count.
+    func counting(_ occurrence: Int) -> Self {
+        guard occurrence > 1 else { return self }
+        var line = self
+        line.message += " (\(occurrence) times so far; shown again at \(2 * occurrence))"
+        line.fields.append(("occurrence", .int64(Int64(occurrence))))
+        return line
+    }
+}
+
+/// Thins out a stream of lines that repeat in a row: in each stream (a node's commands, its
+/// answers), a line that differs from the one before is shown, and a line that repeats is shown
+/// on its 2nd, 4th, 8th, … time in a row.
+struct RepeatedLines {
+    private var last: [String: (line: String, count: Int)] = [:]
+
+    /// How many times in a row `line` has come in `stream`, or nil when this time is not shown.
+    mutating func occurrence(of line: String, in stream: String) -> Int? {
+        let count = last[stream].map { $0.line == line ? $0.count + 1 : 1 } ?? 1
+        last[stream] = (line, count)
+        return count & (count - 1) == 0 ? count : nil
     }
 }
 

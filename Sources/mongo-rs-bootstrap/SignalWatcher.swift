@@ -6,17 +6,16 @@ import Synchronization
 import Glibc
 #endif
 
-/// SIGTERM and SIGINT, caught as soon as the arguments are parsed (and the backstop armed), so
-/// none is lost.
-/// - Before a run has registered for them (`onSignal`): reading the environment and input
-///   files, standard input included, which may wait for ever. Nothing has been contacted, so
-///   the handler ends the process at once with 143/130 and a fixed message.
+/// SIGTERM and SIGINT, caught from the start of main, so none is lost.
+/// - Before a run has registered for them (`onSignal`): parsing, reading the environment and
+///   input files, standard input included, which may wait for ever. Nothing has been contacted,
+///   so the handler ends the process at once with 143/130 and its report (`SignalSafeOutput`).
 /// - During the run: the handler writes the signal number to a pipe (async-signal-safe); a read
 ///   source on the pipe reports it, and the run is cancelled and reports how it ended. The
 ///   `Backstop` timer is brought forward so that the process is gone within 1 s even if that
 ///   cannot happen.
-/// Before `install()` the default action applies, which ends the process with the same status
-/// (143/130) a shell and Kubernetes would show.
+/// Before `installHandlers()` the default action applies, which ends the process with the same
+/// status (143/130) a shell and Kubernetes would show.
 enum SignalWatcher {
     nonisolated(unsafe) private static var pipeWriteEnd: Int32 = -1
     /// True once a run has registered its callback; read in the signal handler.
@@ -30,6 +29,23 @@ enum SignalWatcher {
         var source: DispatchSourceRead?
     }
 
+    /// The handlers, first thing in main (before the arguments are parsed): a signal from now
+    /// on ends the process with its report, in the formats in force.
+    static func installHandlers() {
+        // First use here, not in a signal handler.
+        _ = runListening.load(ordering: .relaxed)
+        for number in [SIGTERM, SIGINT] {
+            _ = Glibc.signal(number) { signalNumber in
+                guard SignalWatcher.runListening.load(ordering: .acquiring) else { SignalWatcher.endBeforeRun(signalNumber) }
+                Backstop.stopRequested(by: signalNumber)
+                var byte = UInt8(truncatingIfNeeded: signalNumber)
+                _ = Glibc.write(SignalWatcher.pipeWriteEnd, &byte, 1)
+            }
+        }
+    }
+
+    /// The pipe and its reader, once the backstop is armed (the reader may need a thread), for
+    /// a run to register with `onSignal`.
     static func install() {
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { return }
@@ -48,25 +64,11 @@ enum SignalWatcher {
         }
         state.withLockedValue { $0.source = source }
         source.resume()
-        // First use here, not in a signal handler.
-        _ = runListening.load(ordering: .relaxed)
-        for number in [SIGTERM, SIGINT] {
-            _ = Glibc.signal(number) { signalNumber in
-                guard SignalWatcher.runListening.load(ordering: .acquiring) else { SignalWatcher.endBeforeRun(signalNumber) }
-                Backstop.stopRequested(by: signalNumber)
-                var byte = UInt8(truncatingIfNeeded: signalNumber)
-                _ = Glibc.write(SignalWatcher.pipeWriteEnd, &byte, 1)
-            }
-        }
     }
 
     /// A signal before the run: nothing to stop cleanly, so end now. Async-signal-safe.
     private static func endBeforeRun(_ signal: Int32) -> Never {
-        if signal == SIGINT {
-            Backstop.write(StaticString("mongo-rs-bootstrap: interrupted by SIGINT before the run started; no node was contacted\n"))
-        } else {
-            Backstop.write(StaticString("mongo-rs-bootstrap: interrupted by SIGTERM before the run started; no node was contacted\n"))
-        }
+        SignalSafeOutput.write(signal == SIGINT ? .sigintBeforeRun : .sigtermBeforeRun)
         _exit(ExitStatus.code(forSignal: signal))
     }
 

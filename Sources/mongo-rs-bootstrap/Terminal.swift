@@ -16,10 +16,6 @@ enum Terminal {
         writeLine(line, to: STDERR_FILENO)
     }
 
-    static func error(_ message: String) {
-        err("mongo-rs-bootstrap: \(message)")
-    }
-
     /// Unbuffered, one write per line, so lines from concurrent tasks never interleave.
     private static func writeLine(_ line: String, to descriptor: Int32) {
         let bytes = Array((line.hasSuffix("\n") ? line : line + "\n").utf8)

@@ -24,13 +24,24 @@ public struct ConnectionOptions: Hashable, Sendable {
 /// libmongoc's process-wide setup, done once.
 public enum Mongoc {
     private static let initializedOnce = NIOLockedValueBox(false)
+    private static let programHandlesLog = NIOLockedValueBox(false)
     private static let initialized: Bool = {
         initializedOnce.withLockedValue { $0 = true }
         mongoc_init()
         // libmongoc logs to stderr by default; the tool reports what matters itself.
-        mongoc_log_set_handler({ _, _, _, _ in }, nil)
+        if !programHandlesLog.withLockedValue({ $0 }) {
+            mongoc_log_set_handler({ _, _, _, _ in }, nil)
+        }
         return true
     }()
+
+    /// The program routes libmongoc's log itself (it installed a handler with
+    /// `mongoc_log_set_handler`, possibly before libmongoc's own start-up): the first use of
+    /// libmongoc keeps that handler instead of installing one that discards the log. Call it
+    /// before the first client is made.
+    public static func keepLogHandler() {
+        programHandlesLog.withLockedValue { $0 = true }
+    }
 
     static func initialize() {
         precondition(initialized)

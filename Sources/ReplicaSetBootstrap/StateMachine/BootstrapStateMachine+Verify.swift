@@ -57,7 +57,15 @@ extension BootstrapStateMachine {
     }
 
     func plan(steps: [Plan.Step]) -> Plan {
-        let observed = watchedNodes.map { NodeReport(host: $0.host, status: observation(of: $0)) }
+        let observed = watchedNodes.map { node -> NodeReport in
+            let seen: NodeReport.Observation = switch node.status {
+            case .unknown: .notReached
+            case .unreachable(let error): .unreachable(error)
+            case .awaitingStatus: .noConfig
+            case .known(let status): .known(status)
+            }
+            return NodeReport(host: node.host, status: observation(of: node), observation: seen)
+        }
         let desired = spec.members.map { member -> String in
             let o = member.resolvedOptions
             let role = o.arbiterOnly ? "arbiter" : "votes \(o.votes), priority \(MemberOptions.text(priority: o.priority))" + (o.hidden ? ", hidden" : "")
@@ -65,7 +73,9 @@ extension BootstrapStateMachine {
             let tags = o.tags.isEmpty ? "" : ", tags \(o.tags.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))"
             return "\(member.host): \(role)\(tags)"
         }
-        return Plan(setName: spec.name, observed: observed, desired: desired, steps: steps, notes: notes(for: currentConfig?.value))
+        return Plan(setName: spec.name, observed: observed, desired: desired,
+                    requested: spec.members.map { RequestedMember(host: $0.host, options: $0.resolvedOptions) },
+                    steps: steps, notes: notes(for: currentConfig?.value))
     }
 
     /// What is still missing, for a run that ends without converging: what holds the run up,

@@ -100,15 +100,34 @@ public struct Plan: Hashable, Sendable {
     public var observed: [NodeReport]
     /// One line per requested member: its options.
     public var desired: [String]
+    /// The requested members with their options (mongod's defaults for those not given), for
+    /// machine-readable output.
+    public var requested: [RequestedMember] = []
     public var steps: [Step]
     public var notes: [String]
 }
 
 public struct NodeReport: Hashable, Sendable, CustomStringConvertible {
+    /// What was last seen of a node, for machine-readable output (`status` says it in words).
+    public enum Observation: Hashable, Sendable {
+        case notReached
+        case unreachable(MongoError)
+        /// It answered hello without a config; replSetGetStatus has not told fresh from removed yet.
+        case noConfig
+        case known(NodeStatus)
+    }
+
     public var host: HostAddress
     public var status: String
+    public var observation: Observation = .notReached
 
     public var description: String { "\(host): \(status)" }
+}
+
+/// A requested member and its options, as a dry run reports it.
+public struct RequestedMember: Hashable, Sendable {
+    public var host: HostAddress
+    public var options: MemberOptions
 }
 
 /// Why the run will not act. Each says what was found on which node.

@@ -173,3 +173,26 @@ final class TemporaryFolder: @unchecked Sendable {
         try? FileManager.default.removeItem(at: url)
     }
 }
+
+/// The tool (or `executable` with `arguments`) with its stderr blocked (a full pipe nobody
+/// reads), its stdout read to the end; `whileRunning` gets the pid. The exit status and stdout.
+/// MONGOC_DISABLE_SHM unless `environment` says otherwise: libmongoc warns at start-up when a
+/// stale /dev/shm/mongoc-PID has this process's PID, and that first line would block.
+func runWithBlockedStderr(_ arguments: [String], executable: URL = ToolProcess.binary, environment: [String: String] = ["MONGOC_DISABLE_SHM": "1"],
+                          whileRunning: (Int32) async throws -> Void = { _ in }) async throws -> (Int32, String) {
+    let stderr = try ProcessSafetyTests.blockedPipe()
+    let stdout = Pipe()
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    try await whileRunning(process.processIdentifier)
+    let output = await offload { stdout.fileHandleForReading.readDataToEndOfFile() }
+    process.waitUntilExit()
+    withExtendedLifetime(stderr) {}
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}

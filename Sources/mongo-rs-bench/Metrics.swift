@@ -111,9 +111,16 @@ struct Metrics {
     }
 
     /// Connection attempts to the member that did not listen (each a refused hello in --debug).
+    /// --debug shows a repeated line its 1st, 2nd, 4th, 8th, … time with the count so far, so
+    /// this is the last count shown: at least that many, fewer than twice as many.
     var connectionAttemptsWhileUnreachable: (count: Int, perSecond: Double)? {
         guard let run = m.unreachable, let load = loadWhileUnreachable else { return nil }
-        let count = run.result.stderr.split(separator: "\n").filter { $0.contains("debug ← \(run.hosts[2]) error:") }.count
+        let lines = run.result.stderr.split(separator: "\n").filter { $0.contains("debug ← \(run.hosts[2]) error:") }
+        let counts = lines.compactMap { line -> Int? in
+            guard let range = line.range(of: " times so far") else { return nil }
+            return Int(line[..<range.lowerBound].split(separator: "(").last ?? "")
+        }
+        let count = counts.max() ?? lines.count
         return (count, Double(count) / load.window.seconds)
     }
 

@@ -77,7 +77,7 @@ struct Report {
         }
         if let attempts = x.connectionAttemptsWhileUnreachable {
             rows.append(Row(metric: "4. … and connection attempts to the member not listening (refused; not commands)",
-                            measured: "\(attempts.count) in \(x.loadWhileUnreachable!.window.formatted): \(fixed(attempts.perSecond, 1))/s",
+                            measured: "at least \(attempts.count) in \(x.loadWhileUnreachable!.window.formatted): \(fixed(attempts.perSecond, 1))/s",
                             target: "(no target)", met: nil))
         }
         let election = x.loadWhileAwaitingElection

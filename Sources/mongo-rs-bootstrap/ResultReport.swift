@@ -168,7 +168,8 @@ struct ResultReport {
 }
 
 extension NodeReport {
-    /// `status`: notReached, unreachable, noConfig, fresh, removed, member, standalone or mongos;
+    /// `status`: notReached, unreachable, noConfig, fresh, removed, member, standalone, mongos or
+    /// newWithoutUsers (no config, and the set's users not there yet);
     /// `setName`, `state`, `configVersion` for a member; `error` for an unreachable node;
     /// `description` in words.
     var json: BSONDocument {
@@ -184,6 +185,7 @@ extension NodeReport {
         case .known(.removed): kind = "removed"
         case .known(.standalone): kind = "standalone"
         case .known(.mongos): kind = "mongos"
+        case .known(.newWithoutUsers): kind = "newWithoutUsers"
         case .known(.member(let name, let configVersion, let memberState)):
             kind = "member"
             setName = .string(name)

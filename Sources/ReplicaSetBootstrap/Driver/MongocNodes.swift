@@ -102,11 +102,12 @@ final class NodeConnections: Sendable {
         self.maxAwaitTime = maxAwaitTime
     }
 
-    /// Each queue destroys its client after the call it runs now, if any.
+    /// From now on no client is created: a call that would need one fails at once.
     func refuseNewClients() {
         closed.withLockedValue { $0 = true }
     }
 
+    /// Each queue destroys its client after the call it runs now, if any.
     func close(in group: DispatchGroup) {
         for (queue, slot) in [(monitorQueue, monitor), (commandQueue, command)] {
             queue.async(group: group) { slot.withLockedValue { $0 = nil } }

@@ -51,14 +51,17 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
     /// may go into a connection string. `init(parsing:)` and `init(replyText:)` make only such
     /// addresses; the memberwise initializer is checked here before any connection.
     public var isPlain: Bool {
-        (1...65535).contains(port) && !host.isEmpty && host.utf8.count <= 253 && host.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ":"):
-                return true
-            default:
-                return false
-            }
+        (1...65535).contains(port) && !host.isEmpty && host.utf8.count <= 253 && host.utf8.allSatisfy(Self.isPlainHostByte)
+    }
+
+    /// A letter, digit, '.', '-', '_' (names), or ':' (IPv6): the bytes of a plain host.
+    static func isPlainHostByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ":"):
+            return true
+        default:
+            return false
         }
     }
 

@@ -30,8 +30,6 @@ struct ReplyFields {
         ReplyError("field '\(name(key))' \(problem)")
     }
 
-    func has(_ key: String) -> Bool { document[key] != nil }
-
     /// A bool: mongod parses `safeBool` fields from numbers too, but always writes them as bools.
     func bool(_ key: String) throws(ReplyError) -> Bool? {
         guard let value = document[key] else { return nil }
@@ -116,7 +114,6 @@ struct ReplyFields {
             throw failure(key, error.message)
         }
     }
-
 }
 
 extension HostAddress {
@@ -128,16 +125,9 @@ extension HostAddress {
     /// a second host, a scheme, spaces) means the reply was not written by a mongod, and it must
     /// never reach a connection string.
     init(replyText text: String) throws(ReplyError) {
+        // The bytes of a plain host, and the brackets around an IPv6 address.
         let allowed = text.utf8.count <= Self.maximumReplyLength && !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                     UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "]"):
-                    return true
-                default:
-                    return false
-                }
-            }
+            && text.utf8.allSatisfy { Self.isPlainHostByte($0) || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") }
         guard allowed, let parsed = try? HostAddress(parsing: text) else {
             throw ReplyError("is \(BSON.string(text).shortDescription), not a plain host[:port]")
         }

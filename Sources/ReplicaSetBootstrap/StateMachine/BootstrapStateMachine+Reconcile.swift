@@ -20,9 +20,8 @@ extension BootstrapStateMachine {
                 return finish(.refused(.noSafePlan(setName: spec.name, version: config.version, reason: "\(change) is refused: \(violation)")))
             }
             guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
-            pendingRemovals = []
-            let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
-            return [.report(.reconfiguring(nodes[primary].host, change: change, version: next.version)), send(command, to: primary, change: change)]
+            // A renamed member stays: nothing is removed.
+            return sendReconfig(next, change: change, removing: [], to: primary)
         }
         let planner = reconciliationPlanner(from: config)
         guard !planner.isSatisfied(by: config) else { return [] }
@@ -37,13 +36,18 @@ extension BootstrapStateMachine {
         guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
         switch step {
         case .reconfig(let next, let change):
-            pendingRemovals = Set(config.members.map(\.host)).subtracting(next.members.map(\.host))
-            let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
-            return [.report(.reconfiguring(nodes[primary].host, change: change, version: next.version)), send(command, to: primary, change: change)]
+            return sendReconfig(next, change: change, removing: Set(config.members.map(\.host)).subtracting(next.members.map(\.host)), to: primary)
         case .stepDown(let target, let reason):
             guard let index = nodeIndex(forMember: target) else { return [] }
             return [.report(.steppingDown(target, reason: reason)), send(.stepDown, to: index)]
         }
+    }
+
+    /// A non-force replSetReconfig to `next` on the primary; `removing` are the members it drops.
+    private mutating func sendReconfig(_ next: ReplicaSetConfig, change: String, removing: Set<HostAddress>, to primary: Int) -> [Action] {
+        pendingRemovals = removing
+        let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
+        return [.report(.reconfiguring(nodes[primary].host, change: change, version: next.version)), send(command, to: primary, change: change)]
     }
 
     /// The primary's config when it was read after the last write and a majority has it.

@@ -161,9 +161,7 @@ extension Blocker {
              .waitingForConfig(let host), .unanswered(let host, _, _), .cannotAddYet(let host), .initiateWithoutEffect(let host),
              .observed(let host, _):
             return host
-        case .hint:
-            return nil
-        case .noPrimary, .majorityLost, .reconfiguring:
+        case .noPrimary, .majorityLost, .reconfiguring, .hint:
             return nil
         }
     }

@@ -531,7 +531,7 @@ public struct BootstrapStateMachine: Sendable {
         var actions = noteRecordedName(at: index)
         if finished { return actions }
         actions += setStatus(status, at: index)
-        let member = recordedName(of: nodes[index]) ?? nodes[index].host
+        let member = memberName(index)
         if hello.isWritablePrimary, reportedPrimary != member, hello.setName == spec.name, !isShadowed(nodes[index]) {
             reportedPrimary = member
             actions.append(.report(.primaryWritable(nodes[index].host)))
@@ -757,9 +757,8 @@ public struct BootstrapStateMachine: Sendable {
         return delay > .zero ? .sendLater(command, to: nodes[index].host, after: delay) : .send(command, to: nodes[index].host)
     }
 
-    /// Whether a read's answer differs from what was known: only answers that do not count
-    /// against the node's pacing (a config being committed, a state reached). Writes were not
-    /// charged.
+    /// Whether a read's answer differs from what was known (a config being committed, a state
+    /// reached): such answers do not count against the node's pacing. Writes were not charged.
     private func tellsSomethingNew(_ reply: CommandReply, at index: Int) -> Bool {
         let node = nodes[index]
         switch reply {

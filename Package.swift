@@ -33,10 +33,13 @@ let package = Package(
         // Swift values for BSON documents, converted through libbson. Shared by the tool's driver
         // and the simulator; it knows nothing about replica sets.
         .target(name: "MongoBSON", dependencies: ["CMongoc"]),
+        // The system resolver (glibc's libresolv) for --from-srv: res_nsearch and libresolv's own
+        // message parser, as libmongoc uses them for mongodb+srv.
+        .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
         .target(
             name: "ReplicaSetBootstrap",
             dependencies: [
-                "CMongoc", "MongoBSON",
+                "CMongoc", "MongoBSON", "CResolv",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -81,6 +84,7 @@ let package = Package(
             dependencies: [
                 "ReplicaSetBootstrap", "MongoBSON", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Helpers shared by the test targets: running the built binary, loopback listeners.

@@ -15,7 +15,11 @@ enum OutputFormat: String, CaseIterable {
 /// Everything a run needs, validated: built from the command line and the environment before any
 /// node is contacted. Each failure names the input and says what is valid (exit 64).
 struct Invocation {
+    /// With `--from-srv`: the name and settings only, until `discovered(_:notes:)` adds the
+    /// members.
     var spec: ReplicaSetSpec
+    /// `--from-srv true`: where the members are to be found.
+    var discovery: Discovery?
     var notes: [String]
     var timeout: Duration
     var connectTimeout: Duration
@@ -49,27 +53,61 @@ struct Invocation {
         let nodeArguments = try from.list(options.nodes, env: "MONGO_RS_NODES", option: "--nodes")
         security = try ConnectionSecurity(options, from: from)
         warnings += security.warnings
-        if fromSRV {
-            throw InvalidInput("--from-srv true: discovering members from DNS SRV records is not supported; list them with --nodes host[:port],...")
-        }
-        let givesMembers = !nodeArguments.isEmpty || !options.arbiters.isEmpty || !options.hidden.isEmpty
-            || from.string(options.config, env: "MONGO_RS_CONFIG") != nil || from.string(nil, env: "MONGO_RS_ARBITERS") != nil
-        guard givesMembers else {
-            throw InvalidInput("no nodes given: pass --nodes host[:port],... (or set MONGO_RS_NODES) or a --config file, for example --nodes db-0.mongo:27017,db-1.mongo:27017,db-2.mongo:27017")
-        }
+        let arbiters = try from.list(options.arbiters, env: "MONGO_RS_ARBITERS", option: "--arbiter")
+        let hidden = try from.list(options.hidden, env: "MONGO_RS_HIDDEN", option: "--hidden")
+        let memberOptions: [(option: MemberOption, origin: String, items: [String])] = [
+            (.priority, from.origin(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority"),
+             try from.list(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority")),
+            (.votes, from.origin(options.votes, env: "MONGO_RS_VOTES", option: "--votes"),
+             try from.list(options.votes, env: "MONGO_RS_VOTES", option: "--votes")),
+            (.tag, from.origin(options.tags, env: "MONGO_RS_TAGS", option: "--tag"),
+             try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag")),
+        ]
         let file = try from.string(options.config, env: "MONGO_RS_CONFIG").map { path throws(InvalidInput) in try SpecFile.load(path: path) }
-        (spec, notes) = try Self.assembleSpec(
-            file: file, nodes: nodeArguments, name: from.string(options.replicaSet, env: "MONGO_RS_REPLICA_SET"),
-            arbiters: try from.list(options.arbiters, env: "MONGO_RS_ARBITERS", option: "--arbiter"),
-            hidden: try from.list(options.hidden, env: "MONGO_RS_HIDDEN", option: "--hidden"),
-            memberOptions: [
-                (.priority, from.origin(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority"),
-                 try from.list(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority")),
-                (.votes, from.origin(options.votes, env: "MONGO_RS_VOTES", option: "--votes"),
-                 try from.list(options.votes, env: "MONGO_RS_VOTES", option: "--votes")),
-                (.tag, from.origin(options.tags, env: "MONGO_RS_TAGS", option: "--tag"),
-                 try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag")),
-            ])
+        let name = from.string(options.replicaSet, env: "MONGO_RS_REPLICA_SET")
+        let service = from.string(options.service, env: "MONGO_RS_SERVICE")
+        let replicas = try from.integer(options.replicas, env: "MONGO_RS_REPLICAS", option: "--replicas", allowed: 1...ReplicaSetSpec.maxMembers)
+        let hostname = from.string(options.hostname, env: "MONGO_RS_HOSTNAME")
+        if fromSRV {
+            let memberSources = [("--nodes", !nodeArguments.isEmpty), ("--arbiter", !arbiters.isEmpty), ("--hidden", !hidden.isEmpty)]
+                + memberOptions.map { ("--\($0.option)", !$0.items.isEmpty) } + [("members in the --config file", !(file?.members.isEmpty ?? true))]
+            if let (given, _) = memberSources.first(where: \.1) {
+                throw InvalidInput("--from-srv true takes the members from DNS, so \(given) cannot name them: every discovered member joins with the defaults. Give the members with --nodes instead, or leave out \(given)")
+            }
+            guard let replicas else {
+                throw InvalidInput("--from-srv true needs --replicas N (or MONGO_RS_REPLICAS), the StatefulSet's replicas: a run that saw fewer members than will exist would make a smaller set. For example --from-srv true --service mongo --replicas 3")
+            }
+            let serviceName: ServiceName
+            if let service {
+                try ServiceDiscovery.validateDNSName(service, option: options.service != nil ? "--service" : "MONGO_RS_SERVICE")
+                serviceName = .given(service)
+            } else {
+                let own = hostname ?? Self.ownHostname
+                try ServiceDiscovery.validateDNSName(own, option: hostname == nil ? "this host's name" : options.hostname != nil ? "--hostname" : "MONGO_RS_HOSTNAME")
+                serviceName = .derived(fromHostname: own)
+            }
+            discovery = Discovery(serviceName: serviceName, replicas: replicas, file: file, name: name)
+            if let fileName = file?.name, let name, fileName != name {
+                throw InvalidInput("--replica-set '\(name)' differs from the name '\(fileName)' in the --config file: give one")
+            }
+            spec = ReplicaSetSpec(name: name ?? file?.name ?? "rs0", members: [], settings: file?.settings ?? ReplicaSetSettings(), configsvr: file?.configsvr)
+            try ReplicaSetSpec.validateName(spec.name)
+            notes = []
+        } else {
+            for (option, given) in [("--service", service != nil), ("--replicas", replicas != nil)] where given {
+                throw InvalidInput("\(option) is used only with --from-srv true, which finds the members in DNS; with --nodes, leave it out")
+            }
+            let givesMembers = !nodeArguments.isEmpty || !arbiters.isEmpty || !hidden.isEmpty || file != nil
+            guard givesMembers else {
+                throw InvalidInput("no nodes given: pass --nodes host[:port],... (or set MONGO_RS_NODES), a --config file, or --from-srv true --service NAME --replicas N; for example --nodes db-0.mongo:27017,db-1.mongo:27017,db-2.mongo:27017")
+            }
+            discovery = nil
+            (spec, notes) = try Self.assembleSpec(file: file, nodes: nodeArguments, name: name, arbiters: arbiters, hidden: hidden, memberOptions: memberOptions)
+            if hostname != nil {
+                // Spica used it only to find its service for --from-srv.
+                warnings.append("--hostname is only used with --from-srv true and is ignored")
+            }
+        }
 
         timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? Self.defaultTimeout
         connectTimeout = try from.duration(options.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", option: "--connect-timeout", allowed: Self.connectTimeoutRange) ?? .seconds(2)
@@ -102,10 +140,31 @@ struct Invocation {
         if let bypass = try from.bool(options.bypassQuorumCheck, env: "MONGO_RS_BYPASS_QUORUM_CHECK", option: "--bypass-quorum-check"), bypass {
             warnings.append("--bypass-quorum-check is accepted for compatibility and ignored: mongo-rs-bootstrap never bypasses mongod's quorum check (Spica's controller never read it either)")
         }
-        if from.string(options.hostname, env: "MONGO_RS_HOSTNAME") != nil {
-            // Spica used it only to find its service for --from-srv.
-            warnings.append("--hostname is only used with --from-srv and is ignored")
-        }
+    }
+
+    /// Where `--from-srv` finds the members, and what the spec is made of once they are found.
+    struct Discovery {
+        var serviceName: ServiceName
+        var replicas: Int
+        var file: SpecFile?
+        var name: String?
+    }
+
+    /// The invocation with the members `--from-srv` found. A set mongod would refuse (a mix of
+    /// localhost and other names, say) is the Service's records' fault, not the command line's.
+    func discovered(_ members: [HostAddress], notes discoveryNotes: [String]) throws(InvalidInput) -> Invocation {
+        var result = self
+        (result.spec, result.notes) = try Self.assembleSpec(file: discovery?.file, nodes: members.map(\.description), name: discovery?.name,
+                                                            arbiters: [], hidden: [], memberOptions: [])
+        result.notes = discoveryNotes + result.notes
+        return result
+    }
+
+    /// This host's name (`gethostname`), Spica's default for `--hostname`.
+    static var ownHostname: String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Standard input can be read once: at most one file input may be `/dev/stdin`.

@@ -61,6 +61,8 @@ struct MongoRSBootstrap: AsyncParsableCommand {
           # a set with --auth and TLS; the password from a mounted Secret:
           MONGO_USERNAME=admin mongo-rs-bootstrap --nodes db-0.mongo,db-1.mongo \\
             --password-file /secrets/mongo/password --tls-ca-file /tls/ca.pem
+          # the members from a headless Service's SRV records (Kubernetes):
+          mongo-rs-bootstrap --from-srv true --service mongo --replicas 3
           # the Spica controller's Job arguments work unchanged:
           mongo-rs-bootstrap --from-srv false \\
             --nodes database-0.mongo.default.svc.cluster.local --debug
@@ -196,10 +198,16 @@ struct MongoRSBootstrap: AsyncParsableCommand {
     var tlsAllowInvalidCertificates = false
 
     @Option(name: .customLong("from-srv"),
-            help: ArgumentHelp("Spica compatibility: only false is supported (the default here); give the members with --nodes. [env: MONGO_RS_FROM_SRV]", valueName: "true|false"))
+            help: ArgumentHelp("true: find the members in the DNS SRV records of a headless Service (Spica's default mode) instead of --nodes; needs --replicas, and --service or --hostname. Each record's target:port is a member. (default: false) [env: MONGO_RS_FROM_SRV]", valueName: "true|false"))
     var fromSRV: String?
 
-    @Option(help: ArgumentHelp("Spica compatibility: used only with --from-srv; ignored. [env: MONGO_RS_HOSTNAME]", valueName: "name"))
+    @Option(help: ArgumentHelp("--from-srv: the headless Service's DNS name, e.g. mongo (the pod's search domains add the namespace) or mongo.default.svc.cluster.local. Its _mongodb._tcp records are read first (name mongod's port mongodb), then its own. [env: MONGO_RS_SERVICE]", valueName: "name"))
+    var service: String?
+
+    @Option(help: ArgumentHelp("--from-srv: how many members the set has (the StatefulSet's replicas), 1 to 50. The run waits until DNS names them all; with pod names <name>-<ordinal> the members are ordinals 0 to n-1 and ordinal 0 initiates, so runs that see different answers never make two sets. [env: MONGO_RS_REPLICAS]", valueName: "n"))
+    var replicas: String?
+
+    @Option(help: ArgumentHelp("--from-srv without --service: this host's name; its full DNS name (resolved, then resolved back) without the first label is taken as the Service, as Spica did (default: this host's name). [env: MONGO_RS_HOSTNAME]", valueName: "name"))
     var hostname: String?
 
     @Option(name: .customLong("bypass-quorum-check"),
@@ -276,14 +284,13 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         }
         Reporting.settings = Reporting.Settings(output: invocation.output, log: invocation.logFormat, quiet: invocation.quiet, debug: invocation.debug)
         Reporting.hide(invocation.security.secrets)
-        if let problem = ProcessLimits.ensureOpenFiles(members: invocation.spec.members.count) {
+        if let problem = ProcessLimits.ensureOpenFiles(members: invocation.discovery?.replicas ?? invocation.spec.members.count) {
             throw Reporting.Failure.internalError(problem, setName: invocation.spec.name, warnings: invocation.warnings)
         }
         // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
         SignalSafeOutput.runStarting(setName: invocation.spec.name, warnings: invocation.warnings)
         Backstop.arm(after: invocation.timeout + Backstop.grace, for: .run)
-        let bootstrap = Bootstrap(invocation)
-        let code = await bootstrap.run()
-        ProcessExit.end(code, closing: bootstrap.nodes)
+        let (code, nodes) = await Bootstrap(invocation).run()
+        ProcessExit.end(code, closing: nodes)
     }
 }

@@ -11,7 +11,7 @@ enum SpicaCompatibility {
     static let booleanOptions: Set<String> = ["from-srv", "bypass-quorum-check", "debug"]
     static let valueOptions: Set<String> = [
         "nodes", "replica-set", "timeout", "wait-for", "connect-timeout", "log-format", "output",
-        "hostname", "max-retry-connection", "wait-before-retry", "config", "arbiter", "hidden", "priority",
+        "hostname", "service", "replicas", "max-retry-connection", "wait-before-retry", "config", "arbiter", "hidden", "priority",
         "votes", "tag", "initiate-strategy", "username", "password-file", "authentication-database",
         "auth-mechanism", "tls-ca-file", "tls-certificate-key-file", "tls-certificate-key-file-password-file",
     ]

@@ -127,6 +127,25 @@ struct BadInputTests {
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_MAX_RETRY_CONNECTION": "99999999999999999999"], mentions: ["MONGO_RS_MAX_RETRY_CONNECTION", "1 to 1000000"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_PRIORITIES": "NODE=1e400"], mentions: ["MONGO_RS_PRIORITIES", "'1e400' is not a number"]),
         Case(arguments: [], environment: ["MONGO_RS_NODES": "NODE", "MONGO_RS_VOTES": "NODE=3000000000"], mentions: ["votes must be 0 or 1, not 3000000000"]),
+        // --from-srv: refused before any DNS query or connection.
+        Case(arguments: ["--from-srv", "true", "--service", "mongo"], mentions: ["--from-srv true needs --replicas", "--replicas 3"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo", "--replicas", "0"], mentions: ["--replicas", "'0'", "1 to 50"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo", "--replicas", "51"], mentions: ["--replicas", "'51'", "1 to 50"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo", "--replicas", "three"], mentions: ["--replicas", "'three'"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo db", "--replicas", "3"], mentions: ["--service 'mongo db'", "character ' '"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo..svc", "--replicas", "3"], mentions: ["--service 'mongo..svc'", "empty label"]),
+        Case(arguments: ["--from-srv", "true", "--service", "-mongo", "--replicas", "3"], mentions: ["--service '-mongo'", "'-'"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo/x", "--replicas", "3"], mentions: ["--service 'mongo/x'", "character '/'"]),
+        Case(arguments: ["--from-srv", "true", "--service", String(repeating: "m", count: 64), "--replicas", "3"], mentions: ["--service", "longer than 63"]),
+        Case(arguments: ["--from-srv", "true", "--hostname", "db_0!", "--replicas", "3"], mentions: ["--hostname 'db_0!'", "character '!'"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo", "--replicas", "3", "--nodes", "NODE"], mentions: ["--from-srv true", "--nodes cannot name them"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo", "--replicas", "3", "--hidden", "NODE"], mentions: ["--hidden cannot name them"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo", "--replicas", "3", "--priority", "NODE=2"], mentions: ["--priority cannot name them"]),
+        Case(arguments: ["--from-srv", "true", "--service", "mongo", "--replicas", "3", "--replica-set", "a/b"], mentions: ["'a/b'", "character '/'"]),
+        Case(arguments: ["--nodes", "NODE", "--service", "mongo"], mentions: ["--service is used only with --from-srv true"]),
+        Case(arguments: ["--nodes", "NODE", "--replicas", "3"], mentions: ["--replicas is used only with --from-srv true"]),
+        Case(arguments: [], environment: ["MONGO_RS_FROM_SRV": "true", "MONGO_RS_SERVICE": "mongo", "MONGO_RS_REPLICAS": "-1"], mentions: ["MONGO_RS_REPLICAS", "'-1'", "1 to 50"]),
+        Case(arguments: [], environment: ["MONGO_RS_FROM_SRV": "true", "MONGO_RS_SERVICE": "mongo;rm", "MONGO_RS_REPLICAS": "3"], mentions: ["MONGO_RS_SERVICE 'mongo;rm'", "character ';'"]),
     ]
 
     /// CLIENTPEM and CAPEM in the cases: a client certificate with its key, and a CA certificate.
@@ -182,7 +201,7 @@ struct HelpTests {
         let result = try await ToolProcess.run(["--help"])
         #expect(result.exitCode == 0)
         let flags = ["--nodes", "--replica-set", "--timeout", "--wait-for", "--connect-timeout", "--dry-run", "--log-format",
-                     "--output", "--quiet", "--debug", "--from-srv", "--hostname", "--bypass-quorum-check",
+                     "--output", "--quiet", "--debug", "--from-srv", "--service", "--replicas", "--hostname", "--bypass-quorum-check",
                      "--max-retry-connection", "--wait-before-retry", "--config", "--arbiter", "--hidden", "--priority",
                      "--votes", "--tag", "--remove-members", "--force-reconfig", "--initiate-strategy", "--username",
                      "--password-file", "--password", "--authentication-database", "--auth-mechanism", "--tls",
@@ -193,7 +212,7 @@ struct HelpTests {
         }
         let variables = ["MONGO_RS_NODES", "MONGO_RS_REPLICA_SET", "MONGO_RS_TIMEOUT", "MONGO_RS_WAIT_FOR", "MONGO_RS_CONNECT_TIMEOUT",
                          "MONGO_RS_DRY_RUN", "MONGO_RS_LOG_FORMAT", "MONGO_RS_OUTPUT", "MONGO_RS_QUIET", "MONGO_RS_DEBUG",
-                         "MONGO_RS_FROM_SRV", "MONGO_RS_HOSTNAME", "MONGO_RS_BYPASS_QUORUM_CHECK",
+                         "MONGO_RS_FROM_SRV", "MONGO_RS_SERVICE", "MONGO_RS_REPLICAS", "MONGO_RS_HOSTNAME", "MONGO_RS_BYPASS_QUORUM_CHECK",
                          "MONGO_RS_MAX_RETRY_CONNECTION", "MONGO_RS_WAIT_BEFORE_RETRY", "MONGO_RS_CONFIG", "MONGO_RS_ARBITERS",
                          "MONGO_RS_HIDDEN", "MONGO_RS_PRIORITIES", "MONGO_RS_VOTES", "MONGO_RS_TAGS", "MONGO_RS_REMOVE_MEMBERS",
                          "MONGO_RS_FORCE_RECONFIG", "MONGO_RS_INITIATE_STRATEGY", "MONGO_USERNAME", "MONGO_PASSWORD",

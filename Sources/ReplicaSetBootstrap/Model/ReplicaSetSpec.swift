@@ -61,7 +61,7 @@ public struct ReplicaSetSpec: Hashable, Sendable {
 
     /// mongod only needs a non-empty name; this also keeps it usable in `--replSet name/seeds` and
     /// in connection strings (`replicaSet=`).
-    static func validateName(_ name: String) throws(InvalidInput) {
+    public static func validateName(_ name: String) throws(InvalidInput) {
         guard !name.isEmpty else { throw InvalidInput("empty replica set name: give --replica-set NAME, for example rs0") }
         guard name.utf8.count <= 128 else { throw InvalidInput("replica set name '\(name.prefix(20))…' is longer than 128 characters") }
         if let bad = name.first(where: { !($0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == "_" || $0 == ".") }) {

@@ -161,7 +161,7 @@ extension Blocker {
              .waitingForConfig(let host), .unanswered(let host, _, _), .cannotAddYet(let host), .initiateWithoutEffect(let host),
              .observed(let host, _):
             return host
-        case .noPrimary, .majorityLost, .reconfiguring, .hint:
+        case .noPrimary, .majorityLost, .reconfiguring, .hint, .undiscovered:
             return nil
         }
     }

@@ -154,6 +154,8 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
     /// Two given names turned out to be one member: the first answers as `recorded`, which the
     /// second is (or is recorded as too).
     case sameMember(HostAddress, HostAddress, recorded: HostAddress)
+    /// `--from-srv`: the members found in the Service's SRV records make no config mongod takes.
+    case discoveredMembersInvalid(service: String, reason: String)
 
     public var description: String {
         switch self {
@@ -176,6 +178,8 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
             return "replica set '\(setName)' (config version \(version)) cannot be brought to the requested config safely: \(reason)"
         case .sameMember(let first, let second, let recorded):
             return "\(first) and \(second) are the same member: \(first) answers as \(recorded), as \(second) does. Give each member once in --nodes"
+        case .discoveredMembersInvalid(let service, let reason):
+            return "the members found in the SRV records of Service \(service) make no valid replica set config: \(reason)"
         case .invalidReply(let error):
             return "\(error.host) answered \(error.command ?? "a command") with a reply no mongod sends: \(error.message). Refusing to act on anything it says; check that \(error.host) is a mongod and that nothing on the network path alters its replies"
         }
@@ -207,6 +211,8 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
     case observed(HostAddress, String)
     /// What would probably fix it.
     case hint(String)
+    /// `--from-srv`: the Service's SRV records did not (yet) name the members: why.
+    case undiscovered(service: String, reason: String)
 
     /// What to try when a node closes every plain-text connection at once.
     static func tlsHint(_ host: HostAddress) -> String {
@@ -248,6 +254,8 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
             return "\(host): \(what)"
         case .hint(let text):
             return "hint: \(text)"
+        case .undiscovered(let service, let reason):
+            return "members of Service \(service) not discovered: \(reason)"
         }
     }
 }

@@ -31,10 +31,13 @@ public struct ToolProcess {
     public struct Context: Sendable {
         public var environment: [String: String]
         public var secrets: [String]
+        /// A command that runs the binary (`DNSServer.launcher`); empty: run it directly.
+        public var launcher: [String]
 
-        public init(environment: [String: String] = [:], secrets: [String] = []) {
+        public init(environment: [String: String] = [:], secrets: [String] = [], launcher: [String] = []) {
             self.environment = environment
             self.secrets = secrets
+            self.launcher = launcher
         }
     }
 
@@ -43,8 +46,13 @@ public struct ToolProcess {
     /// Starts the binary and returns at once; `finish()` collects the result.
     public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let launcher = context.launcher.first {
+            process.executableURL = URL(fileURLWithPath: launcher)
+            process.arguments = context.launcher.dropFirst() + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         // The sanitizers' own settings pass through the clean environment.
         let sanitizerOptions = ProcessInfo.processInfo.environment.filter { $0.key.hasSuffix("SAN_OPTIONS") }
         process.environment = ["PATH": "/usr/bin:/bin"].merging(sanitizerOptions) { $1 }

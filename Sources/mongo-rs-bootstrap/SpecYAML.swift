@@ -89,7 +89,8 @@ struct SpecYAML {
         init(_ input: UnsafeBufferPointer<UInt8>) {
             self.input = input
             yaml_parser_initialize(parser)
-            yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+            // No yaml_parser_set_encoding: with one, libyaml keeps a byte order mark as text.
+            // It finds UTF-8 by itself; a UTF-16 mark is not UTF-8 and never gets here.
             yaml_parser_set_input_string(parser, input.baseAddress, input.count)
         }
 

@@ -54,6 +54,8 @@ struct SpecYAMLTests {
         #expect(plain(try parse(#"a: "q\"\\\u00fc\n""#)) == "{'a': 'q\"\\ü\n'}")
         #expect(plain(try parse("a: 'it''s'\nb: x # comment\nc: x#y\n")) == "{'a': 'it's', 'b': 'x', 'c': 'x#y'}")
         #expect(plain(try parse("a: |\n  one\n  two\nb: >-\n  one\n  two\n...\n")) == "{'a': 'one\ntwo\n', 'b': 'one two'}")
+        let windows = plain(try parse("\u{FEFF}a: 1\r\nb: [x,\r\n  z]\r\n"))
+        #expect(windows == "{'a': 1, 'b': ['x', 'z']}")
         #expect(try parse("# only a comment\n") == nil)
         #expect(plain(try parse("---\n")) == "~")
     }

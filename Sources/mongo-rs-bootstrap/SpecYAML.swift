@@ -79,7 +79,7 @@ struct SpecYAML {
         struct Event {
             var type: yaml_event_type_t
             var line: Int
-            /// A scalar's value; nil for a plain scalar with no tag, which is typed by `resolve`.
+            /// A scalar's value, as libyaml resolved quotes and escapes.
             var text = ""
             var plain = false
             var anchored = false

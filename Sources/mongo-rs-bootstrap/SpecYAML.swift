@@ -246,8 +246,11 @@ extension SpecYAML {
 
     /// The value of a plain scalar where YAML 1.1 and 1.2 agree, else `.ambiguous`.
     static func resolve(plain text: String) -> Value {
+        // Every reading but a string starts with one of these, in both versions.
+        guard let first = text.utf8.first else { return .null }
+        guard "0123456789+-.~nNtTfFyYoO<=".utf8.contains(first) else { return .string(text) }
         let bytes = Array(text.utf8)
-        switch (yaml11(bytes), yaml12(bytes)) {
+        switch (yaml11(text, bytes), yaml12(text, bytes)) {
         case (.string, .string):
             return .string(text)
         case (.null, .null):
@@ -298,24 +301,29 @@ extension SpecYAML {
             return index - start
         }
 
-        /// One of `words`, exactly, up to the end.
-        func rest(isOneOf words: [String]) -> Bool {
-            words.contains { $0.utf8.elementsEqual(bytes[index...]) }
+        /// `.inf` or `.nan` in one of its three cases, up to the end.
+        func rest(isOneOf words: Set<String>) -> Bool {
+            bytes.count - index == 4 && words.contains(String(decoding: bytes[index...], as: UTF8.self))
         }
     }
 
+    private static let infinity: Set = [".inf", ".Inf", ".INF"]
+    private static let notANumber: Set = [".nan", ".NaN", ".NAN"]
+    private static let nulls: [String: Kind] = ["": .null, "~": .null, "null": .null, "Null": .null, "NULL": .null]
+    /// YAML 1.2's words: null and the booleans.
+    private static let words12 = nulls.merging(["true", "True", "TRUE"].map { ($0, Kind.bool(true)) } + ["false", "False", "FALSE"].map { ($0, Kind.bool(false)) }) { $1 }
+    /// YAML 1.1's words: 1.2's, its other booleans, and the merge and value keys.
+    private static let words11 = words12.merging(
+        ["yes", "Yes", "YES", "on", "On", "ON", "y", "Y"].map { ($0, Kind.bool(true)) }
+            + ["no", "No", "NO", "off", "Off", "OFF", "n", "N"].map { ($0, Kind.bool(false)) }
+            + [("<<", .other("a merge key")), ("=", .other("a value key"))]) { $1 }
     private static let digits = "0123456789"
     private static let sign = "-+"
 
     /// PyYAML's resolver (`yaml/resolver.py`), which follows YAML 1.1's types, and the rest of
     /// YAML 1.1's booleans (`y`, `n`).
-    private static func yaml11(_ bytes: [UInt8]) -> Kind {
-        let whole = Scan(bytes)
-        if whole.rest(isOneOf: ["", "~", "null", "Null", "NULL"]) { return .null }
-        if whole.rest(isOneOf: ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "y", "Y"]) { return .bool(true) }
-        if whole.rest(isOneOf: ["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "n", "N"]) { return .bool(false) }
-        if whole.rest(isOneOf: ["<<"]) { return .other("a merge key") }
-        if whole.rest(isOneOf: ["="]) { return .other("a value key") }
+    private static func yaml11(_ text: String, _ bytes: [UInt8]) -> Kind {
+        if let kind = words11[text] { return kind }
         if isInt11(bytes) { return .int }
         if isFloat11(bytes) { return .float }
         if isTimestamp11(bytes) { return .other("a date") }
@@ -352,9 +360,9 @@ extension SpecYAML {
     ///  | [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* | [-+]?\.(inf|Inf|INF) | \.(nan|NaN|NAN)`
     private static func isFloat11(_ bytes: [UInt8]) -> Bool {
         var scan = Scan(bytes)
-        if scan.rest(isOneOf: [".nan", ".NaN", ".NAN"]) { return true }
+        if scan.rest(isOneOf: notANumber) { return true }
         let signed = scan.one(sign)
-        if scan.rest(isOneOf: [".inf", ".Inf", ".INF"]) { return true }
+        if scan.rest(isOneOf: infinity) { return true }
         if scan.one(".") {
             return !signed && scan.many(digits + "_") > 0 && exponent11(&scan)
         }
@@ -403,12 +411,10 @@ extension SpecYAML {
     }
 
     /// YAML 1.2's core schema (spec 10.3.2).
-    private static func yaml12(_ bytes: [UInt8]) -> Kind {
+    private static func yaml12(_ text: String, _ bytes: [UInt8]) -> Kind {
+        if let kind = words12[text] { return kind }
+        if notANumber.contains(text) { return .float }
         var scan = Scan(bytes)
-        if scan.rest(isOneOf: ["", "~", "null", "Null", "NULL"]) { return .null }
-        if scan.rest(isOneOf: ["true", "True", "TRUE"]) { return .bool(true) }
-        if scan.rest(isOneOf: ["false", "False", "FALSE"]) { return .bool(false) }
-        if scan.rest(isOneOf: [".nan", ".NaN", ".NAN"]) { return .float }
         if scan.one("0") {
             if scan.one("o") { return scan.many("01234567") > 0 && scan.atEnd ? .int : .string }
             if scan.one("x") { return scan.many("0123456789abcdefABCDEF") > 0 && scan.atEnd ? .int : .string }
@@ -416,7 +422,7 @@ extension SpecYAML {
         }
         // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?, or an int
         scan.one(sign)
-        if scan.rest(isOneOf: [".inf", ".Inf", ".INF"]) { return .float }
+        if scan.rest(isOneOf: infinity) { return .float }
         let whole = scan.many(digits)
         if whole > 0 && scan.atEnd { return .int }
         var fraction = 0

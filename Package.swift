@@ -30,6 +30,13 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // libyaml from the system (Debian: libyaml-dev; the image's runtime needs libyaml-0-2): the
+        // spec file's YAML parser.
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         // Swift values for BSON documents, converted through libbson. Shared by the tool's driver
         // and the simulator; it knows nothing about replica sets.
         .target(name: "MongoBSON", dependencies: ["CMongoc"]),
@@ -49,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "mongo-rs-bootstrap",
             dependencies: [
-                "ReplicaSetBootstrap", "MongoBSON", "CMongocLogHook",
+                "ReplicaSetBootstrap", "MongoBSON", "CMongocLogHook", "CYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

@@ -394,7 +394,7 @@ struct Report {
             text += """
 
             The target is met since the tool stopped linking Foundation, which came with Yams for
-            spec files (now read by the tool's own `SpecYAML`): with it, the same bootstrap peaked at
+            spec files (now parsed by libyaml, a small C library): with it, the same bootstrap peaked at
             23.1–24.0 MiB on this machine.
 
             """

@@ -44,7 +44,7 @@ struct SpecFile {
         do {
             root = try SpecYAML.parse(text)
         } catch {
-            throw InvalidInput("--config \(source): not valid YAML or JSON: \(error.description)")
+            throw InvalidInput("--config \(source): \(error.description)")
         }
         let reader = Reader(source: source)
         guard let root, let mapping = root.mapping else {
@@ -68,7 +68,8 @@ struct SpecFile {
         return spec
     }
 
-    /// Typed access to YAML nodes, with errors that name the file, line and field.
+    /// Typed access to YAML nodes, with errors that name the file, line and field, what was
+    /// found and what is valid. Keys are strings (`SpecYAML` refuses others).
     struct Reader {
         let source: String
 
@@ -76,50 +77,62 @@ struct SpecFile {
             InvalidInput("--config \(source):\(node.line): \(message)")
         }
 
+        /// "FIELD: 'VALUE' is not WANTED (what YAML reads it as); ADVICE".
+        func mismatch(_ node: SpecYAML, _ field: String, wanted: String, advice: String? = nil) -> InvalidInput {
+            error(node, "\(field): \(node.shown) is not \(wanted)\(node.reason)" + (advice.map { "; \($0)" } ?? ""))
+        }
+
         func key(_ node: SpecYAML, allowed: [String], in context: String) throws(InvalidInput) -> String {
-            guard let key = node.text, allowed.contains(key) else {
-                throw error(node, "unknown field '\(node.text ?? "?")' in \(context); valid fields: \(allowed.joined(separator: ", "))")
+            guard allowed.contains(node.text) else {
+                throw error(node, "unknown field '\(node.text.printable(limit: 80))' in \(context); valid fields: \(allowed.joined(separator: ", "))")
             }
-            return key
+            return node.text
         }
 
         func string(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> String {
-            guard let text = node.text else { throw error(node, "\(field): expected a string") }
+            guard let text = node.string else {
+                throw mismatch(node, field, wanted: "a string", advice: node.mapping == nil && node.sequence == nil ? "quote it to mean the text" : nil)
+            }
             return text
         }
 
         func bool(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> Bool {
-            guard let text = node.text else { throw error(node, "\(field): expected true or false") }
-            switch text {
-            case "true": return true
-            case "false": return false
-            default: throw error(node, "\(field): '\(text)' is not true or false")
-            }
+            guard case .bool(let value) = node.value else { throw mismatch(node, field, wanted: "true or false", advice: "write true or false, unquoted") }
+            return value
         }
 
         /// A whole number within mongod's range for the field (`ConfigLimits`), checked here
         /// so that the message names the line; nothing larger than the range reaches a config.
         func integer(_ node: SpecYAML, _ field: String, allowed: ClosedRange<Int>) throws(InvalidInput) -> Int {
-            guard let text = node.text, let value = Int(text), allowed.contains(value) else {
-                throw error(node, "\(field): '\(node.text ?? "?")' is not a whole number from \(allowed.lowerBound) to \(allowed.upperBound)")
+            guard case .int(let value?) = node.value, allowed.contains(value) else {
+                throw mismatch(node, field, wanted: "a whole number from \(allowed.lowerBound) to \(allowed.upperBound)", advice: unquoted(node))
             }
             return value
         }
 
         func number(_ node: SpecYAML, _ field: String, allowed: ClosedRange<Double>) throws(InvalidInput) -> Double {
-            guard let text = node.text, let value = Double(text), allowed.contains(value) else {
-                throw error(node, "\(field): '\(node.text ?? "?")' is not a number from \(MemberOptions.text(priority: allowed.lowerBound)) to \(MemberOptions.text(priority: allowed.upperBound))")
+            let value: Double? = switch node.value {
+            case .int(let value?): Double(value)
+            case .float(let value): value
+            default: nil
+            }
+            guard let value, allowed.contains(value) else {
+                throw mismatch(node, field, wanted: "a number from \(MemberOptions.text(priority: allowed.lowerBound)) to \(MemberOptions.text(priority: allowed.upperBound))", advice: unquoted(node))
             }
             return value
+        }
+
+        /// For a number written in quotes.
+        private func unquoted(_ node: SpecYAML) -> String? {
+            node.string != nil && !node.reason.isEmpty ? "write it unquoted" : nil
         }
 
         func stringMap(_ node: SpecYAML, _ field: String) throws(InvalidInput) -> [String: String] {
             guard let mapping = node.mapping else { throw error(node, "\(field): expected a mapping of names to strings") }
             var map: [String: String] = [:]
             for (key, value) in mapping {
-                guard let name = key.text, !name.isEmpty else { throw error(key, "\(field): empty name") }
-                guard let text = value.text else { throw error(value, "\(field).\(name): expected a string") }
-                map[name] = text
+                guard !key.text.isEmpty else { throw error(key, "\(field): empty name") }
+                map[key.text] = try string(value, "\(field).\(key.text.printable(limit: 80))")
             }
             return map
         }
@@ -127,7 +140,7 @@ struct SpecFile {
         func member(_ node: SpecYAML, path: String) throws(InvalidInput) -> MemberSpec {
             guard let mapping = node.mapping else {
                 // A bare "host:port" entry is a member with defaults.
-                if let text = node.text { return MemberSpec(host: try host(text, at: node, path)) }
+                if let text = node.string { return MemberSpec(host: try host(text, at: node, path)) }
                 throw error(node, "\(path): expected a member (host, priority, votes, …)")
             }
             var member: MemberSpec?
@@ -184,13 +197,13 @@ struct SpecFile {
                     guard let modes = value.mapping else { throw error(value, "\(field): expected mode names mapped to {tag: count}") }
                     var result: [String: [String: Int]] = [:]
                     for (modeKey, tags) in modes {
-                        let mode = modeKey.text ?? ""
+                        let mode = modeKey.text.printable(limit: 80)
                         guard let tagMapping = tags.mapping else { throw error(tags, "\(field).\(mode): expected {tag: count}") }
                         var counts: [String: Int] = [:]
                         for (tag, count) in tagMapping {
-                            counts[tag.text ?? ""] = try integer(count, "\(field).\(mode).\(tag.text ?? "")", allowed: ConfigLimits.writeConcernCount)
+                            counts[tag.text] = try integer(count, "\(field).\(mode).\(tag.text.printable(limit: 80))", allowed: ConfigLimits.writeConcernCount)
                         }
-                        result[mode] = counts
+                        result[modeKey.text] = counts
                     }
                     settings.getLastErrorModes = result
                 default: break

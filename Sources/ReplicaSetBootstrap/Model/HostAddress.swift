@@ -8,17 +8,19 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
     public let host: String
     public let port: Int
 
+    /// The host as DNS compares it, made once: addresses are compared and hashed far more
+    /// often than made.
+    let canonicalHost: String
+
     public init(host: String, port: Int = HostAddress.defaultPort) {
         self.host = host
         self.port = port
+        canonicalHost = host.lowercased()
     }
 
     public var description: String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
-
-    /// The host as DNS compares it.
-    var canonicalHost: String { host.lowercased() }
 
     public static func == (lhs: HostAddress, rhs: HostAddress) -> Bool {
         lhs.port == rhs.port && lhs.canonicalHost == rhs.canonicalHost
@@ -67,6 +69,15 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Parses `host`, `host:port`, `[ipv6]` or `[ipv6]:port`.
     public init(parsing text: String) throws(InvalidInput) {
+        if let common = Self.commonForm(text) {
+            self = common
+        } else {
+            try self.init(parsingAnyForm: text)
+        }
+    }
+
+    /// The full parser, with a message for every refusal.
+    init(parsingAnyForm text: String) throws(InvalidInput) {
         let trimmed = text.trimmingSpaces
         guard !trimmed.isEmpty else { throw InvalidInput("empty host: give host[:port], for example db-0.mongo:27017") }
         if let at = trimmed.lastIndex(of: "@") {
@@ -115,6 +126,60 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
         self.init(host: String(hostPart), port: port)
     }
 
+    /// `name` or `name:port` (a DNS name or an IPv4 address) read in one pass over the bytes, as
+    /// every host in every reply is: the same address the full parser gives, or nil for anything
+    /// else, which the full parser then reads or refuses with its message.
+    static func commonForm(_ text: String) -> HostAddress? {
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= 253 + 6 else { return nil }
+        var hostEnd = bytes.endIndex
+        var port = defaultPort
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+            let digits = bytes[bytes.index(after: colon)...]
+            guard (1...5).contains(digits.count) else { return nil }
+            var number = 0
+            for byte in digits {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                number = number * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            guard (1...65535).contains(number) else { return nil }
+            (hostEnd, port) = (colon, number)
+        }
+        let host = bytes[..<hostEnd]
+        guard !host.isEmpty, host.count <= 253 else { return nil }
+        // Empty or over-long labels, '-' at either end, and numeric labels that are not 0-255 of
+        // at most three digits are left to the full parser.
+        var labels = 0, numericLabels = 0, length = 0, value = 0, previous = UInt8(ascii: ".")
+        func endLabel() -> Bool {
+            guard length > 0, length <= 63, previous != UInt8(ascii: "-") else { return false }
+            if value >= 0 && numericLabels == labels {
+                guard length <= 3, value <= 255 else { return false }
+                numericLabels += 1
+            }
+            (labels, length, value) = (labels + 1, 0, 0)
+            return true
+        }
+        for byte in host {
+            switch byte {
+            case UInt8(ascii: "."):
+                guard endLabel() else { return nil }
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if (0...255).contains(value) { value = value * 10 + Int(byte - UInt8(ascii: "0")) }
+                length += 1
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                guard byte != UInt8(ascii: "-") || length > 0 else { return nil }
+                value = -1
+                length += 1
+            default:
+                return nil
+            }
+            previous = byte
+        }
+        // An all-numeric name must be a dotted quad.
+        guard endLabel(), numericLabels < labels || labels == 4 else { return nil }
+        return HostAddress(host: String(text[..<hostEnd]), port: port)
+    }
+
     /// Why `name` is not a usable host name or IPv4 address, or nil when it is.
     static func hostNameProblem(_ name: Substring) -> String? {
         if name.isEmpty { return "empty host name before ':'" }
@@ -155,15 +220,28 @@ public struct HostAddress: Hashable, Comparable, Sendable, CustomStringConvertib
 }
 
 extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-    var isASCIILetter: Bool { isASCII && isLetter }
+    // From the ASCII value, not Unicode's number and letter properties, which cost a table
+    // search per character.
+    var isASCIIDigit: Bool { asciiValue.map { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } ?? false }
+    var isASCIILetter: Bool {
+        asciiValue.map { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) } ?? false
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        // Text whose first and last bytes are ASCII and not spaces has nothing to trim: a
+        // Character ends in an ASCII byte only when its last scalar is ASCII, and whitespace
+        // Characters start with their whitespace scalar.
+        if let first = utf8.first, let last = utf8.last, first < 0x80, last < 0x80,
+           !Character(Unicode.Scalar(first)).isWhitespace, !Character(Unicode.Scalar(last)).isWhitespace {
+            return self
+        }
+        return String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
-
     /// Splits on `separator` (a plain substring), like Foundation's, which this module avoids.
     func components(separatedBy separator: String) -> [String] {
         var parts: [String] = []

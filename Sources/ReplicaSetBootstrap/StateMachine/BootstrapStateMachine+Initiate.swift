@@ -7,7 +7,7 @@ extension BootstrapStateMachine {
             node.isFresh && node.freshConfirmedSeq > since && !(node.hello?.value.hasConfig ?? true)
         }
         let initiator = spec.initiator
-        let listed = nodes.filter(\.listed)
+        let listed = nodes.lazy.filter(\.listed)
         let config: ReplicaSetConfig
         if listed.allSatisfy(confirmedFresh) {
             // Invariant 1: every listed node reached and reported no config since the last attempt.

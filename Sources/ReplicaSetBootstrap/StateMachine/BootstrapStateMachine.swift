@@ -232,7 +232,10 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     public let configuration: Configuration
+    /// Only ever appended to, through `appendNode`, which keeps `nodeIndices`.
     var nodes: [Node]
+    /// Where each host is in `nodes`: looked up for every reply and every config member.
+    private var nodeIndices: [HostAddress: Int] = [:]
     var sequence = 0
     /// Sequence number of the event that completed (or failed) the last write.
     var lastWriteSeq = -1
@@ -285,9 +288,10 @@ public struct BootstrapStateMachine: Sendable {
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
-        self.nodes = configuration.spec.hosts.map { Node(host: $0, pacing: configuration.pacing) }
+        self.nodes = []
         self.mappedSpec = configuration.spec
         self.random = SplitMix64(seed: configuration.seed)
+        for host in configuration.spec.hosts { appendNode(Node(host: host, pacing: configuration.pacing)) }
     }
 
     public var isFinished: Bool { finished }
@@ -555,7 +559,7 @@ public struct BootstrapStateMachine: Sendable {
         }
         var actions: [Action] = []
         for host in new {
-            nodes.append(Node(host: host, listed: false, pacing: configuration.pacing))
+            appendNode(Node(host: host, listed: false, pacing: configuration.pacing))
             actions.append(sendHello(nodes.count - 1, topologyVersion: nil))
         }
         return actions
@@ -598,8 +602,9 @@ public struct BootstrapStateMachine: Sendable {
     /// The newest config of the wanted set among those read.
     var currentConfig: Observed<ReplicaSetConfig>? {
         var newest: Observed<ReplicaSetConfig>?
-        for node in nodes {
-            guard let config = node.config, config.value.name == spec.name else { continue }
+        // By index: a node is a large value, and copying each one is most of the cost.
+        for index in nodes.indices {
+            guard let config = nodes[index].config, config.value.name == spec.name else { continue }
             if newest == nil || config.value.isNewer(than: newest!.value) { newest = config }
         }
         return newest
@@ -607,8 +612,10 @@ public struct BootstrapStateMachine: Sendable {
 
     /// The nodes that matter now: the listed ones, and the members of the set's config.
     var watchedNodes: [Node] {
-        let current = currentConfig?.value
-        return nodes.filter { $0.listed || (current?.member($0.host) != nil && !isShadowed($0)) }
+        let members = Set(currentConfig?.value.members.map(\.host) ?? [])
+        let isWatched = { (node: Node) in node.listed || (members.contains(node.host) && !isShadowed(node)) }
+        // Usually every node is: then no copy of the nodes is made. This is asked many times per event.
+        return nodes.allSatisfy(isWatched) ? nodes : nodes.filter(isWatched)
     }
 
     /// Every node has answered at least once (or is unreachable), and every member's config is read.
@@ -744,7 +751,13 @@ public struct BootstrapStateMachine: Sendable {
     // MARK: - Helpers
 
     func index(of host: HostAddress) -> Int? {
-        nodes.firstIndex { $0.host == host }
+        nodeIndices[host]
+    }
+
+    /// A host keeps the index it was first seen at.
+    mutating func appendNode(_ node: Node) {
+        if nodeIndices[node.host] == nil { nodeIndices[node.host] = nodes.count }
+        nodes.append(node)
     }
 
     /// The next monitor hello, no sooner than `delay` from now and than the node's pacing allows.

@@ -193,24 +193,12 @@ final class NodeConnections: Sendable {
         }
     }
 
-    /// A node that refuses, or does not answer, is reported without making a libmongoc client,
-    /// in libmongoc's words; only a plain host is probed (MongoClient refuses the others).
-    private func probe() throws(MongoError) {
-        guard host.isPlain else { return }
-        switch ConnectProbe.probe(host, timeout: options.connectTimeout) {
-        case .refused: throw MongoError(.connectionRefused, host: host, message: "connection refused")
-        case .timedOut: throw MongoError(.networkFailure, host: host, message: "connection timeout")
-        case .accepts, .unknown: return
-        }
-    }
-
     private func run(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration,
                      authenticated: Bool = true) throws(MongoError) -> BSONDocument {
         let result = slot.withLockedValue { (client: inout MongoClient?) -> Result<BSONDocument, MongoError> in
             do throws(MongoError) {
                 if client == nil {
                     guard !closed.withLockedValue({ $0 }) else { throw MongoError(.client, host: host, message: "closed") }
-                    try probe()
                     client = try MongoClient(host: host, connectTimeout: options.connectTimeout, socketTimeout: socketTimeout,
                                              credentials: authenticated ? options.credentials : nil, tls: options.tls)
                 }

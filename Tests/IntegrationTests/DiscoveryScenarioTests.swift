@@ -53,7 +53,7 @@ struct DiscoveryScenarioTests {
     }
 
     func discover(_ dns: DNSServer, _ arguments: [String], timeout: String = "20s") async throws -> ToolProcess.Result {
-        await try start(dns, arguments, timeout: timeout).finished()
+        try await start(dns, arguments, timeout: timeout).finished()
     }
 
     func memberHosts(_ simulator: ReplicaSetSimulator) async throws -> [String] {

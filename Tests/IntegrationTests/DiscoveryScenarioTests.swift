@@ -167,6 +167,21 @@ struct DiscoveryScenarioTests {
         }
     }
 
+    @Test("SIGTERM while DNS has no answer yet: exit 143 at once, nothing sent")
+    func interruptedWhileDiscovering() async throws {
+        try await withPods(1) { pods in
+            let dns = try DNSServer(DNSServer.Records())
+            let running = try start(dns, ["--service", "mongo", "--replicas", "1"], timeout: "60s")
+            #expect(try await running.waitUntilCatching(SIGTERM))
+            try await Task.sleep(for: .milliseconds(200))
+            running.signal(SIGTERM)
+            let result = await running.finished()
+            #expect(result.exitCode == 143, "\(result.stderr)")
+            #expect(result.json["outcome"] as? String == "interrupted", "\(result.stdout)")
+            #expect(await pods.simulator.commands.isEmpty)
+        }
+    }
+
     /// Invariant 1 across runs: each run's resolver gives it another answer (one pod, three pods,
     /// or three pods without ordinal 0), all start at once. Never two sets, and no replSetInitiate
     /// anywhere but on ordinal 0.

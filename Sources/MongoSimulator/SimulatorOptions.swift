@@ -82,10 +82,3 @@ public struct MemberSpec: Sendable {
         self.usersArriveWithInitialSync = usersArriveWithInitialSync
     }
 }
-
-extension Duration {
-    /// The duration in whole milliseconds, as mongod's `durationCount<Milliseconds>`.
-    public var wholeMilliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}

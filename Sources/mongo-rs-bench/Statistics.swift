@@ -34,9 +34,7 @@ struct Samples: Sendable {
 }
 
 extension Duration {
-    var milliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-    }
+    var milliseconds: Double { self / .milliseconds(1) }
 
     var seconds: Double { milliseconds / 1000 }
 

@@ -20,7 +20,7 @@ enum AccessDenied {
         }
         if error.isMissingAuthentication || (error.hasCode(.unauthorized) && credentials == nil) {
             let command = error.command ?? "commands"
-            return "\(host) requires authentication to run \(command) (mongod --auth or --keyFile): give --username with --password-file (or MONGO_USERNAME and MONGO_PASSWORD) for a user with the \(requiredRole) role"
+            return "\(host) requires authentication to run \(command) (mongod --auth or --keyFile): give --username with --password-file (or \(Inputs.username.env) and \(Inputs.password.env)) for a user with the \(requiredRole) role"
         }
         if error.hasCode(.unauthorized) {
             let who = credentials?.description ?? "the user"

@@ -18,27 +18,24 @@ struct ConnectionSecurity {
         [credentials?.password, tls?.certificateKeyPassword].compactMap { $0 }.map { $0.withCString { String(cString: $0) } }
     }
 
-    init(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) {
-        let mechanism: AuthMechanism? = try from.string(options.authMechanism, env: "MONGO_RS_AUTH_MECHANISM").map { text throws(InvalidInput) in
-            let origin = options.authMechanism != nil ? "--auth-mechanism" : "MONGO_RS_AUTH_MECHANISM"
-            guard let mechanism = AuthMechanism.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
-                throw InvalidInput("\(origin): '\(text)' is not valid; give \(AuthMechanism.allCases.map(\.rawValue).joined(separator: ", ")) (PLAIN, GSSAPI and MONGODB-AWS are not supported)")
-            }
-            return mechanism
-        }
-        tls = try Self.tls(options, from: from)
+    init(_ from: Resolver) throws(InvalidInput) {
+        let mechanism = try from.value(Inputs.authMechanism)
+        tls = try Self.tls(from)
         if tls?.allowInvalidCertificates == true {
             warnings.append("--tls-allow-invalid-certificates: the nodes' certificates are not verified, so anyone on the network path can pose as a node and read the credentials")
         } else if tls?.allowInvalidHostnames == true {
             warnings.append("--tls-allow-invalid-hostnames: a node's certificate is accepted even if it names another host")
         }
-        let username = from.string(options.username, env: "MONGO_USERNAME")
-        let password = try Self.password(options, from: from)
-        if options.password != nil {
-            warnings.append("--password puts the password in the process list, where anyone on the machine can read it; use --password-file (a mounted Secret) or MONGO_PASSWORD")
+        let username = try from.value(Inputs.username)
+        let password = try Self.passwordSource(from).map { source throws(InvalidInput) in
+            (secret: try source.input.parse(source.given.text, source.given.origin), origin: source.given.origin)
         }
-        let database = from.string(options.authenticationDatabase, env: "MONGO_RS_AUTHENTICATION_DATABASE")
-        let databaseOrigin = options.authenticationDatabase != nil ? "--authentication-database" : "MONGO_RS_AUTHENTICATION_DATABASE"
+        if password?.origin == Inputs.password.flag {
+            warnings.append("--password puts the password in the process list, where anyone on the machine can read it; use --password-file (a mounted Secret) or \(Inputs.password.env)")
+        }
+        let database = try from.value(Inputs.authenticationDatabase)
+        let databaseOrigin = from.origin(Inputs.authenticationDatabase)
+        let addUser = "add --username (or \(Inputs.username.env))"
 
         if mechanism == .x509 {
             guard tls?.certificateKeyFile != nil else {
@@ -55,15 +52,15 @@ struct ConnectionSecurity {
         }
         switch (username, password) {
         case (nil, nil):
-            if mechanism != nil { throw InvalidInput("--auth-mechanism needs a user: add --username (or MONGO_USERNAME) and a password") }
-            if database != nil { throw InvalidInput("\(databaseOrigin) needs a user: add --username (or MONGO_USERNAME) and a password") }
+            if mechanism != nil { throw InvalidInput("--auth-mechanism needs a user: \(addUser) and a password") }
+            if database != nil { throw InvalidInput("\(databaseOrigin) needs a user: \(addUser) and a password") }
             credentials = nil
         case (nil, let password?):
-            throw InvalidInput("\(password.origin) gives a password but no user is named: add --username (or MONGO_USERNAME)")
+            throw InvalidInput("\(password.origin) gives a password but no user is named: \(addUser)")
         case (let username?, nil):
-            throw InvalidInput("no password for user '\(username)': give --password-file PATH (a mounted Secret), set MONGO_PASSWORD, or use --password")
+            throw InvalidInput("no password for user '\(username)': give --password-file PATH (a mounted Secret), set \(Inputs.password.env), or use --password")
         case (let username?, let password?):
-            if username.isEmpty || username.utf8.contains(0) { throw InvalidInput("--username: the name is empty or contains a NUL byte") }
+            if username.isEmpty || username.utf8.contains(0) { throw InvalidInput("\(from.origin(Inputs.username)): the name is empty or contains a NUL byte") }
             if database == "$external" {
                 throw InvalidInput("\(databaseOrigin) '$external' holds x.509 and LDAP users; a password user lives in admin or another database")
             }
@@ -71,52 +68,36 @@ struct ConnectionSecurity {
         }
     }
 
-    /// The one password source: --password-file, --password, or the environment
-    /// (MONGO_RS_PASSWORD_FILE, MONGO_PASSWORD); the command line wins over the environment.
-    private static func password(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) -> (secret: Secret, origin: String)? {
-        if options.passwordFile != nil && options.password != nil {
-            throw InvalidInput("--password-file and --password both give the password: give one (--password-file is safer)")
+    /// Where the password comes from: the command line's --password-file or --password, else
+    /// the environment's; two from the same place contradict each other.
+    static func passwordSource(_ from: Resolver) throws(InvalidInput) -> (input: Input<Secret>, given: (text: String, origin: String))? {
+        let given = [Inputs.passwordFile, Inputs.password].compactMap { input in from.given(input).first.map { (input: input, given: $0) } }
+        let onCommandLine = given.filter { $0.given.origin == $0.input.flag }
+        let chosen = onCommandLine.isEmpty ? given : onCommandLine
+        if chosen.count > 1 {
+            let origins = chosen.map(\.given.origin).joined(separator: " and ")
+            throw InvalidInput(onCommandLine.isEmpty ? "\(origins) are both set: set one" : "\(origins) both give the password: give one (--password-file is safer)")
         }
-        if let path = options.passwordFile { return (try readSecret(path, option: "--password-file"), "--password-file") }
-        if let text = options.password { return (try checked(Secret(text), origin: "--password"), "--password") }
-        let file = from.environment["MONGO_RS_PASSWORD_FILE"], value = from.environment["MONGO_PASSWORD"]
-        if file != nil && value != nil {
-            throw InvalidInput("MONGO_RS_PASSWORD_FILE and MONGO_PASSWORD are both set: set one")
-        }
-        if let file { return (try readSecret(file, option: "MONGO_RS_PASSWORD_FILE"), "MONGO_RS_PASSWORD_FILE") }
-        if let value { return (try checked(Secret(value), origin: "MONGO_PASSWORD"), "MONGO_PASSWORD") }
-        return nil
+        return chosen.first
     }
 
-    private static func tls(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) -> TLSOptions? {
-        let caFile = from.string(options.tlsCAFile, env: "MONGO_RS_TLS_CA_FILE")
-        let keyFile = from.string(options.tlsCertificateKeyFile, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE")
-        let keyPasswordFile = from.string(options.tlsCertificateKeyFilePasswordFile, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE")
-        // Flags: set on the command line, or true in the environment.
-        func flag(_ given: Bool, env: String, option: String) throws(InvalidInput) -> Bool {
-            let fromEnvironment = try from.bool(nil, env: env, option: option) ?? false
-            return given || fromEnvironment
-        }
-        let allowInvalidHostnames = try flag(options.tlsAllowInvalidHostnames, env: "MONGO_RS_TLS_ALLOW_INVALID_HOSTNAMES", option: "--tls-allow-invalid-hostnames")
-        let allowInvalidCertificates = try flag(options.tlsAllowInvalidCertificates, env: "MONGO_RS_TLS_ALLOW_INVALID_CERTIFICATES", option: "--tls-allow-invalid-certificates")
-        let enabled = try flag(options.tls, env: "MONGO_RS_TLS", option: "--tls")
+    private static func tls(_ from: Resolver) throws(InvalidInput) -> TLSOptions? {
+        // libmongoc would only fail the connections, with "connection error": the files are checked as they are read.
+        let caFile = try from.value(Inputs.tlsCAFile)
+        let keyFile = try from.value(Inputs.tlsCertificateKeyFile)
+        let keyPasswordFile = from.given(Inputs.tlsCertificateKeyFilePasswordFile).first
+        let allowInvalidHostnames = try from.value(Inputs.tlsAllowInvalidHostnames) ?? false
+        let allowInvalidCertificates = try from.value(Inputs.tlsAllowInvalidCertificates) ?? false
+        let enabled = try from.value(Inputs.tls) ?? false
         guard enabled || caFile != nil || keyFile != nil || keyPasswordFile != nil || allowInvalidHostnames || allowInvalidCertificates else {
             return nil
-        }
-        // libmongoc would only fail the connections, with "connection error": check the files now.
-        if let caFile {
-            try checkPEM(caFile, option: "--tls-ca-file", holds: ["CERTIFICATE"], what: "a PEM file of CA certificates")
-        }
-        if let keyFile {
-            try checkPEM(keyFile, option: "--tls-certificate-key-file", holds: ["CERTIFICATE", "PRIVATE KEY"],
-                         what: "a PEM file with the client certificate and its private key")
         }
         var passphrase: Secret?
         if let keyPasswordFile {
             guard keyFile != nil else {
-                throw InvalidInput("--tls-certificate-key-file-password-file is the passphrase of --tls-certificate-key-file, which is not given")
+                throw InvalidInput("\(keyPasswordFile.origin) is the passphrase of --tls-certificate-key-file, which is not given")
             }
-            passphrase = try readSecret(keyPasswordFile, option: "--tls-certificate-key-file-password-file")
+            passphrase = try from.value(Inputs.tlsCertificateKeyFilePasswordFile)
         }
         return TLSOptions(caFile: caFile, certificateKeyFile: keyFile, certificateKeyPassword: passphrase,
                           allowInvalidHostnames: allowInvalidHostnames, allowInvalidCertificates: allowInvalidCertificates)
@@ -143,14 +124,14 @@ struct ConnectionSecurity {
         }
     }
 
-    private static func checked(_ secret: Secret, origin: String) throws(InvalidInput) -> Secret {
+    static func checked(_ secret: Secret, origin: String) throws(InvalidInput) -> Secret {
         if secret.isEmpty { throw InvalidInput("\(origin): the password is empty") }
         return secret
     }
 
-    /// The file can be read and has a PEM block of each kind ("PRIVATE KEY" also matches "EC
-    /// PRIVATE KEY" and "ENCRYPTED PRIVATE KEY"). Its content is never shown.
-    private static func checkPEM(_ path: String, option: String, holds kinds: [String], what: String) throws(InvalidInput) {
+    /// The path of a file that can be read and has a PEM block of each kind ("PRIVATE KEY" also
+    /// matches "EC PRIVATE KEY" and "ENCRYPTED PRIVATE KEY"). Its content is never shown.
+    static func checkPEM(_ path: String, option: String, holds kinds: [String], what: String) throws(InvalidInput) -> String {
         let text: String
         // libmongoc opens the file again by its path: standard input cannot stand in for it.
         switch FileContents.read(path, allowStandardInput: false) {
@@ -160,6 +141,7 @@ struct ConnectionSecurity {
         for kind in kinds where !(text.contains("-----BEGIN ") && text.contains(" \(kind)-----")) {
             throw InvalidInput("\(option) \(path): no PEM '\(kind)' block in it; give \(what)")
         }
+        return path
     }
 
     /// "as user 'admin' (database admin, SCRAM-SHA-256), over TLS": for the first progress line.

@@ -1,3 +1,4 @@
+import MongoBSON
 import ReplicaSetBootstrap
 
 /// Durations as people write them: `300` (seconds), `1500ms`, `90s`, `5m` (or `5min`), `1h`, `1m30s`.
@@ -45,7 +46,7 @@ enum DurationParsing {
     /// `2h`, `1h 30min`. Below a minute it is exact to the millisecond; above, to the second or
     /// the minute.
     static func format(_ duration: Duration) -> String {
-        let ms = max(0, duration.totalMilliseconds)
+        let ms = max(0, duration.wholeMilliseconds)
         if ms < 1000 { return "\(ms)ms" }
         if ms < 60_000 {
             guard ms % 1000 != 0 else { return "\(ms / 1000)s" }

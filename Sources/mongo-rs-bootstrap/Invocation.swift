@@ -39,51 +39,45 @@ struct Invocation {
     var security: ConnectionSecurity
     var warnings: [String]
 
-    static let timeoutRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(86400))
     static let defaultTimeout: Duration = .seconds(300)
-    static let connectTimeoutRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(300))
-    static let waitBeforeRetryRange: ClosedRange<Duration> = .milliseconds(1)...(.seconds(3600))
 
     init(_ options: MongoRSBootstrap, environment: Environment) throws(InvalidInput) {
         warnings = []
-        let from = Resolver(environment: environment)
+        let from = Resolver(options, environment: environment)
 
-        try Self.checkStandardInputReaders(options, from: from)
-        let fromSRV = try from.bool(options.fromSRV, env: "MONGO_RS_FROM_SRV", option: "--from-srv") ?? false
-        let nodeArguments = try from.list(options.nodes, env: "MONGO_RS_NODES", option: "--nodes")
-        security = try ConnectionSecurity(options, from: from)
+        try Self.checkStandardInputReaders(from)
+        let fromSRV = try from.value(Inputs.fromSRV) ?? false
+        let nodeArguments = try from.list(Inputs.nodes)
+        security = try ConnectionSecurity(from)
         warnings += security.warnings
-        let arbiters = try from.list(options.arbiters, env: "MONGO_RS_ARBITERS", option: "--arbiter")
-        let hidden = try from.list(options.hidden, env: "MONGO_RS_HIDDEN", option: "--hidden")
+        let arbiters = try from.list(Inputs.arbiters)
+        let hidden = try from.list(Inputs.hidden)
         let memberOptions: [(option: MemberOption, origin: String, items: [String])] = [
-            (.priority, from.origin(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority"),
-             try from.list(options.priorities, env: "MONGO_RS_PRIORITIES", option: "--priority")),
-            (.votes, from.origin(options.votes, env: "MONGO_RS_VOTES", option: "--votes"),
-             try from.list(options.votes, env: "MONGO_RS_VOTES", option: "--votes")),
-            (.tag, from.origin(options.tags, env: "MONGO_RS_TAGS", option: "--tag"),
-             try from.list(options.tags, env: "MONGO_RS_TAGS", option: "--tag")),
+            (.priority, from.origin(Inputs.priorities), try from.list(Inputs.priorities)),
+            (.votes, from.origin(Inputs.votes), try from.list(Inputs.votes)),
+            (.tag, from.origin(Inputs.tags), try from.list(Inputs.tags)),
         ]
-        let file = try from.string(options.config, env: "MONGO_RS_CONFIG").map { path throws(InvalidInput) in try SpecFile.load(path: path) }
-        let name = from.string(options.replicaSet, env: "MONGO_RS_REPLICA_SET")
-        let service = from.string(options.service, env: "MONGO_RS_SERVICE")
-        let replicas = try from.integer(options.replicas, env: "MONGO_RS_REPLICAS", option: "--replicas", allowed: 1...ReplicaSetSpec.maxMembers)
-        let hostname = from.string(options.hostname, env: "MONGO_RS_HOSTNAME")
+        let file = try from.value(Inputs.config)
+        let name = try from.value(Inputs.replicaSet)
+        let service = try from.value(Inputs.service)
+        let replicas = try from.value(Inputs.replicas)
+        let hostname = try from.value(Inputs.hostname)
         if fromSRV {
-            let memberSources = [("--nodes", !nodeArguments.isEmpty), ("--arbiter", !arbiters.isEmpty), ("--hidden", !hidden.isEmpty)]
+            let memberSources = [(Inputs.nodes.flag, !nodeArguments.isEmpty), (Inputs.arbiters.flag, !arbiters.isEmpty), (Inputs.hidden.flag, !hidden.isEmpty)]
                 + memberOptions.map { ("--\($0.option)", !$0.items.isEmpty) } + [("members in the --config file", !(file?.members.isEmpty ?? true))]
             if let (given, _) = memberSources.first(where: \.1) {
                 throw InvalidInput("--from-srv true takes the members from DNS, so \(given) cannot name them: every discovered member joins with the defaults. Give the members with --nodes instead, or leave out \(given)")
             }
             guard let replicas else {
-                throw InvalidInput("--from-srv true needs --replicas N (or MONGO_RS_REPLICAS), the StatefulSet's replicas: a run that saw fewer members than will exist would make a smaller set. For example --from-srv true --service mongo --replicas 3")
+                throw InvalidInput("--from-srv true needs --replicas N (or \(Inputs.replicas.env)), the StatefulSet's replicas: a run that saw fewer members than will exist would make a smaller set. For example --from-srv true --service mongo --replicas 3")
             }
             let serviceName: ServiceName
             if let service {
-                try ServiceDiscovery.validateDNSName(service, option: options.service != nil ? "--service" : "MONGO_RS_SERVICE")
+                try ServiceDiscovery.validateDNSName(service, option: from.origin(Inputs.service))
                 serviceName = .given(service)
             } else {
                 let own = hostname ?? Self.ownHostname
-                try ServiceDiscovery.validateDNSName(own, option: hostname == nil ? "this host's name" : options.hostname != nil ? "--hostname" : "MONGO_RS_HOSTNAME")
+                try ServiceDiscovery.validateDNSName(own, option: hostname == nil ? "this host's name" : from.origin(Inputs.hostname))
                 serviceName = .derived(fromHostname: own)
             }
             discovery = Discovery(serviceName: serviceName, replicas: replicas, file: file, name: name)
@@ -94,12 +88,12 @@ struct Invocation {
             try ReplicaSetSpec.validateName(spec.name)
             notes = []
         } else {
-            for (option, given) in [("--service", service != nil), ("--replicas", replicas != nil)] where given {
-                throw InvalidInput("\(option) is used only with --from-srv true, which finds the members in DNS; with --nodes, leave it out")
+            for (input, given) in [(Inputs.service.flag, service != nil), (Inputs.replicas.flag, replicas != nil)] where given {
+                throw InvalidInput("\(input) is used only with --from-srv true, which finds the members in DNS; with --nodes, leave it out")
             }
             let givesMembers = !nodeArguments.isEmpty || !arbiters.isEmpty || !hidden.isEmpty || file != nil
             guard givesMembers else {
-                throw InvalidInput("no nodes given: pass --nodes host[:port],... (or set MONGO_RS_NODES), a --config file, or --from-srv true --service NAME --replicas N; for example --nodes db-0.mongo:27017,db-1.mongo:27017,db-2.mongo:27017")
+                throw InvalidInput("no nodes given: pass --nodes host[:port],... (or set \(Inputs.nodes.env)), a --config file, or --from-srv true --service NAME --replicas N; for example --nodes db-0.mongo:27017,db-1.mongo:27017,db-2.mongo:27017")
             }
             discovery = nil
             (spec, notes) = try Self.assembleSpec(file: file, nodes: nodeArguments, name: name, arbiters: arbiters, hidden: hidden, memberOptions: memberOptions)
@@ -109,35 +103,30 @@ struct Invocation {
             }
         }
 
-        timeout = try from.duration(options.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Self.timeoutRange) ?? Self.defaultTimeout
-        connectTimeout = try from.duration(options.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", option: "--connect-timeout", allowed: Self.connectTimeoutRange) ?? .seconds(2)
-        waitFor = try from.choice(options.waitFor, env: "MONGO_RS_WAIT_FOR", option: "--wait-for") ?? .primary
-        logFormat = try from.choice(options.logFormat, env: "MONGO_RS_LOG_FORMAT", option: "--log-format") ?? .text
-        output = try from.choice(options.output, env: "MONGO_RS_OUTPUT", option: "--output") ?? .text
-        let dryRunFromEnvironment = try from.bool(nil, env: "MONGO_RS_DRY_RUN", option: "--dry-run") ?? false
-        let quietFromEnvironment = try from.bool(nil, env: "MONGO_RS_QUIET", option: "--quiet") ?? false
-        dryRun = options.dryRun || dryRunFromEnvironment
-        quiet = options.quiet || quietFromEnvironment
-        let removeFromEnvironment = try from.bool(nil, env: "MONGO_RS_REMOVE_MEMBERS", option: "--remove-members") ?? false
-        let forceFromEnvironment = try from.bool(nil, env: "MONGO_RS_FORCE_RECONFIG", option: "--force-reconfig") ?? false
-        removeMembers = options.removeMembers || removeFromEnvironment
-        let renameFromEnvironment = try from.bool(nil, env: "MONGO_RS_RENAME_MEMBERS", option: "--rename-members") ?? false
-        renameMembers = options.renameMembers || renameFromEnvironment
-        forceReconfig = options.forceReconfig || forceFromEnvironment
-        initiateStrategy = try from.choice(options.initiateStrategy, env: "MONGO_RS_INITIATE_STRATEGY", option: "--initiate-strategy") ?? .full
-        debug = try from.bool(options.debug, env: "MONGO_RS_DEBUG", option: "--debug") ?? false
+        timeout = try from.value(Inputs.timeout) ?? Self.defaultTimeout
+        connectTimeout = try from.value(Inputs.connectTimeout) ?? .seconds(2)
+        waitFor = try from.value(Inputs.waitFor) ?? .primary
+        logFormat = try from.value(Inputs.logFormat) ?? .text
+        output = try from.value(Inputs.output) ?? .text
+        dryRun = try from.value(Inputs.dryRun) ?? false
+        quiet = try from.value(Inputs.quiet) ?? false
+        removeMembers = try from.value(Inputs.removeMembers) ?? false
+        renameMembers = try from.value(Inputs.renameMembers) ?? false
+        forceReconfig = try from.value(Inputs.forceReconfig) ?? false
+        initiateStrategy = try from.value(Inputs.initiateStrategy) ?? .full
+        debug = try from.value(Inputs.debug) ?? false
         if quiet && debug { throw InvalidInput("--quiet and --debug contradict each other: give one") }
 
         // Spica's retry flags keep their meaning: attempts to reach a node, seconds apart.
         reconnect = BootstrapStateMachine.Configuration.defaultReconnect
         reconnectAfterRefusal = BootstrapStateMachine.Configuration.defaultReconnectAfterRefusal
         // A plain number is seconds, as Spica's `--wait-before-retry` took it.
-        if let wait = try from.duration(options.waitBeforeRetry, env: "MONGO_RS_WAIT_BEFORE_RETRY", option: "--wait-before-retry", allowed: Self.waitBeforeRetryRange) {
+        if let wait = try from.value(Inputs.waitBeforeRetry) {
             reconnect = .fixed(wait)
             reconnectAfterRefusal = .fixed(wait)
         }
-        maxConnectionAttempts = try from.integer(options.maxRetryConnection, env: "MONGO_RS_MAX_RETRY_CONNECTION", option: "--max-retry-connection", allowed: 1...1_000_000)
-        if let bypass = try from.bool(options.bypassQuorumCheck, env: "MONGO_RS_BYPASS_QUORUM_CHECK", option: "--bypass-quorum-check"), bypass {
+        maxConnectionAttempts = try from.value(Inputs.maxRetryConnection)
+        if try from.value(Inputs.bypassQuorumCheck) == true {
             warnings.append("--bypass-quorum-check is accepted for compatibility and ignored: mongo-rs-bootstrap never bypasses mongod's quorum check (Spica's controller never read it either)")
         }
     }
@@ -168,16 +157,11 @@ struct Invocation {
     }
 
     /// Standard input can be read once: at most one file input may be `/dev/stdin`.
-    private static func checkStandardInputReaders(_ options: MongoRSBootstrap, from: Resolver) throws(InvalidInput) {
-        // (--password makes the tool ignore MONGO_RS_PASSWORD_FILE.)
-        let inputs = [(options.config, "--config", "MONGO_RS_CONFIG"),
-                      (options.passwordFile, "--password-file", options.password == nil ? "MONGO_RS_PASSWORD_FILE" : nil),
-                      (options.tlsCertificateKeyFilePasswordFile, "--tls-certificate-key-file-password-file",
-                       "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE")]
-        let readers = inputs.compactMap { argument, option, env -> String? in
-            let path = argument ?? env.flatMap { from.environment[$0] }
-            return path == FileContents.standardInput ? (argument != nil ? option : env) : nil
-        }
+    private static func checkStandardInputReaders(_ from: Resolver) throws(InvalidInput) {
+        let password = try ConnectionSecurity.passwordSource(from)
+        let paths = [from.given(Inputs.config).first, password?.input.name == Inputs.passwordFile.name ? password?.given : nil,
+                     from.given(Inputs.tlsCertificateKeyFilePasswordFile).first]
+        let readers = paths.compactMap { $0?.text == FileContents.standardInput ? $0?.origin : nil }
         if readers.count > 1 {
             throw InvalidInput("\(readers.joined(separator: " and ")) \(readers.count == 2 ? "both" : "all") name \(FileContents.standardInput), which can be read only once: give all but one as regular files")
         }
@@ -258,72 +242,6 @@ struct Invocation {
             maxConnectionAttempts: maxConnectionAttempts, seed: UInt64.random(in: .min ... .max))
     }
 }
-
-/// Command line first, then the environment: one place that reads both and names the source of a
-/// bad value.
-struct Resolver {
-    let environment: Environment
-
-    func string(_ argument: String?, env: String) -> String? {
-        argument ?? environment[env]
-    }
-
-    /// List options: repeated, comma or white-space separated; the environment variable likewise.
-    func list(_ arguments: [String], env: String, option: String) throws(InvalidInput) -> [String] {
-        let sources: [(text: String, origin: String)] = arguments.isEmpty
-            ? (environment[env].map { [($0, env)] } ?? [])
-            : arguments.map { ($0, option) }
-        var items: [String] = []
-        for source in sources {
-            let pieces = source.text.split(omittingEmptySubsequences: false) { $0 == "," }
-            for (offset, piece) in pieces.enumerated() {
-                let words = piece.split { $0 == " " || $0 == "\t" || $0 == "\n" }
-                if words.isEmpty {
-                    // "a,,b" or a trailing comma: say where, rather than guessing.
-                    if pieces.count == 1 { throw InvalidInput("\(source.origin): empty value; give host[:port],...") }
-                    throw InvalidInput("\(source.origin) '\(source.text)': empty host at position \(offset + 1) (two commas, or a comma at an end)")
-                }
-                items.append(contentsOf: words.map(String.init))
-            }
-        }
-        return items
-    }
-
-    /// Where a list option's values come from, for messages.
-    func origin(_ arguments: [String], env: String, option: String) -> String {
-        arguments.isEmpty && environment[env] != nil ? env : option
-    }
-
-    func bool(_ argument: String?, env: String, option: String) throws(InvalidInput) -> Bool? {
-        if let argument { return try SpicaCompatibility.parseBool(argument, name: option) }
-        if let value = environment[env] { return try SpicaCompatibility.parseBool(value, name: env) }
-        return nil
-    }
-
-    func duration(_ argument: String?, env: String, option: String, allowed: ClosedRange<Duration>) throws(InvalidInput) -> Duration? {
-        if let argument { return try DurationParsing.parse(argument, name: option, allowed: allowed) }
-        if let value = environment[env] { return try DurationParsing.parse(value, name: env, allowed: allowed) }
-        return nil
-    }
-
-    func integer(_ argument: String?, env: String, option: String, allowed: ClosedRange<Int>) throws(InvalidInput) -> Int? {
-        guard let (text, origin) = argument.map({ ($0, option) }) ?? environment[env].map({ ($0, env) }) else { return nil }
-        guard let value = Int(text.trimmingCharacters(in: " ")), allowed.contains(value) else {
-            throw InvalidInput("\(origin): '\(text)' is not a whole number from \(allowed.lowerBound) to \(allowed.upperBound)")
-        }
-        return value
-    }
-
-    func choice<Choice: RawRepresentable & CaseIterable>(_ argument: String?, env: String, option: String) throws(InvalidInput) -> Choice? where Choice.RawValue == String {
-        guard let (text, origin) = argument.map({ ($0, option) }) ?? environment[env].map({ ($0, env) }) else { return nil }
-        guard let value = Choice(rawValue: text.lowercased()) else {
-            let valid = Choice.allCases.map(\.rawValue).joined(separator: " or ")
-            throw InvalidInput("\(origin): '\(text)' is not valid; give \(valid)")
-        }
-        return value
-    }
-}
-
 
 /// The process environment; empty values count as unset.
 struct Environment {

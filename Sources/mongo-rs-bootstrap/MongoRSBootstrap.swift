@@ -69,158 +69,45 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         """,
         version: "0.1.0")
 
-    @Option(name: .long, parsing: .upToNextOption,
-            help: ArgumentHelp("The members: host or host:port (default port 27017), comma or space separated, repeatable. At most 50; members 8 and up join with votes 0 and priority 0. [env: MONGO_RS_NODES]", valueName: "host[:port]"))
-    var nodes: [String] = []
-
-    @Option(name: .long,
-            help: ArgumentHelp("The desired set as a YAML or JSON file (a regular file of at most 1 MiB, or /dev/stdin): name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below. [env: MONGO_RS_CONFIG]", valueName: "file"),
-            completion: .file(extensions: ["yaml", "yml", "json"]))
-    var config: String?
-
-    @Option(name: .customLong("arbiter"), parsing: .singleValue,
-            help: ArgumentHelp("A member that is an arbiter (added if not in --nodes). Repeatable. [env: MONGO_RS_ARBITERS, comma separated]", valueName: "host[:port]"))
-    var arbiters: [String] = []
-
-    @Option(name: .customLong("hidden"), parsing: .singleValue,
-            help: ArgumentHelp("A member that is hidden (priority 0; added if not in --nodes). Repeatable. [env: MONGO_RS_HIDDEN, comma separated]", valueName: "host[:port]"))
-    var hidden: [String] = []
-
-    @Option(name: .customLong("priority"), parsing: .singleValue,
-            help: ArgumentHelp("A member's priority, 0 to 1000. Repeatable. [env: MONGO_RS_PRIORITIES, comma separated]", valueName: "host=n"))
-    var priorities: [String] = []
-
-    @Option(name: .customLong("votes"), parsing: .singleValue,
-            help: ArgumentHelp("A member's votes, 0 or 1. Repeatable. [env: MONGO_RS_VOTES, comma separated]", valueName: "host=n"))
-    var votes: [String] = []
-
-    @Option(name: .customLong("tag"), parsing: .singleValue,
-            help: ArgumentHelp("A member tag. Repeatable. [env: MONGO_RS_TAGS, comma separated]", valueName: "host=key:value"))
-    var tags: [String] = []
-
-    @Flag(name: .customLong("remove-members"),
-          help: "Remove members of the set that the spec does not list (otherwise they are kept and reported). [env: MONGO_RS_REMOVE_MEMBERS=true]")
-    var removeMembers = false
-
-    @Flag(name: .customLong("rename-members"),
-          help: "Rewrite the names the set records members under (an FQDN for a short name, an IP for a name) to the names given in --nodes, one member per committed reconfig, keeping each member's _id. Only when every member resolves its given name to itself; otherwise the recorded names are kept and the run reports which given name is recorded as which. [env: MONGO_RS_RENAME_MEMBERS=true]")
-    var renameMembers = false
-
-    @Flag(name: .customLong("force-reconfig"),
-          help: "Only when no primary can be elected because a majority of voters is unreachable (for longer than the election timeout): force a config of the reachable members, naming the members it drops. Never otherwise. [env: MONGO_RS_FORCE_RECONFIG=true]")
-    var forceReconfig = false
-
-    @Option(name: .customLong("initiate-strategy"),
-            help: ArgumentHelp("full: initiate once every member is reachable and fresh; incremental: initiate the first member alone as soon as it is reachable and add the others as they come (for StatefulSets whose pods start one by one; a member that is down but holds an old config is not seen). (default: full) [env: MONGO_RS_INITIATE_STRATEGY]", valueName: "full|incremental"),
-            completion: .list(BootstrapStateMachine.InitiateStrategy.allCases.map(\.rawValue)))
-    var initiateStrategy: String?
-
-    @Option(name: .customLong("replica-set"),
-            help: ArgumentHelp("The replica set name, as given to mongod --replSet (default: rs0). [env: MONGO_RS_REPLICA_SET]", valueName: "name"))
-    var replicaSet: String?
-
-    @Option(help: ArgumentHelp("Give up after this long (exit 69), e.g. 90s, 5m, 1h; 1ms to 24h (default: 5m). A tool still running 1 s later is ended by a timer (exit 70). [env: MONGO_RS_TIMEOUT]", valueName: "duration"))
-    var timeout: String?
-
-    @Option(name: .customLong("wait-for"),
-            help: ArgumentHelp("primary: exit once a writable primary has the requested config; all: also wait until every member is PRIMARY, SECONDARY or ARBITER (default: primary). [env: MONGO_RS_WAIT_FOR]", valueName: "primary|all"),
-            completion: .list(BootstrapStateMachine.WaitFor.allCases.map(\.rawValue)))
-    var waitFor: String?
-
-    @Option(name: .customLong("connect-timeout"),
-            help: ArgumentHelp("TCP connect timeout per attempt, 1ms to 5m (default: 2s). [env: MONGO_RS_CONNECT_TIMEOUT]", valueName: "duration"))
-    var connectTimeout: String?
-
-    @Flag(name: .customLong("dry-run"),
-          help: "Observe every node, print what would be done, write nothing. [env: MONGO_RS_DRY_RUN=true]")
-    var dryRun = false
-
-    @Option(name: .customLong("log-format"),
-            help: ArgumentHelp("Progress lines on stderr: text, or json for log collectors (default: text). [env: MONGO_RS_LOG_FORMAT]", valueName: "text|json"),
-            completion: .list(LogFormat.allCases.map(\.rawValue)))
-    var logFormat: String?
-
-    @Option(help: ArgumentHelp("The result on stdout: text, or one json document (default: text). [env: MONGO_RS_OUTPUT]", valueName: "text|json"),
-            completion: .list(OutputFormat.allCases.map(\.rawValue)))
-    var output: String?
-
-    @Flag(help: "No progress lines; errors and the result are still printed. [env: MONGO_RS_QUIET=true]")
-    var quiet = false
-
-    @Option(name: .long,
-            help: ArgumentHelp("Also log every command sent and its answer (--debug alone means true). [env: MONGO_RS_DEBUG]", valueName: "true|false"))
-    var debug: String?
-
-    @Option(help: ArgumentHelp("Authenticate as this user, which needs the clusterManager role (clusterAdmin and root include it). With MONGODB-X509 it is optional: the certificate's subject names the user. [env: MONGO_USERNAME]", valueName: "name"))
-    var username: String?
-
-    @Option(name: .customLong("password-file"),
-            help: ArgumentHelp("Read the password from this file, e.g. a mounted Kubernetes Secret (a regular file, or /dev/stdin); one trailing newline is ignored. The preferred source; MONGO_PASSWORD also works. [env: MONGO_RS_PASSWORD_FILE]", valueName: "path"),
-            completion: .file())
-    var passwordFile: String?
-
-    @Option(help: ArgumentHelp("Spica compatibility: the password itself. Anyone on the machine can read it in the process list; prefer --password-file or MONGO_PASSWORD. Any characters work, a leading '-' too. [env: MONGO_PASSWORD]", valueName: "password"))
-    var password: String?
-
-    @Option(name: .customLong("authentication-database"),
-            help: ArgumentHelp("The database the user was created in (default: admin; $external for MONGODB-X509). [env: MONGO_RS_AUTHENTICATION_DATABASE]", valueName: "name"))
-    var authenticationDatabase: String?
-
-    @Option(name: .customLong("auth-mechanism"),
-            help: ArgumentHelp("SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509 (default: SCRAM-SHA-256 if the server offers it for the user, else SCRAM-SHA-1). [env: MONGO_RS_AUTH_MECHANISM]", valueName: "mechanism"),
-            completion: .list(AuthMechanism.allCases.map(\.rawValue)))
-    var authMechanism: String?
-
-    @Flag(help: "Connect with TLS (implied by every --tls-… option). [env: MONGO_RS_TLS=true]")
-    var tls = false
-
-    @Option(name: .customLong("tls-ca-file"),
-            help: ArgumentHelp("PEM file of the CA that signed the nodes' certificates (default: the system's CAs). [env: MONGO_RS_TLS_CA_FILE]", valueName: "path"),
-            completion: .file())
-    var tlsCAFile: String?
-
-    @Option(name: .customLong("tls-certificate-key-file"),
-            help: ArgumentHelp("PEM file with this client's certificate and private key, for nodes that require one and for MONGODB-X509. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE]", valueName: "path"),
-            completion: .file())
-    var tlsCertificateKeyFile: String?
-
-    @Option(name: .customLong("tls-certificate-key-file-password-file"),
-            help: ArgumentHelp("File holding the passphrase of an encrypted --tls-certificate-key-file (a regular file, or /dev/stdin); one trailing newline is ignored. [env: MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE]", valueName: "path"),
-            completion: .file())
-    var tlsCertificateKeyFilePasswordFile: String?
-
-    @Flag(name: .customLong("tls-allow-invalid-hostnames"),
-          help: "Accept node certificates that do not name the host connected to. [env: MONGO_RS_TLS_ALLOW_INVALID_HOSTNAMES=true]")
-    var tlsAllowInvalidHostnames = false
-
-    @Flag(name: .customLong("tls-allow-invalid-certificates"),
-          help: "Do not verify the nodes' certificates at all (anyone on the network path could pose as a node). [env: MONGO_RS_TLS_ALLOW_INVALID_CERTIFICATES=true]")
-    var tlsAllowInvalidCertificates = false
-
-    @Option(name: .customLong("from-srv"),
-            help: ArgumentHelp("true: find the members in the DNS SRV records of a headless Service (Spica's default mode) instead of --nodes; needs --replicas, and --service or --hostname. Each record's target:port is a member. (default: false) [env: MONGO_RS_FROM_SRV]", valueName: "true|false"))
-    var fromSRV: String?
-
-    @Option(help: ArgumentHelp("--from-srv: the headless Service's DNS name, e.g. mongo (the pod's search domains add the namespace) or mongo.default.svc.cluster.local. Its _mongodb._tcp records are read first (name mongod's port mongodb), then its own. [env: MONGO_RS_SERVICE]", valueName: "name"))
-    var service: String?
-
-    @Option(help: ArgumentHelp("--from-srv: how many members the set has (the StatefulSet's replicas), 1 to 50. The run waits until DNS names them all; with pod names <name>-<ordinal> the members are ordinals 0 to n-1 and ordinal 0 initiates, so runs that see different answers never make two sets. [env: MONGO_RS_REPLICAS]", valueName: "n"))
-    var replicas: String?
-
-    @Option(help: ArgumentHelp("--from-srv without --service: this host's name; its full DNS name (resolved, then resolved back) without the first label is taken as the Service, as Spica did (default: this host's name). [env: MONGO_RS_HOSTNAME]", valueName: "name"))
-    var hostname: String?
-
-    @Option(name: .customLong("bypass-quorum-check"),
-            help: ArgumentHelp("Spica compatibility: accepted and ignored; mongod's quorum check is never bypassed. [env: MONGO_RS_BYPASS_QUORUM_CHECK]", valueName: "true|false"))
-    var bypassQuorumCheck: String?
-
-    @Option(name: .customLong("max-retry-connection"),
-            help: ArgumentHelp("Spica compatibility: give up (exit 69) after this many failed attempts to reach one node (1 to 1000000). Default: keep trying until --timeout. [env: MONGO_RS_MAX_RETRY_CONNECTION]", valueName: "n"))
-    var maxRetryConnection: String?
-
-    @Option(name: .customLong("wait-before-retry"),
-            help: ArgumentHelp("Spica compatibility: wait this long between attempts to reach a node (plain number = seconds), 1ms to 1h. Default: adaptive, 5 ms growing to 100 ms. [env: MONGO_RS_WAIT_BEFORE_RETRY]", valueName: "seconds"))
-    var waitBeforeRetry: String?
+    // Strings to ArgumentParser; `Inputs` names, documents and parses them.
+    @Option(Inputs.nodes, parsing: .upToNextOption) var nodes: [String] = []
+    @Option(Inputs.config) var config: String?
+    @Option(Inputs.arbiters) var arbiters: [String] = []
+    @Option(Inputs.hidden) var hidden: [String] = []
+    @Option(Inputs.priorities) var priorities: [String] = []
+    @Option(Inputs.votes) var votes: [String] = []
+    @Option(Inputs.tags) var tags: [String] = []
+    @Flag(Inputs.removeMembers) var removeMembers = false
+    @Flag(Inputs.renameMembers) var renameMembers = false
+    @Flag(Inputs.forceReconfig) var forceReconfig = false
+    @Option(Inputs.initiateStrategy) var initiateStrategy: String?
+    @Option(Inputs.replicaSet) var replicaSet: String?
+    @Option(Inputs.timeout) var timeout: String?
+    @Option(Inputs.waitFor) var waitFor: String?
+    @Option(Inputs.connectTimeout) var connectTimeout: String?
+    @Flag(Inputs.dryRun) var dryRun = false
+    @Option(Inputs.logFormat) var logFormat: String?
+    @Option(Inputs.output) var output: String?
+    @Flag(Inputs.quiet) var quiet = false
+    @Option(Inputs.debug) var debug: String?
+    @Option(Inputs.username) var username: String?
+    @Option(Inputs.passwordFile) var passwordFile: String?
+    @Option(Inputs.password) var password: String?
+    @Option(Inputs.authenticationDatabase) var authenticationDatabase: String?
+    @Option(Inputs.authMechanism) var authMechanism: String?
+    @Flag(Inputs.tls) var tls = false
+    @Option(Inputs.tlsCAFile) var tlsCAFile: String?
+    @Option(Inputs.tlsCertificateKeyFile) var tlsCertificateKeyFile: String?
+    @Option(Inputs.tlsCertificateKeyFilePasswordFile) var tlsCertificateKeyFilePasswordFile: String?
+    @Flag(Inputs.tlsAllowInvalidHostnames) var tlsAllowInvalidHostnames = false
+    @Flag(Inputs.tlsAllowInvalidCertificates) var tlsAllowInvalidCertificates = false
+    @Option(Inputs.fromSRV) var fromSRV: String?
+    @Option(Inputs.service) var service: String?
+    @Option(Inputs.replicas) var replicas: String?
+    @Option(Inputs.hostname) var hostname: String?
+    @Option(Inputs.bypassQuorumCheck) var bypassQuorumCheck: String?
+    @Option(Inputs.maxRetryConnection) var maxRetryConnection: String?
+    @Option(Inputs.waitBeforeRetry) var waitBeforeRetry: String?
 
     static func main() async {
         Reporting.markStart()
@@ -243,8 +130,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
                 // Before the first thread is needed: a process starved of threads stalls in the
                 // first hop to the concurrency pool (libdispatch retries for ever). A --timeout
                 // that does not parse is reported later; the default bounds the wait until then.
-                let timeout = (try? Resolver(environment: .current).duration(
-                    bootstrap.timeout, env: "MONGO_RS_TIMEOUT", option: "--timeout", allowed: Invocation.timeoutRange)) ?? Invocation.defaultTimeout
+                let timeout = (try? Resolver(bootstrap, environment: .current).value(Inputs.timeout)) ?? Invocation.defaultTimeout
                 Backstop.arm(after: timeout + Backstop.grace, for: .input)
                 SignalWatcher.install()
                 try await bootstrap.run()
@@ -293,4 +179,135 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         let (code, nodes) = await Bootstrap(invocation).run()
         ProcessExit.end(code, closing: nodes)
     }
+}
+
+/// Every input of the tool: its option, its environment variable, its help and its parser.
+/// ArgumentParser's properties (`MongoRSBootstrap`), their help, `Invocation`, the lenient
+/// pre-parse (`Reporting`) and `SpicaCompatibility` all read it from here.
+enum Inputs {
+    static let nodes: Input<[String]> = .list(
+        "nodes", \.nodes, env: "MONGO_RS_NODES",
+        about: "The members: host or host:port (default port 27017), comma or space separated, repeatable. At most 50; members 8 and up join with votes 0 and priority 0.",
+        valueName: "host[:port]")
+    static let config: Input<SpecFile> = Input("config", \.config, env: "MONGO_RS_CONFIG",
+        about: "The desired set as a YAML or JSON file (a regular file of at most 1 MiB, or /dev/stdin): name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below.",
+        valueName: "file", completion: .file(extensions: ["yaml", "yml", "json"])) { path, origin throws(InvalidInput) in
+            try SpecFile.load(path: path, origin: origin)
+        }
+    static let arbiters: Input<[String]> = .list(
+        "arbiter", \.arbiters, env: "MONGO_RS_ARBITERS",
+        about: "A member that is an arbiter (added if not in --nodes). Repeatable.", valueName: "host[:port]")
+    static let hidden: Input<[String]> = .list(
+        "hidden", \.hidden, env: "MONGO_RS_HIDDEN",
+        about: "A member that is hidden (priority 0; added if not in --nodes). Repeatable.", valueName: "host[:port]")
+    static let priorities: Input<[String]> = .list(
+        "priority", \.priorities, env: "MONGO_RS_PRIORITIES", about: "A member's priority, 0 to 1000. Repeatable.", valueName: "host=n")
+    static let votes: Input<[String]> = .list("votes", \.votes, env: "MONGO_RS_VOTES", about: "A member's votes, 0 or 1. Repeatable.", valueName: "host=n")
+    static let tags: Input<[String]> = .list("tag", \.tags, env: "MONGO_RS_TAGS", about: "A member tag. Repeatable.", valueName: "host=key:value")
+    static let removeMembers: Input<Bool> = .flag(
+        "remove-members", \.removeMembers, env: "MONGO_RS_REMOVE_MEMBERS",
+        about: "Remove members of the set that the spec does not list (otherwise they are kept and reported).")
+    static let renameMembers: Input<Bool> = .flag(
+        "rename-members", \.renameMembers, env: "MONGO_RS_RENAME_MEMBERS",
+        about: "Rewrite the names the set records members under (an FQDN for a short name, an IP for a name) to the names given in --nodes, one member per committed reconfig, keeping each member's _id. Only when every member resolves its given name to itself; otherwise the recorded names are kept and the run reports which given name is recorded as which.")
+    static let forceReconfig: Input<Bool> = .flag(
+        "force-reconfig", \.forceReconfig, env: "MONGO_RS_FORCE_RECONFIG",
+        about: "Only when no primary can be elected because a majority of voters is unreachable (for longer than the election timeout): force a config of the reachable members, naming the members it drops. Never otherwise.")
+    static let initiateStrategy: Input<BootstrapStateMachine.InitiateStrategy> = .choice(
+        "initiate-strategy", \.initiateStrategy, env: "MONGO_RS_INITIATE_STRATEGY",
+        about: "full: initiate once every member is reachable and fresh; incremental: initiate the first member alone as soon as it is reachable and add the others as they come (for StatefulSets whose pods start one by one; a member that is down but holds an old config is not seen). (default: full)")
+    static let replicaSet: Input<String> = .text(
+        "replica-set", \.replicaSet, env: "MONGO_RS_REPLICA_SET",
+        about: "The replica set name, as given to mongod --replSet (default: rs0).", valueName: "name")
+    static let timeout: Input<Duration> = .duration(
+        "timeout", \.timeout, env: "MONGO_RS_TIMEOUT", allowed: .milliseconds(1)...(.seconds(86400)),
+        about: "Give up after this long (exit 69), e.g. 90s, 5m, 1h; 1ms to 24h (default: 5m). A tool still running 1 s later is ended by a timer (exit 70).")
+    static let waitFor: Input<BootstrapStateMachine.WaitFor> = .choice(
+        "wait-for", \.waitFor, env: "MONGO_RS_WAIT_FOR",
+        about: "primary: exit once a writable primary has the requested config; all: also wait until every member is PRIMARY, SECONDARY or ARBITER (default: primary).")
+    static let connectTimeout: Input<Duration> = .duration(
+        "connect-timeout", \.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", allowed: .milliseconds(1)...(.seconds(300)),
+        about: "TCP connect timeout per attempt, 1ms to 5m (default: 2s).")
+    static let dryRun: Input<Bool> = .flag(
+        "dry-run", \.dryRun, env: "MONGO_RS_DRY_RUN", about: "Observe every node, print what would be done, write nothing.")
+    static let logFormat: Input<LogFormat> = .choice(
+        "log-format", \.logFormat, env: "MONGO_RS_LOG_FORMAT",
+        about: "Progress lines on stderr: text, or json for log collectors (default: text).")
+    static let output: Input<OutputFormat> = .choice(
+        "output", \.output, env: "MONGO_RS_OUTPUT", about: "The result on stdout: text, or one json document (default: text).")
+    static let quiet: Input<Bool> = .flag(
+        "quiet", \.quiet, env: "MONGO_RS_QUIET", about: "No progress lines; errors and the result are still printed.")
+    static let debug: Input<Bool> = .yargsBoolean(
+        "debug", \.debug, env: "MONGO_RS_DEBUG", about: "Also log every command sent and its answer (--debug alone means true).")
+    static let username: Input<String> = .text(
+        "username", \.username, env: "MONGO_USERNAME",
+        about: "Authenticate as this user, which needs the clusterManager role (clusterAdmin and root include it). With MONGODB-X509 it is optional: the certificate's subject names the user.",
+        valueName: "name")
+    static let passwordFile: Input<Secret> = Input("password-file", \.passwordFile, env: "MONGO_RS_PASSWORD_FILE",
+        about: "Read the password from this file, e.g. a mounted Kubernetes Secret (a regular file, or /dev/stdin); one trailing newline is ignored. The preferred source; \(password.env) also works.",
+        valueName: "path", completion: .file(), parse: ConnectionSecurity.readSecret)
+    static let password: Input<Secret> = Input("password", \.password, env: "MONGO_PASSWORD", kind: .secret,
+        about: "Spica compatibility: the password itself. Anyone on the machine can read it in the process list; prefer --password-file or the variable. Any characters work, a leading '-' too.",
+        valueName: "password") { text, origin throws(InvalidInput) in try ConnectionSecurity.checked(Secret(text), origin: origin) }
+    static let authenticationDatabase: Input<String> = .text(
+        "authentication-database", \.authenticationDatabase, env: "MONGO_RS_AUTHENTICATION_DATABASE",
+        about: "The database the user was created in (default: admin; $external for MONGODB-X509).", valueName: "name")
+    static let authMechanism: Input<AuthMechanism> = .choice(
+        "auth-mechanism", \.authMechanism, env: "MONGO_RS_AUTH_MECHANISM",
+        about: "SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509 (default: SCRAM-SHA-256 if the server offers it for the user, else SCRAM-SHA-1).",
+        valueName: "mechanism", unsupported: " (PLAIN, GSSAPI and MONGODB-AWS are not supported)")
+    static let tls: Input<Bool> = .flag("tls", \.tls, env: "MONGO_RS_TLS", about: "Connect with TLS (implied by every --tls-… option).")
+    static let tlsCAFile: Input<String> = Input("tls-ca-file", \.tlsCAFile, env: "MONGO_RS_TLS_CA_FILE",
+        about: "PEM file of the CA that signed the nodes' certificates (default: the system's CAs).",
+        valueName: "path", completion: .file()) { path, origin throws(InvalidInput) in
+            try ConnectionSecurity.checkPEM(path, option: origin, holds: ["CERTIFICATE"], what: "a PEM file of CA certificates")
+        }
+    static let tlsCertificateKeyFile: Input<String> = Input("tls-certificate-key-file", \.tlsCertificateKeyFile, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE",
+        about: "PEM file with this client's certificate and private key, for nodes that require one and for MONGODB-X509.",
+        valueName: "path", completion: .file()) { path, origin throws(InvalidInput) in
+            try ConnectionSecurity.checkPEM(path, option: origin, holds: ["CERTIFICATE", "PRIVATE KEY"],
+                                            what: "a PEM file with the client certificate and its private key")
+        }
+    static let tlsCertificateKeyFilePasswordFile: Input<Secret> = Input(
+        "tls-certificate-key-file-password-file", \.tlsCertificateKeyFilePasswordFile, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE",
+        about: "File holding the passphrase of an encrypted --tls-certificate-key-file (a regular file, or /dev/stdin); one trailing newline is ignored.",
+        valueName: "path", completion: .file(), parse: ConnectionSecurity.readSecret)
+    static let tlsAllowInvalidHostnames: Input<Bool> = .flag(
+        "tls-allow-invalid-hostnames", \.tlsAllowInvalidHostnames, env: "MONGO_RS_TLS_ALLOW_INVALID_HOSTNAMES",
+        about: "Accept node certificates that do not name the host connected to.")
+    static let tlsAllowInvalidCertificates: Input<Bool> = .flag(
+        "tls-allow-invalid-certificates", \.tlsAllowInvalidCertificates, env: "MONGO_RS_TLS_ALLOW_INVALID_CERTIFICATES",
+        about: "Do not verify the nodes' certificates at all (anyone on the network path could pose as a node).")
+    static let fromSRV: Input<Bool> = .yargsBoolean(
+        "from-srv", \.fromSRV, env: "MONGO_RS_FROM_SRV",
+        about: "true: find the members in the DNS SRV records of a headless Service (Spica's default mode) instead of --nodes; needs --replicas, and --service or --hostname. Each record's target:port is a member. (default: false)")
+    static let service: Input<String> = .text(
+        "service", \.service, env: "MONGO_RS_SERVICE",
+        about: "--from-srv: the headless Service's DNS name, e.g. mongo (the pod's search domains add the namespace) or mongo.default.svc.cluster.local. Its _mongodb._tcp records are read first (name mongod's port mongodb), then its own.",
+        valueName: "name")
+    static let replicas: Input<Int> = .integer(
+        "replicas", \.replicas, env: "MONGO_RS_REPLICAS", allowed: 1...ReplicaSetSpec.maxMembers,
+        about: "--from-srv: how many members the set has (the StatefulSet's replicas), 1 to 50. The run waits until DNS names them all; with pod names <name>-<ordinal> the members are ordinals 0 to n-1 and ordinal 0 initiates, so runs that see different answers never make two sets.")
+    static let hostname: Input<String> = .text(
+        "hostname", \.hostname, env: "MONGO_RS_HOSTNAME",
+        about: "--from-srv without --service: this host's name; its full DNS name (resolved, then resolved back) without the first label is taken as the Service, as Spica did (default: this host's name).",
+        valueName: "name")
+    static let bypassQuorumCheck: Input<Bool> = .yargsBoolean(
+        "bypass-quorum-check", \.bypassQuorumCheck, env: "MONGO_RS_BYPASS_QUORUM_CHECK",
+        about: "Spica compatibility: accepted and ignored; mongod's quorum check is never bypassed.")
+    static let maxRetryConnection: Input<Int> = .integer(
+        "max-retry-connection", \.maxRetryConnection, env: "MONGO_RS_MAX_RETRY_CONNECTION", allowed: 1...1_000_000,
+        about: "Spica compatibility: give up (exit 69) after this many failed attempts to reach one node (1 to 1000000). Default: keep trying until --timeout.")
+    static let waitBeforeRetry: Input<Duration> = .duration(
+        "wait-before-retry", \.waitBeforeRetry, env: "MONGO_RS_WAIT_BEFORE_RETRY", allowed: .milliseconds(1)...(.seconds(3600)),
+        about: "Spica compatibility: wait this long between attempts to reach a node (plain number = seconds), 1ms to 1h. Default: adaptive, 5 ms growing to 100 ms.",
+        valueName: "seconds")
+
+    static let all: [any NamedInput] = [
+        nodes, config, arbiters, hidden, priorities, votes, tags, removeMembers, renameMembers, forceReconfig, initiateStrategy,
+        replicaSet, timeout, waitFor, connectTimeout, dryRun, logFormat, output, quiet, debug, username, passwordFile, password,
+        authenticationDatabase, authMechanism, tls, tlsCAFile, tlsCertificateKeyFile, tlsCertificateKeyFilePasswordFile,
+        tlsAllowInvalidHostnames, tlsAllowInvalidCertificates, fromSRV, service, replicas, hostname, bypassQuorumCheck,
+        maxRetryConnection, waitBeforeRetry,
+    ]
 }

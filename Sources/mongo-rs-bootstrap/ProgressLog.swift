@@ -65,7 +65,7 @@ final class ProgressLog: Sendable {
         case .json:
             var document: BSONDocument = [
                 "time": .string(time),
-                "elapsedMs": .int64(elapsed.totalMilliseconds),
+                "elapsedMs": .int64(elapsed.wholeMilliseconds),
                 "level": .string(line.level),
                 "event": .string(line.event),
             ]
@@ -77,7 +77,7 @@ final class ProgressLog: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let ms = duration.totalMilliseconds
+        let ms = duration.wholeMilliseconds
         let text = "\(ms / 1000).\(String(repeating: "0", count: 3 - String(ms % 1000).count))\(ms % 1000)s"
         return String(repeating: " ", count: max(0, 8 - text.count)) + text
     }
@@ -170,11 +170,5 @@ extension MongoError {
         case .invalidReply: return "reply no mongod sends"
         case .client: return "client error"
         }
-    }
-}
-
-extension Duration {
-    var totalMilliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

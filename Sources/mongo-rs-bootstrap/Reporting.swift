@@ -52,10 +52,12 @@ enum Reporting {
     // MARK: Before parsing
 
     /// The formats a run would use, read leniently: `--output json`, `--output=json`,
-    /// `MONGO_RS_OUTPUT=json` (likewise `--log-format`, `--quiet`, `--debug`, `--timeout`); the command line
-    /// wins, the last occurrence counts, anything unreadable is text. `arguments` are normalized
-    /// (`SpicaCompatibility`), so a `--password` value is never taken for an option.
+    /// `MONGO_RS_OUTPUT=json` (likewise `--log-format`, `--quiet`, `--debug`, `--timeout`); the
+    /// command line wins, the last occurrence counts, anything unreadable is the default.
+    /// `arguments` are normalized (`SpicaCompatibility`), so a `--password` value is never taken
+    /// for an option.
     static func lenientSettings(_ arguments: [String], environment: Environment) -> Settings {
+        let inputs: [any NamedInput] = [Inputs.output, Inputs.logFormat, Inputs.quiet, Inputs.debug, Inputs.timeout]
         var found: [String: String] = [:]
         var index = 0
         while index < arguments.count {
@@ -65,25 +67,20 @@ enum Reporting {
             guard argument.hasPrefix("--") else { continue }
             let body = argument.dropFirst(2)
             let name = String(body.prefix { $0 != "=" })
-            guard ["output", "log-format", "quiet", "debug", "timeout"].contains(name) else { continue }
+            guard let input = inputs.first(where: { $0.name == name }) else { continue }
             if let equals = body.firstIndex(of: "=") {
                 found[name] = String(body[body.index(after: equals)...])
-            } else if name == "quiet" {
+            } else if input.kind == .flag {
                 found[name] = "true"
             } else if index < arguments.count {
                 found[name] = arguments[index]
                 index += 1
             }
         }
-        func value(_ option: String, _ env: String) -> String? { (found[option] ?? environment[env])?.lowercased() }
-        let timeout = value("timeout", "MONGO_RS_TIMEOUT").flatMap { try? DurationParsing.parse($0, name: "--timeout", allowed: Invocation.timeoutRange) }
-        func flag(_ option: String, _ env: String) -> Bool {
-            guard let text = value(option, env) else { return false }
-            return (try? SpicaCompatibility.parseBool(text, name: option)) ?? false
-        }
-        return Settings(output: value("output", "MONGO_RS_OUTPUT").flatMap(OutputFormat.init(rawValue:)) ?? .text,
-                        log: value("log-format", "MONGO_RS_LOG_FORMAT").flatMap(LogFormat.init(rawValue:)) ?? .text,
-                        quiet: flag("quiet", "MONGO_RS_QUIET"), debug: flag("debug", "MONGO_RS_DEBUG"), timeout: timeout)
+        let from = Resolver(found: found, environment: environment)
+        func value<Value>(_ input: Input<Value>) -> Value? { try? from.value(input) }
+        return Settings(output: value(Inputs.output) ?? .text, log: value(Inputs.logFormat) ?? .text,
+                        quiet: value(Inputs.quiet) ?? false, debug: value(Inputs.debug) ?? false, timeout: value(Inputs.timeout))
     }
 
     // MARK: Lines on stderr

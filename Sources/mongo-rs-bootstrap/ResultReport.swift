@@ -127,7 +127,7 @@ struct ResultReport {
 
     var json: BSONDocument {
         Self.document(setName: setName, outcome: outcomeName, fields: fields, exitCode: exitCode, actions: actions,
-                      warnings: warnings, elapsedMs: elapsed.totalMilliseconds)
+                      warnings: warnings, elapsedMs: elapsed.wholeMilliseconds)
     }
 
     private var fields: BSONDocument {

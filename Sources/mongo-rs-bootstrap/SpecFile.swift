@@ -27,28 +27,31 @@ struct SpecFile {
     static let settingKeys = ["chainingAllowed", "heartbeatIntervalMillis", "heartbeatTimeoutSecs", "electionTimeoutMillis",
                               "catchUpTimeoutMillis", "catchUpTakeoverDelayMillis", "getLastErrorModes"]
 
-    static func load(path: String) throws(InvalidInput) -> SpecFile {
+    /// `origin`: the option or the variable that named the file.
+    static func load(path: String, origin: String) throws(InvalidInput) -> SpecFile {
+        let source = "\(origin) \(path)"
         let bytes: [UInt8]
         switch FileContents.read(path) {
         case .success(let read): bytes = read
-        case .failure(let failure): throw InvalidInput("--config \(path): cannot read the file (\(failure.reason))")
+        case .failure(let failure): throw InvalidInput("\(source): cannot read the file (\(failure.reason))")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw InvalidInput("--config \(path): not UTF-8 text")
+            throw InvalidInput("\(source): not UTF-8 text")
         }
-        return try parse(text, source: path)
+        return try parse(text, source: source)
     }
 
+    /// `source` names the file in messages: `--config rs0.yaml`.
     static func parse(_ text: String, source: String) throws(InvalidInput) -> SpecFile {
         let root: SpecYAML?
         do {
             root = try SpecYAML.parse(text)
         } catch {
-            throw InvalidInput("--config \(source): \(error.description)")
+            throw InvalidInput("\(source): \(error.description)")
         }
         let reader = Reader(source: source)
         guard let root, let mapping = root.mapping else {
-            throw InvalidInput("--config \(source): expected a mapping with name, settings and members")
+            throw InvalidInput("\(source): expected a mapping with name, settings and members")
         }
         var spec = SpecFile()
         for (keyNode, value) in mapping {
@@ -74,7 +77,7 @@ struct SpecFile {
         let source: String
 
         func error(_ node: SpecYAML, _ message: String) -> InvalidInput {
-            InvalidInput("--config \(source):\(node.line): \(message)")
+            InvalidInput("\(source):\(node.line): \(message)")
         }
 
         /// "FIELD: 'VALUE' is not WANTED (what YAML reads it as); ADVICE".

@@ -8,18 +8,14 @@ import ReplicaSetBootstrap
 /// - `--password` always takes the next argument as its value, whatever it looks like: Spica's
 ///   users hit passwords that start with '-' (spica PR 1917).
 enum SpicaCompatibility {
-    static let booleanOptions: Set<String> = ["from-srv", "bypass-quorum-check", "debug"]
-    static let valueOptions: Set<String> = [
-        "nodes", "replica-set", "timeout", "wait-for", "connect-timeout", "log-format", "output",
-        "hostname", "service", "replicas", "max-retry-connection", "wait-before-retry", "config", "arbiter", "hidden", "priority",
-        "votes", "tag", "initiate-strategy", "username", "password-file", "authentication-database",
-        "auth-mechanism", "tls-ca-file", "tls-certificate-key-file", "tls-certificate-key-file-password-file",
-    ]
-    static let secretOptions: Set<String> = ["password"]
-    static let flags: Set<String> = [
-        "dry-run", "quiet", "remove-members", "rename-members", "force-reconfig", "help", "version", "tls",
-        "tls-allow-invalid-hostnames", "tls-allow-invalid-certificates",
-    ]
+    static let booleanOptions = names(of: .yargsBoolean)
+    static let valueOptions = names(of: .value, .list)
+    static let secretOptions = names(of: .secret)
+    static let flags = names(of: .flag).union(["help", "version"])
+
+    private static func names(of kinds: InputKind...) -> Set<String> {
+        Set(Inputs.all.filter { kinds.contains($0.kind) }.map(\.name))
+    }
 
     static func normalize(_ arguments: [String]) -> [String] {
         var result: [String] = []
@@ -108,14 +104,6 @@ enum SpicaCompatibility {
         switch text.lowercased() {
         case "true", "false": return text.lowercased()
         default: return nil
-        }
-    }
-
-    static func parseBool(_ text: String, name: String) throws(InvalidInput) -> Bool {
-        switch text.lowercased() {
-        case "true", "1", "yes", "on": return true
-        case "false", "0", "no", "off", "": return false
-        default: throw InvalidInput("\(name): '\(text)' is not a boolean; give true or false")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import MongoBSON
 import MongoSimulator
 
 /// Runs simulated mongod members until SIGINT or SIGTERM.

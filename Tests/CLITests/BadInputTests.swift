@@ -77,7 +77,7 @@ struct BadInputTests {
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/"], mentions: ["--password-file /", "a directory, not a regular file"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password-file", "/dev/null", "--password", "SECRET"], mentions: ["--password-file and --password both"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u"], environment: ["MONGO_PASSWORD": "SECRET", "MONGO_RS_PASSWORD_FILE": "/etc/passwd"], mentions: ["MONGO_RS_PASSWORD_FILE and MONGO_PASSWORD are both set"]),
-        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password", "SECRET", "--auth-mechanism", "PLAIN"], mentions: ["--auth-mechanism", "'PLAIN'", "SCRAM-SHA-256, SCRAM-SHA-1, MONGODB-X509"]),
+        Case(arguments: ["--nodes", "NODE", "--username", "u", "--password", "SECRET", "--auth-mechanism", "PLAIN"], mentions: ["--auth-mechanism", "'PLAIN'", "SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509"]),
         Case(arguments: ["--nodes", "NODE", "--auth-mechanism", "SCRAM-SHA-256"], mentions: ["--auth-mechanism needs a user"]),
         Case(arguments: ["--nodes", "NODE", "--authentication-database", "users"], mentions: ["--authentication-database needs a user"]),
         Case(arguments: ["--nodes", "NODE", "--username", "u", "--password", "SECRET", "--authentication-database", "$external"], mentions: ["'$external'", "admin"]),

@@ -18,7 +18,7 @@ struct OutputTextTests {
 
     @Test("what is printed can be given back", arguments: ["1.5s", "1min", "5min", "1ms", "24h"])
     func roundTrip(_ text: String) throws {
-        let parsed = try DurationParsing.parse(text, name: "--timeout", allowed: Invocation.timeoutRange)
+        let parsed = try Inputs.timeout.parse(text, "--timeout")
         #expect(DurationParsing.format(parsed) == text)
     }
 

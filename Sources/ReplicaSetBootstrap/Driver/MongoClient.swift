@@ -72,11 +72,11 @@ final class MongoClient: @unchecked Sendable {
         var error = bson_error_t()
         let uri = try Self.uri(for: host, error: &error)
         defer { mongoc_uri_destroy(uri) }
-        let connectMS = Int32(clamping: connectTimeout.milliseconds)
+        let connectMS = Int32(clamping: connectTimeout.wholeMilliseconds)
         let applied = mongoc_uri_set_option_as_bool(uri, MONGOC_URI_DIRECTCONNECTION, true)
             && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, connectMS)
             && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, connectMS)
-            && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, Int32(clamping: socketTimeout.milliseconds))
+            && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, Int32(clamping: socketTimeout.wholeMilliseconds))
             && mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS, false)
             && mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, false)
             && mongoc_uri_set_appname(uri, "mongo-rs-bootstrap")
@@ -260,12 +260,5 @@ extension MongoError {
         }
         if cause.hasPrefix("Failed to resolve") { return "name does not resolve (DNS has no address for \(host.host) yet)" }
         return cause.isEmpty ? message : cause
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -120,7 +120,7 @@ final class NodeConnections: Sendable {
             var document = helloCommand
             if let topologyVersion {
                 document["topologyVersion"] = .document(topologyVersion.document)
-                document["maxAwaitTimeMS"] = .int64(maxAwait.milliseconds)
+                document["maxAwaitTimeMS"] = .int64(maxAwait.wholeMilliseconds)
             }
             // Without credentials: mongod answers hello before authentication, so a node's state
             // is seen even when it does not (yet) know the user (a new mongod before its
@@ -152,7 +152,7 @@ final class NodeConnections: Sendable {
         case .reconfig(let config, let force, let maxTime):
             var document: BSONDocument = ["replSetReconfig": .document(config.document)]
             if force { document["force"] = true }
-            document["maxTimeMS"] = .int64(maxTime.milliseconds)
+            document["maxTimeMS"] = .int64(maxTime.wholeMilliseconds)
             // The command client's socket timeout (ConnectionOptions.commandTimeout) must exceed maxTime.
             _ = try run(document, on: command, socketTimeout: options.commandTimeout)
             return .reconfigured

@@ -130,7 +130,7 @@ struct DebugLoggingNodes: ReplicaSetNodes {
         self.elapsed = elapsed
     }
 
-    func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
+    func run(_ command: NodeCommand, on host: HostAddress) async throws(MongoError) -> CommandReply {
         log.debugLine(command.debugDescription, node: host, stream: "→", elapsed: elapsed())
         do throws(MongoError) {
             let reply = try await wrapped.run(command, on: host)
@@ -143,7 +143,7 @@ struct DebugLoggingNodes: ReplicaSetNodes {
     }
 }
 
-extension BootstrapStateMachine.NodeCommand {
+extension NodeCommand {
     var debugDescription: String {
         switch self {
         case .awaitHello(let version?, let maxAwait): return "hello (awaiting a change from topologyVersion counter \(version.counter), up to \(DurationParsing.format(maxAwait)))"
@@ -159,7 +159,7 @@ extension BootstrapStateMachine.NodeCommand {
     }
 }
 
-extension BootstrapStateMachine.CommandReply {
+extension CommandReply {
     var debugDescription: String {
         switch self {
         case .hello(let hello):

@@ -13,8 +13,8 @@ public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration
     }
 
     private enum Event: Sendable {
-        case helloReplied(HostAddress, Swift.Result<BootstrapStateMachine.CommandReply, MongoError>)
-        case commandReplied(HostAddress, Swift.Result<BootstrapStateMachine.CommandReply, MongoError>)
+        case helloReplied(HostAddress, Swift.Result<CommandReply, MongoError>)
+        case commandReplied(HostAddress, Swift.Result<CommandReply, MongoError>)
         case timerFired
         case deadlineReached
     }
@@ -95,14 +95,14 @@ public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration
         return Result(outcome: outcome, elapsed: elapsed(), actions: machine.actionsTaken)
     }
 
-    private func perform(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress, after delay: Duration,
+    private func perform(_ command: NodeCommand, on host: HostAddress, after delay: Duration,
                          in group: inout DiscardingTaskGroup, sink: AsyncStream<Event>.Continuation) {
         group.addTask { [clock, nodes] in
             if delay > .zero {
                 guard (try? await clock.sleep(for: delay)) != nil else { return }
             }
             guard !Task.isCancelled else { return }
-            let result: Swift.Result<BootstrapStateMachine.CommandReply, MongoError>
+            let result: Swift.Result<CommandReply, MongoError>
             do throws(MongoError) {
                 result = .success(try await nodes.run(command, on: host))
             } catch {

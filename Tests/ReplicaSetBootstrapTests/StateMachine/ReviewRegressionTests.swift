@@ -260,7 +260,7 @@ struct ConnectionAttemptRegressionTests {
 }
 
 struct HangingInitiateNodes: ReplicaSetNodes {
-    func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
+    func run(_ command: NodeCommand, on host: HostAddress) async throws(MongoError) -> CommandReply {
         switch command {
         case .awaitHello(let version, _):
             if version != nil { try? await Task.sleep(for: .seconds(100)) }

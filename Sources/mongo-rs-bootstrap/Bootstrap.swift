@@ -86,7 +86,7 @@ struct Bootstrap {
         }
         // What discovery took counts too: the progress log and the result show time since start.
         let before = started.duration(to: clock.now)
-        let runner = BootstrapRunner(configuration: configuration, nodes: replicaSetNodes, clock: clock, timeout: remaining) { [log] progress, elapsed in
+        let runner = StateMachineRunner(configuration: configuration, nodes: replicaSetNodes, clock: clock, timeout: remaining) { [log] progress, elapsed in
             log.report(progress, elapsed: before + elapsed)
         }
         let run = Task { await runner.run() }

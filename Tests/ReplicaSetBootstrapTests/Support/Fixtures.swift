@@ -1,8 +1,8 @@
 import MongoBSON
 @testable import ReplicaSetBootstrap
 
-typealias Machine = BootstrapStateMachine
-typealias Action = BootstrapStateMachine.Action
+typealias Machine = ReplicaSetStateMachine
+typealias Action = ReplicaSetStateMachine.Action
 
 let a = HostAddress(host: "db-0.mongo")
 let b = HostAddress(host: "db-1.mongo")

@@ -9,7 +9,7 @@
 /// The decisions live in extensions by concern: `+Initiate` (a set that does not exist yet),
 /// `+Reconcile` (an existing set: step-up, reconfiguration, forced reconfig), `+Verify` (when to
 /// exit 0, and what to report otherwise).
-public struct BootstrapStateMachine: Sendable {
+public struct ReplicaSetStateMachine: Sendable {
     public struct Configuration: Hashable, Sendable {
         public var spec: ReplicaSetSpec
         /// Notes from building the spec, repeated in the summary.
@@ -128,7 +128,8 @@ public struct BootstrapStateMachine: Sendable {
         case known(NodeStatus)
     }
 
-    struct Node: Sendable {
+    /// One node as the run tracks it: what it last answered, its two connections, its pacing.
+    struct TrackedNode: Sendable {
         let host: HostAddress
         /// Requested by the user (`--nodes`, the spec); false for members found in a config,
         /// watched because the primary, or a majority, may be among them.
@@ -185,7 +186,7 @@ public struct BootstrapStateMachine: Sendable {
 
     public let configuration: Configuration
     /// Only ever appended to, through `appendNode`, which keeps `nodeIndices`.
-    var nodes: [Node]
+    var nodes: [TrackedNode]
     /// Where each host is in `nodes`: looked up for every reply and every config member.
     private var nodeIndices: [HostAddress: Int] = [:]
     var sequence = 0
@@ -243,7 +244,7 @@ public struct BootstrapStateMachine: Sendable {
         self.nodes = []
         self.mappedSpec = configuration.spec
         self.random = SplitMix64(seed: configuration.seed)
-        for host in configuration.spec.hosts { appendNode(Node(host: host, pacing: configuration.pacing)) }
+        for host in configuration.spec.hosts { appendNode(TrackedNode(host: host, pacing: configuration.pacing)) }
     }
 
     public var isFinished: Bool { finished }
@@ -511,7 +512,7 @@ public struct BootstrapStateMachine: Sendable {
         }
         var actions: [Action] = []
         for host in new {
-            appendNode(Node(host: host, listed: false, pacing: configuration.pacing))
+            appendNode(TrackedNode(host: host, listed: false, pacing: configuration.pacing))
             actions.append(sendHello(nodes.count - 1, topologyVersion: nil))
         }
         return actions
@@ -563,9 +564,9 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     /// The nodes that matter now: the listed ones, and the members of the set's config.
-    var watchedNodes: [Node] {
+    var watchedNodes: [TrackedNode] {
         let members = Set(currentConfig?.value.members.map(\.host) ?? [])
-        let isWatched = { (node: Node) in node.listed || (members.contains(node.host) && !isShadowed(node)) }
+        let isWatched = { (node: TrackedNode) in node.listed || (members.contains(node.host) && !isShadowed(node)) }
         // Usually every node is: then no copy of the nodes is made. This is asked many times per event.
         return nodes.allSatisfy(isWatched) ? nodes : nodes.filter(isWatched)
     }
@@ -707,7 +708,7 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     /// A host keeps the index it was first seen at.
-    mutating func appendNode(_ node: Node) {
+    mutating func appendNode(_ node: TrackedNode) {
         if nodeIndices[node.host] == nil { nodeIndices[node.host] = nodes.count }
         nodes.append(node)
     }
@@ -805,3 +806,8 @@ public struct BootstrapStateMachine: Sendable {
         return [.finish(outcome)]
     }
 }
+
+/// The name before the rename, for the command line's option files only, which another branch
+/// rewrites: remove once they say `ReplicaSetStateMachine`.
+@available(*, deprecated, renamed: "ReplicaSetStateMachine")
+public typealias BootstrapStateMachine = ReplicaSetStateMachine

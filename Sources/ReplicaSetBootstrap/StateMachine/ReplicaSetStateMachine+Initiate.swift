@@ -1,9 +1,9 @@
 /// A set that does not exist yet: when and what to initiate, and what mongod's answers mean.
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     mutating func considerInitiate(_ now: Duration) -> [Action] {
         guard !writeInFlight else { return [] }
         let since = lastInitiateSeq
-        let confirmedFresh = { (node: Node) in
+        let confirmedFresh = { (node: TrackedNode) in
             node.isFresh && node.freshConfirmedSeq > since && !(node.hello?.value.hasConfig ?? true)
         }
         let initiator = spec.initiator
@@ -68,7 +68,7 @@ extension BootstrapStateMachine {
     }
 }
 
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     /// How long "… maps to this node" may go on before the hint about names.
     static let namesHintAfter = Duration.seconds(5)
 }
@@ -81,7 +81,7 @@ extension MongoError {
     }
 }
 
-extension BootstrapStateMachine.Node {
+extension ReplicaSetStateMachine.TrackedNode {
     /// Tried and not reached (a node never tried yet is not counted).
     var isUnreachable: Bool {
         if case .unreachable = status { return true }

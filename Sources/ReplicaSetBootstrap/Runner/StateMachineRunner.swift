@@ -1,7 +1,7 @@
 /// The one loop that performs the state machine's actions: it sends commands through
 /// `ReplicaSetNodes`, sleeps on the injected clock, feeds every result back as an event and ends
 /// with the machine's outcome. All I/O of a run happens here.
-public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration == Duration {
+public struct StateMachineRunner<RunClock: Clock>: Sendable where RunClock.Duration == Duration {
     public typealias ProgressHandler = @Sendable (Progress, _ elapsed: Duration) -> Void
 
     /// How a run ended: with the machine's outcome, or interrupted (task cancelled) without one.
@@ -19,13 +19,13 @@ public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration
         case deadlineReached
     }
 
-    private let configuration: BootstrapStateMachine.Configuration
+    private let configuration: ReplicaSetStateMachine.Configuration
     private let nodes: any ReplicaSetNodes
     private let clock: RunClock
     private let timeout: Duration
     private let onProgress: ProgressHandler
 
-    public init(configuration: BootstrapStateMachine.Configuration, nodes: any ReplicaSetNodes, clock: RunClock,
+    public init(configuration: ReplicaSetStateMachine.Configuration, nodes: any ReplicaSetNodes, clock: RunClock,
                 timeout: Duration, onProgress: @escaping ProgressHandler = { _, _ in }) {
         self.configuration = configuration
         self.nodes = nodes
@@ -35,7 +35,7 @@ public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration
     }
 
     public func run() async -> Result {
-        var machine = BootstrapStateMachine(configuration)
+        var machine = ReplicaSetStateMachine(configuration)
         let start = clock.now
         let elapsed = { start.duration(to: clock.now) }
         let (events, sink) = AsyncStream.makeStream(of: Event.self)

@@ -1,6 +1,6 @@
 /// When a run may exit 0, and what it reports: the summary, a dry run's plan, and what was still
 /// missing when it gives up.
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     /// Invariant 4: exit 0 only with a writable primary whose hello and config were both asked for
     /// after the last write, the config being the desired one and (when mongod can tell)
     /// committed.
@@ -47,7 +47,7 @@ extension BootstrapStateMachine {
     }
 
     /// What was last seen of a node, in words.
-    func observation(of node: Node) -> String {
+    func observation(of node: TrackedNode) -> String {
         switch node.status {
         case .unknown: return "not reached"
         case .unreachable(let error): return "unreachable: \(error.message)"

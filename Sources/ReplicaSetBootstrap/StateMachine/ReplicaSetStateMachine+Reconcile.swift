@@ -1,6 +1,6 @@
 /// An existing set: get a primary (step-up, or a forced config when a majority is lost), then
 /// take it to the desired config one safe reconfig at a time, each committed before the next.
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     mutating func reconcile(_ now: Duration, current: ReplicaSetConfig) -> [Action] {
         guard let primary = writablePrimary else {
             if let forced = considerForce(now, config: current) { return forced }
@@ -239,7 +239,7 @@ extension ReconfigStep {
     }
 }
 
-private func hasNewerWrite(_ a: BootstrapStateMachine.Node, than b: BootstrapStateMachine.Node) -> Bool {
+private func hasNewerWrite(_ a: ReplicaSetStateMachine.TrackedNode, than b: ReplicaSetStateMachine.TrackedNode) -> Bool {
     switch (a.hello?.value.lastWrite, b.hello?.value.lastWrite) {
     case (.some(let x), .some(let y)) where x != y: return x > y
     case (.some, nil): return true

@@ -50,10 +50,16 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public func hasCode(_ code: ServerErrorCode) -> Bool { serverCode == code.rawValue }
 
+    /// The server's code, when it is one this tool knows.
+    var knownCode: ServerErrorCode? { serverCode.flatMap(ServerErrorCode.init(rawValue:)) }
+
+    /// The server refused the command for good (`ServerErrorCode.isRetriable`).
+    var isServerRefusal: Bool { !(knownCode?.isRetriable ?? true) }
+
     public var isNetworkError: Bool {
         switch kind {
         case .nameNotResolved, .connectionRefused, .networkFailure: return true
-        default: return false
+        case .server, .authentication, .certificateRejected, .unexpectedReply, .invalidReply, .client: return false
         }
     }
 
@@ -85,9 +91,7 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         case .nameNotResolved, .connectionRefused, .networkFailure: return true
         case .authentication, .certificateRejected, .client, .invalidReply: return false
         case .unexpectedReply: return true
-        case .server(let code, _):
-            guard let known = ServerErrorCode(rawValue: code) else { return true }
-            return known.isRetriable
+        case .server: return !isServerRefusal
         }
     }
 

@@ -48,15 +48,35 @@ public enum ServerErrorCode: Int, Sendable, CaseIterable {
         }
     }
 
+    /// Whether a write that failed with this code is tried again (after a backoff) rather than
+    /// refused: the one list the state machine reads. Access denied ends a run (exit 77); a
+    /// config mongod's validation rejects fails the same way again (exit 65), but for an
+    /// initiate's "… maps to this node", which heals once the name resolves. The machine reads
+    /// some retried codes further: 23 (observe again), 50 (wait for the commitment), 103 (plan
+    /// again; the third rejection of a version is final).
     var isRetriable: Bool {
         switch self {
-        case .unauthorized, .authenticationFailed, .noReplicationEnabled, .commandNotFound, .nodeNotElectable:
+        case .unauthorized, .authenticationFailed, .invalidReplicaSetConfig, .nodeNotElectable:
             return false
-        case .alreadyInitialized, .invalidReplicaSetConfig, .newReplicaSetConfigurationIncompatible:
-            // Not errors to retry blindly: the state machine reads them.
-            return false
-        default:
+        case .alreadyInitialized, .maxTimeMSExpired, .commandNotFound, .nodeNotFound, .noReplicationEnabled,
+             .shutdownInProgress, .notYetInitialized, .newReplicaSetConfigurationIncompatible, .configurationInProgress,
+             .commandFailed, .primarySteppedDown, .currentConfigNotCommittedYet, .notWritablePrimary,
+             .interruptedAtShutdown, .interruptedDueToReplStateChange, .notPrimaryNoSecondaryOk, .notPrimaryOrSecondary:
             return true
+        }
+    }
+
+    /// mongod answers a replSetReconfig with this code only before it installs the new config;
+    /// after the others (189, or a lost reply) the config may well be in place.
+    var rejectsReconfigBeforeInstalling: Bool {
+        switch self {
+        case .invalidReplicaSetConfig, .newReplicaSetConfigurationIncompatible, .nodeNotElectable, .configurationInProgress,
+             .currentConfigNotCommittedYet, .notWritablePrimary, .nodeNotFound:
+            return true
+        case .unauthorized, .authenticationFailed, .alreadyInitialized, .maxTimeMSExpired, .commandNotFound,
+             .noReplicationEnabled, .shutdownInProgress, .notYetInitialized, .commandFailed, .primarySteppedDown,
+             .interruptedAtShutdown, .interruptedDueToReplStateChange, .notPrimaryNoSecondaryOk, .notPrimaryOrSecondary:
+            return false
         }
     }
 }

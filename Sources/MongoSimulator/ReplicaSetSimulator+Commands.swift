@@ -237,7 +237,7 @@ extension ReplicaSetSimulator {
             if me.secondaryDelaySecs > 0 { reply.append(legacy ? "slaveDelay" : "secondaryDelaySecs", Self.number(me.secondaryDelaySecs)) }
             if let tags = me.tags, !tags.isEmpty { reply.append("tags", .document(tags)) }
             reply.append("me", .string(me.host))
-            if node.role == .leader { reply.append("electionId", .objectId(Node.electionId(term: node.electionIdTerm))) }
+            if node.role == .leader { reply.append("electionId", .objectId(SimulatedMongod.electionId(term: node.electionIdTerm))) }
             var lastWrite: BSONDocument = ["opTime": node.lastApplied.document, "lastWriteDate": node.lastApplied.date]
             if !node.lastCommitted.isNull {
                 lastWrite.append("majorityOpTime", node.lastCommitted.document)

@@ -40,7 +40,7 @@ public actor ReplicaSetSimulator {
     public nonisolated let hosts: [String]
     public nonisolated let options: SimulatorOptions
 
-    var nodes: [Node]
+    var nodes: [SimulatedMongod]
     let servers: [MemberServer]
     let eventLoopGroup: MultiThreadedEventLoopGroup
     var partitions: Set<Set<Int>> = []
@@ -74,9 +74,9 @@ public actor ReplicaSetSimulator {
         hosts = addresses
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         eventLoopGroup = group
-        var nodes: [Node] = []
+        var nodes: [SimulatedMongod] = []
         for (index, spec) in members.enumerated() {
-            var node = Node(index: index, host: addresses[index], aliases: spec.aliases, replSetName: nil)
+            var node = SimulatedMongod(index: index, host: addresses[index], aliases: spec.aliases, replSetName: nil)
             node.usersArriveWithInitialSync = spec.usersArriveWithInitialSync
             switch spec.role {
             case .member: node.replSetName = options.setName

@@ -230,7 +230,7 @@ struct Report {
         Nothing tells a client that a port has started listening: the tool finds out by connecting
         again. A refused connection means the host is up and its mongod is starting, so the tool
         retries within milliseconds: 2 ms doubling to a 5 ms cap, each delay drawn from ½–1× of that
-        (`BootstrapStateMachine.Configuration.reconnectAfterRefusal`). Failures that say less (a name
+        (`ReplicaSetStateMachine.Configuration.reconnectAfterRefusal`). Failures that say less (a name
         that does not resolve, a timeout) keep the slower backoff, 5 ms doubling to 100 ms
         (`reconnect`). Here p50 \(samples.median.formatted), p95 \(samples.p95.formatted), max \(samples.max.formatted). \(verdict) The other changes are seen
         within about a millisecond because the tool keeps an awaitable `hello` waiting on every member

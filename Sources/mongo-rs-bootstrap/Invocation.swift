@@ -23,7 +23,7 @@ struct Invocation {
     var notes: [String]
     var timeout: Duration
     var connectTimeout: Duration
-    var waitFor: BootstrapStateMachine.WaitFor
+    var waitFor: ReplicaSetStateMachine.WaitFor
     var dryRun: Bool
     var logFormat: LogFormat
     var output: OutputFormat
@@ -33,7 +33,7 @@ struct Invocation {
     var removeMembers: Bool
     var renameMembers: Bool
     var forceReconfig: Bool
-    var initiateStrategy: BootstrapStateMachine.InitiateStrategy
+    var initiateStrategy: ReplicaSetStateMachine.InitiateStrategy
     var reconnect: Backoff
     var reconnectAfterRefusal: Backoff
     var security: ConnectionSecurity
@@ -118,8 +118,8 @@ struct Invocation {
         if quiet && debug { throw InvalidInput("--quiet and --debug contradict each other: give one") }
 
         // Spica's retry flags keep their meaning: attempts to reach a node, seconds apart.
-        reconnect = BootstrapStateMachine.Configuration.defaultReconnect
-        reconnectAfterRefusal = BootstrapStateMachine.Configuration.defaultReconnectAfterRefusal
+        reconnect = ReplicaSetStateMachine.Configuration.defaultReconnect
+        reconnectAfterRefusal = ReplicaSetStateMachine.Configuration.defaultReconnectAfterRefusal
         // A plain number is seconds, as Spica's `--wait-before-retry` took it.
         if let wait = try from.value(Inputs.waitBeforeRetry) {
             reconnect = .fixed(wait)
@@ -234,8 +234,8 @@ struct Invocation {
         return (limited, notes)
     }
 
-    var machineConfiguration: BootstrapStateMachine.Configuration {
-        BootstrapStateMachine.Configuration(
+    var machineConfiguration: ReplicaSetStateMachine.Configuration {
+        ReplicaSetStateMachine.Configuration(
             spec: spec, notes: notes, dryRun: dryRun, waitFor: waitFor, removeMembers: removeMembers, renameMembers: renameMembers,
             forceReconfig: forceReconfig, initiateStrategy: initiateStrategy, reconnect: reconnect,
             reconnectAfterRefusal: reconnectAfterRefusal,

@@ -176,7 +176,7 @@ struct MongoRSBootstrap: AsyncParsableCommand {
         // The run's own deadline ends it with 69; if it is stalled past that, the timer ends it.
         SignalSafeOutput.runStarting(setName: invocation.spec.name, warnings: invocation.warnings)
         Backstop.arm(after: invocation.timeout + Backstop.grace, for: .run)
-        let (code, nodes) = await Bootstrap(invocation).run()
+        let (code, nodes) = await Run(invocation).perform()
         ProcessExit.end(code, closing: nodes)
     }
 }
@@ -213,7 +213,7 @@ enum Inputs {
     static let forceReconfig: Input<Bool> = .flag(
         "force-reconfig", \.forceReconfig, env: "MONGO_RS_FORCE_RECONFIG",
         about: "Only when no primary can be elected because a majority of voters is unreachable (for longer than the election timeout): force a config of the reachable members, naming the members it drops. Never otherwise.")
-    static let initiateStrategy: Input<BootstrapStateMachine.InitiateStrategy> = .choice(
+    static let initiateStrategy: Input<ReplicaSetStateMachine.InitiateStrategy> = .choice(
         "initiate-strategy", \.initiateStrategy, env: "MONGO_RS_INITIATE_STRATEGY",
         about: "full: initiate once every member is reachable and fresh; incremental: initiate the first member alone as soon as it is reachable and add the others as they come (for StatefulSets whose pods start one by one; a member that is down but holds an old config is not seen). (default: full)")
     static let replicaSet: Input<String> = .text(
@@ -222,7 +222,7 @@ enum Inputs {
     static let timeout: Input<Duration> = .duration(
         "timeout", \.timeout, env: "MONGO_RS_TIMEOUT", allowed: .milliseconds(1)...(.seconds(86400)),
         about: "Give up after this long (exit 69), e.g. 90s, 5m, 1h; 1ms to 24h (default: 5m). A tool still running 1 s later is ended by a timer (exit 70).")
-    static let waitFor: Input<BootstrapStateMachine.WaitFor> = .choice(
+    static let waitFor: Input<ReplicaSetStateMachine.WaitFor> = .choice(
         "wait-for", \.waitFor, env: "MONGO_RS_WAIT_FOR",
         about: "primary: exit once a writable primary has the requested config; all: also wait until every member is PRIMARY, SECONDARY or ARBITER (default: primary).")
     static let connectTimeout: Input<Duration> = .duration(

@@ -18,10 +18,10 @@ public final class MongocNodes: ReplicaSetNodes {
         for host in hosts { _ = connections(to: host) }
     }
 
-    public func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
+    public func run(_ command: NodeCommand, on host: HostAddress) async throws(MongoError) -> CommandReply {
         let node = connections(to: host)
         let queue = command.usesMonitorConnection ? node.monitorQueue : node.commandQueue
-        let result: Result<BootstrapStateMachine.CommandReply, MongoError> = await runBlocking(on: queue, host: host) {
+        let result: Result<CommandReply, MongoError> = await runBlocking(on: queue, host: host) {
             Result { () throws(MongoError) in try node.run(command) }
         }
         return try result.get()
@@ -114,7 +114,7 @@ final class NodeConnections: Sendable {
         }
     }
 
-    func run(_ request: BootstrapStateMachine.NodeCommand) throws(MongoError) -> BootstrapStateMachine.CommandReply {
+    func run(_ request: NodeCommand) throws(MongoError) -> CommandReply {
         switch request {
         case .awaitHello(let topologyVersion, let maxAwait):
             var document = helloCommand

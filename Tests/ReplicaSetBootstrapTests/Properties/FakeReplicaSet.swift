@@ -51,7 +51,7 @@ struct FakeReplicaSet {
     }
 
     enum Event {
-        case reply(node: Int, command: Machine.NodeCommand, requestSeq: Int)
+        case reply(node: Int, command: NodeCommand, requestSeq: Int)
         case awaitTimeout(waiter: Int)
         case timer
         case deadline
@@ -82,7 +82,7 @@ struct FakeReplicaSet {
     var requestSeqOfAction = 0
     var lastFreshDelivered: [Int: Int] = [:]
     var initiateSendSeqs: [Int] = []
-    var writeSends: [Machine.NodeCommand] = []
+    var writeSends: [NodeCommand] = []
     var lastWriteReplySeq = -1
     var writableHellos: [(node: Int, requestSeq: Int, setVersion: Int?)] = []
     var configsDelivered: [(node: Int, requestSeq: Int, config: ReplicaSetConfig)] = []
@@ -232,7 +232,7 @@ struct FakeReplicaSet {
         }
     }
 
-    private mutating func send(_ command: Machine.NodeCommand, to host: HostAddress, after delay: Duration) {
+    private mutating func send(_ command: NodeCommand, to host: HostAddress, after delay: Duration) {
         let index = nodes.firstIndex { $0.host == host }!
         requestSeqOfAction = seq
         if command.isWrite {
@@ -253,7 +253,7 @@ struct FakeReplicaSet {
 
     // MARK: - Answers, as mongod gives them
 
-    private mutating func deliver(_ command: Machine.NodeCommand, from index: Int, requestSeq: Int, machine: inout Machine) -> [Action] {
+    private mutating func deliver(_ command: NodeCommand, from index: Int, requestSeq: Int, machine: inout Machine) -> [Action] {
         let host = nodes[index].host
         let lost = Int(random.next() % 100) < scenario.failurePercent
         if !isListening(index) || (lost && !command.isWrite) {

@@ -260,7 +260,7 @@ struct ConnectionAttemptRegressionTests {
 }
 
 struct HangingInitiateNodes: ReplicaSetNodes {
-    func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
+    func run(_ command: NodeCommand, on host: HostAddress) async throws(MongoError) -> CommandReply {
         switch command {
         case .awaitHello(let version, _):
             if version != nil { try? await Task.sleep(for: .seconds(100)) }
@@ -280,7 +280,7 @@ struct HangingInitiateNodes: ReplicaSetNodes {
 struct RunnerRegressionTests {
     @Test("interrupted while replSetInitiate is in flight: the result still names it")
     func interruptedWrite() async {
-        let runner = BootstrapRunner(configuration: configuration([a, b]), nodes: HangingInitiateNodes(), clock: ContinuousClock(), timeout: .seconds(30))
+        let runner = StateMachineRunner(configuration: configuration([a, b]), nodes: HangingInitiateNodes(), clock: ContinuousClock(), timeout: .seconds(30))
         let task = Task { await runner.run() }
         try? await Task.sleep(for: .milliseconds(300))
         task.cancel()

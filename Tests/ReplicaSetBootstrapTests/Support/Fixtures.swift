@@ -1,8 +1,8 @@
 import MongoBSON
 @testable import ReplicaSetBootstrap
 
-typealias Machine = BootstrapStateMachine
-typealias Action = BootstrapStateMachine.Action
+typealias Machine = ReplicaSetStateMachine
+typealias Action = ReplicaSetStateMachine.Action
 
 let a = HostAddress(host: "db-0.mongo")
 let b = HostAddress(host: "db-1.mongo")
@@ -30,7 +30,7 @@ func tv(_ counter: Int64, _ pid: ObjectId = processId) -> TopologyVersion {
     TopologyVersion(processId: pid, counter: counter)
 }
 
-func awaitHello(_ version: TopologyVersion?) -> Machine.NodeCommand {
+func awaitHello(_ version: TopologyVersion?) -> NodeCommand {
     .awaitHello(version, maxAwait: maxAwait)
 }
 
@@ -127,7 +127,7 @@ extension Array where Element == Action {
     }
 }
 
-extension Machine.CommandReply {
+extension CommandReply {
     /// A primary's answer to replSetGetConfig with commitmentStatus, the config committed.
     static func committed(_ config: ReplicaSetConfig) -> Self {
         .committedConfig(config, committed: true)

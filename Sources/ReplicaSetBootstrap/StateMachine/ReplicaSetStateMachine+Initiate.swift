@@ -1,10 +1,9 @@
 /// A set that does not exist yet: when and what to initiate, and what mongod's answers mean.
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     mutating func considerInitiate(_ now: Duration) -> [Action] {
         guard !writeInFlight else { return [] }
-        let since = lastInitiateSeq
-        let confirmedFresh = { (node: Node) in
-            node.isFresh && node.freshConfirmedSeq > since && !(node.hello?.value.hasConfig ?? true)
+        let confirmedFresh = { [initiate] (node: TrackedNode) in
+            node.isFresh && node.isConfirmedFresh(since: initiate) && !(node.hello?.value.hasConfig ?? true)
         }
         let initiator = spec.initiator
         let listed = nodes.lazy.filter(\.listed)
@@ -25,52 +24,27 @@ extension BootstrapStateMachine {
         if configuration.dryRun {
             return finish(.planned(plan(steps: [.initiate(initiator, config)])))
         }
-        guard now >= initiateNotBefore else { return wakeUp(at: initiateNotBefore, now: now) }
+        guard now >= initiate.retry.notBefore else { return wakeUp(at: initiate.retry.notBefore, now: now) }
         guard let index = nodeIndex(forMember: initiator), nodes[index].command == nil else { return [] }
-        lastInitiateSeq = sequence
-        lastInitiateFailed = false
+        initiate.sent(at: sequence)
         return [.report(.initiating(initiator, config)), send(.initiate(config), to: index)]
     }
 
     mutating func initiateFailed(_ error: MongoError, on index: Int, at now: Duration) -> [Action] {
         let host = nodes[index].host
         completeWrite(on: index, error: error)
-        lastInitiateFailed = true
-        lastInitiateError = error
         if let refusal = initiateRefusal(error, host: host) { return finish(.refused(refusal)) }
-        initiateFailures += 1
-        let delay = configuration.retry.delay(afterFailures: initiateFailures, random: &random)
-        initiateNotBefore = now + delay
+        let (delay, namesHint) = initiate.failed(error, at: now, backoff: configuration.retry, random: &random)
         var actions: [Action] = [.report(error.hasCode(.alreadyInitialized) ? .alreadyInitialized(host) : .initiateFailed(host, error, retryIn: delay))]
-        if error.isNotFindingItself {
-            // A name that resolves late heals within seconds; one that never will is a mistake
-            // in --nodes, worth saying once what to check.
-            let since = notFindingItselfSince ?? now
-            notFindingItselfSince = since
-            if now - since >= Self.namesHintAfter, !namesHintGiven {
-                namesHintGiven = true
-                actions.append(.report(.waiting("hint: \(Blocker.namesHint(host))")))
-            }
-        } else {
-            notFindingItselfSince = nil
-        }
+        if namesHint { actions.append(.report(.waiting("hint: \(Blocker.namesHint(host))"))) }
         return actions
     }
 
     /// 93 is how mongod re-codes every validation failure of an initiate. Only "maps to this node"
     /// can heal by itself (the initiator's own name does not resolve to it yet).
     private func initiateRefusal(_ error: MongoError, host: HostAddress) -> Refusal? {
-        if error.hasCode(.invalidReplicaSetConfig) && !error.message.contains("maps to this node") {
-            return .configRejected(host, error)
-        }
-        if error.hasCode(.nodeNotElectable) { return .configRejected(host, error) }
-        return nil
+        error.isServerRefusal && !error.isNotFindingItself ? .configRejected(host, error) : nil
     }
-}
-
-extension BootstrapStateMachine {
-    /// How long "… maps to this node" may go on before the hint about names.
-    static let namesHintAfter = Duration.seconds(5)
 }
 
 extension MongoError {
@@ -81,7 +55,12 @@ extension MongoError {
     }
 }
 
-extension BootstrapStateMachine.Node {
+extension ReplicaSetStateMachine.TrackedNode {
+    /// Confirmed fresh (NotYetInitialized) by a status asked for after the last initiate attempt.
+    func isConfirmedFresh(since attempts: InitiateAttempts) -> Bool {
+        freshConfirmedSeq.map(attempts.isAfterLastAttempt) ?? false
+    }
+
     /// Tried and not reached (a node never tried yet is not counted).
     var isUnreachable: Bool {
         if case .unreachable = status { return true }

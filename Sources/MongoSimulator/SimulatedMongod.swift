@@ -57,7 +57,7 @@ enum LeaderMode: Sendable { case notLeader, leaderElect, writablePrimary, steppi
 
 /// One simulated mongod: its command line, its disk, and the state of its running process
 /// (the parts of `ReplicationCoordinatorImpl` and `TopologyCoordinator` the simulator models).
-struct Node: Sendable {
+struct SimulatedMongod: Sendable {
     let index: Int
     let host: String
     var aliases: [String]
@@ -108,7 +108,7 @@ struct Node: Sendable {
     mutating func boot() {
         let kept = (storage, faults)
         let usersArriveWithInitialSync = self.usersArriveWithInitialSync
-        self = Node(index: index, host: host, aliases: aliases, replSetName: replSetName)
+        self = SimulatedMongod(index: index, host: host, aliases: aliases, replSetName: replSetName)
         self.usersArriveWithInitialSync = usersArriveWithInitialSync
         (storage, faults) = kept
         isRunning = true

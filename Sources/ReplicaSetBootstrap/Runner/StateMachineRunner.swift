@@ -1,7 +1,7 @@
 /// The one loop that performs the state machine's actions: it sends commands through
 /// `ReplicaSetNodes`, sleeps on the injected clock, feeds every result back as an event and ends
 /// with the machine's outcome. All I/O of a run happens here.
-public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration == Duration {
+public struct StateMachineRunner<RunClock: Clock>: Sendable where RunClock.Duration == Duration {
     public typealias ProgressHandler = @Sendable (Progress, _ elapsed: Duration) -> Void
 
     /// How a run ended: with the machine's outcome, or interrupted (task cancelled) without one.
@@ -13,19 +13,19 @@ public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration
     }
 
     private enum Event: Sendable {
-        case helloReplied(HostAddress, Swift.Result<BootstrapStateMachine.CommandReply, MongoError>)
-        case commandReplied(HostAddress, Swift.Result<BootstrapStateMachine.CommandReply, MongoError>)
+        case helloReplied(HostAddress, Swift.Result<CommandReply, MongoError>)
+        case commandReplied(HostAddress, Swift.Result<CommandReply, MongoError>)
         case timerFired
         case deadlineReached
     }
 
-    private let configuration: BootstrapStateMachine.Configuration
+    private let configuration: ReplicaSetStateMachine.Configuration
     private let nodes: any ReplicaSetNodes
     private let clock: RunClock
     private let timeout: Duration
     private let onProgress: ProgressHandler
 
-    public init(configuration: BootstrapStateMachine.Configuration, nodes: any ReplicaSetNodes, clock: RunClock,
+    public init(configuration: ReplicaSetStateMachine.Configuration, nodes: any ReplicaSetNodes, clock: RunClock,
                 timeout: Duration, onProgress: @escaping ProgressHandler = { _, _ in }) {
         self.configuration = configuration
         self.nodes = nodes
@@ -35,7 +35,7 @@ public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration
     }
 
     public func run() async -> Result {
-        var machine = BootstrapStateMachine(configuration)
+        var machine = ReplicaSetStateMachine(configuration)
         let start = clock.now
         let elapsed = { start.duration(to: clock.now) }
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
@@ -95,14 +95,14 @@ public struct BootstrapRunner<RunClock: Clock>: Sendable where RunClock.Duration
         return Result(outcome: outcome, elapsed: elapsed(), actions: machine.actionsTaken)
     }
 
-    private func perform(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress, after delay: Duration,
+    private func perform(_ command: NodeCommand, on host: HostAddress, after delay: Duration,
                          in group: inout DiscardingTaskGroup, sink: AsyncStream<Event>.Continuation) {
         group.addTask { [clock, nodes] in
             if delay > .zero {
                 guard (try? await clock.sleep(for: delay)) != nil else { return }
             }
             guard !Task.isCancelled else { return }
-            let result: Swift.Result<BootstrapStateMachine.CommandReply, MongoError>
+            let result: Swift.Result<CommandReply, MongoError>
             do throws(MongoError) {
                 result = .success(try await nodes.run(command, on: host))
             } catch {

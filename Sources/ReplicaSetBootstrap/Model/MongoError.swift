@@ -50,10 +50,16 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public func hasCode(_ code: ServerErrorCode) -> Bool { serverCode == code.rawValue }
 
+    /// The server's code, when it is one this tool knows.
+    var knownCode: ServerErrorCode? { serverCode.flatMap(ServerErrorCode.init(rawValue:)) }
+
+    /// The server refused the command for good (`ServerErrorCode.isRetriable`).
+    var isServerRefusal: Bool { !(knownCode?.isRetriable ?? true) }
+
     public var isNetworkError: Bool {
         switch kind {
         case .nameNotResolved, .connectionRefused, .networkFailure: return true
-        default: return false
+        case .server, .authentication, .certificateRejected, .unexpectedReply, .invalidReply, .client: return false
         }
     }
 
@@ -85,9 +91,7 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         case .nameNotResolved, .connectionRefused, .networkFailure: return true
         case .authentication, .certificateRejected, .client, .invalidReply: return false
         case .unexpectedReply: return true
-        case .server(let code, _):
-            guard let known = ServerErrorCode(rawValue: code) else { return true }
-            return known.isRetriable
+        case .server: return !isServerRefusal
         }
     }
 
@@ -107,69 +111,6 @@ public struct MongoError: Error, Hashable, Sendable, CustomStringConvertible {
         switch kind {
         case .server(let code, let codeName): return "\(host): \(message) (\(codeName) \(code))"
         default: return "\(host): \(message)"
-        }
-    }
-}
-
-/// mongod's error codes that replica-set commands answer with (`error_codes.yml`).
-public enum ServerErrorCode: Int, Sendable, CaseIterable {
-    case unauthorized = 13
-    case authenticationFailed = 18
-    case alreadyInitialized = 23
-    case maxTimeMSExpired = 50
-    case commandNotFound = 59
-    case nodeNotFound = 74
-    case noReplicationEnabled = 76
-    case shutdownInProgress = 91
-    case invalidReplicaSetConfig = 93
-    case notYetInitialized = 94
-    case newReplicaSetConfigurationIncompatible = 103
-    case nodeNotElectable = 104
-    case configurationInProgress = 109
-    case commandFailed = 125
-    case primarySteppedDown = 189
-    case currentConfigNotCommittedYet = 308
-    case notWritablePrimary = 10107
-    case interruptedAtShutdown = 11600
-    case interruptedDueToReplStateChange = 11602
-    case notPrimaryNoSecondaryOk = 13435
-    case notPrimaryOrSecondary = 13436
-
-    public var name: String {
-        switch self {
-        case .unauthorized: return "Unauthorized"
-        case .authenticationFailed: return "AuthenticationFailed"
-        case .alreadyInitialized: return "AlreadyInitialized"
-        case .maxTimeMSExpired: return "MaxTimeMSExpired"
-        case .commandNotFound: return "CommandNotFound"
-        case .nodeNotFound: return "NodeNotFound"
-        case .noReplicationEnabled: return "NoReplicationEnabled"
-        case .shutdownInProgress: return "ShutdownInProgress"
-        case .invalidReplicaSetConfig: return "InvalidReplicaSetConfig"
-        case .notYetInitialized: return "NotYetInitialized"
-        case .newReplicaSetConfigurationIncompatible: return "NewReplicaSetConfigurationIncompatible"
-        case .nodeNotElectable: return "NodeNotElectable"
-        case .configurationInProgress: return "ConfigurationInProgress"
-        case .commandFailed: return "CommandFailed"
-        case .primarySteppedDown: return "PrimarySteppedDown"
-        case .currentConfigNotCommittedYet: return "CurrentConfigNotCommittedYet"
-        case .notWritablePrimary: return "NotWritablePrimary"
-        case .interruptedAtShutdown: return "InterruptedAtShutdown"
-        case .interruptedDueToReplStateChange: return "InterruptedDueToReplStateChange"
-        case .notPrimaryNoSecondaryOk: return "NotPrimaryNoSecondaryOk"
-        case .notPrimaryOrSecondary: return "NotPrimaryOrSecondary"
-        }
-    }
-
-    var isRetriable: Bool {
-        switch self {
-        case .unauthorized, .authenticationFailed, .noReplicationEnabled, .commandNotFound, .nodeNotElectable:
-            return false
-        case .alreadyInitialized, .invalidReplicaSetConfig, .newReplicaSetConfigurationIncompatible:
-            // Not errors to retry blindly: the state machine reads them.
-            return false
-        default:
-            return true
         }
     }
 }

@@ -1,12 +1,9 @@
 /// An existing set: get a primary (step-up, or a forced config when a majority is lost), then
 /// take it to the desired config one safe reconfig at a time, each committed before the next.
-extension BootstrapStateMachine {
-    mutating func reconcile(_ now: Duration, current: ReplicaSetConfig) -> [Action] {
-        guard let primary = writablePrimary else {
-            if let forced = considerForce(now, config: current) { return forced }
-            return considerStepUp(now, config: current)
-        }
-        majorityLostSince = nil
+extension ReplicaSetStateMachine {
+    /// Takes the set one step towards the spec through its writable primary.
+    mutating func reconfigure(_ now: Duration, primary: Int) -> [Action] {
+        reconfiguration.majorityLostSince = nil
         // Like every write, only once each node was seen, so the refusal checks had their say.
         guard observationComplete, !writeInFlight, nodes[primary].command == nil,
               let config = committedConfig(of: primary) else { return [] }
@@ -19,7 +16,7 @@ extension BootstrapStateMachine {
             if let violation = ReconfigRules.violation(from: config, to: next, primary: primaryInNext, force: false, renaming: renamed) {
                 return finish(.refused(.noSafePlan(setName: spec.name, version: config.version, reason: "\(change) is refused: \(violation)")))
             }
-            guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
+            guard now >= reconfiguration.retry.notBefore else { return wakeUp(at: reconfiguration.retry.notBefore, now: now) }
             // A renamed member stays: nothing is removed.
             return sendReconfig(next, change: change, removing: [], to: primary)
         }
@@ -33,7 +30,7 @@ extension BootstrapStateMachine {
             return finish(.refused(.noSafePlan(setName: spec.name, version: config.version, reason: obstacle)))
         }
         guard let step = planner.nextStep(from: config, primary: host) else { return [] }
-        guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
+        guard now >= reconfiguration.retry.notBefore else { return wakeUp(at: reconfiguration.retry.notBefore, now: now) }
         switch step {
         case .reconfig(let next, let change):
             return sendReconfig(next, change: change, removing: Set(config.members.map(\.host)).subtracting(next.members.map(\.host)), to: primary)
@@ -45,14 +42,14 @@ extension BootstrapStateMachine {
 
     /// A non-force replSetReconfig to `next` on the primary; `removing` are the members it drops.
     private mutating func sendReconfig(_ next: ReplicaSetConfig, change: String, removing: Set<HostAddress>, to primary: Int) -> [Action] {
-        pendingRemovals = removing
+        reconfiguration.sending(removing: removing)
         let command = NodeCommand.reconfig(next, force: false, maxTime: configuration.reconfigMaxTime)
         return [.report(.reconfiguring(nodes[primary].host, change: change, version: next.version)), send(command, to: primary, change: change)]
     }
 
     /// The primary's config when it was read after the last write and a majority has it.
     private func committedConfig(of primary: Int) -> ReplicaSetConfig? {
-        guard let config = nodes[primary].config, config.requestSeq > lastWriteSeq,
+        guard let config = nodes[primary].config, isAfterLastWrite(config.requestSeq),
               config.value.version == nodes[primary].hello?.value.setVersion,
               nodes[primary].configCommitted == true || commitmentStatusUnsupported
         else { return nil }
@@ -65,12 +62,12 @@ extension BootstrapStateMachine {
     mutating func reconciliationPlanner(from config: ReplicaSetConfig) -> ReconfigPlanner {
         var reachable = spec
         reachable.members = spec.members.filter { member in
-            config.member(member.host) != nil || pinnedMembers[member.host] != nil
+            config.member(member.host) != nil || reconfiguration.pinnedMembers[member.host] != nil
                 || nodeIndex(forMember: member.host).map { nodes[$0].isFresh || nodes[$0].status == .known(.newWithoutUsers) } ?? false
         }
         let planner = pinned(reachable, from: config)
-        for member in planner.spec.members where pinnedMembers[member.host] == nil && reachable.member(member.host) != member {
-            pinnedMembers[member.host] = member
+        for member in planner.spec.members where reconfiguration.pinnedMembers[member.host] == nil && reachable.member(member.host) != member {
+            reconfiguration.pinnedMembers[member.host] = member
         }
         return planner
     }
@@ -83,31 +80,27 @@ extension BootstrapStateMachine {
     private func pinned(_ spec: ReplicaSetSpec, from config: ReplicaSetConfig) -> ReconfigPlanner {
         var spec = spec
         for index in spec.members.indices {
-            if let pinned = pinnedMembers[spec.members[index].host] { spec.members[index] = pinned }
+            if let pinned = reconfiguration.pinnedMembers[spec.members[index].host] { spec.members[index] = pinned }
         }
         return ReconfigPlanner(spec: spec, removeMembers: configuration.removeMembers).pinningNewMembers(from: config)
     }
 
     mutating func reconfigSucceeded(_ config: ReplicaSetConfig, on index: Int) -> [Action] {
         completeWrite(on: index, error: nil)
-        removedByThisRun.formUnion(pendingRemovals)
-        reconfigFailures = 0
+        reconfiguration.succeeded()
         return [.report(.reconfigured(nodes[index].host, version: config.version))]
     }
 
     mutating func reconfigFailed(_ config: ReplicaSetConfig, _ error: MongoError, on index: Int, at now: Duration) -> [Action] {
         let host = nodes[index].host
         completeWrite(on: index, error: error)
-        lastReconfigError = error
-        if !Self.rejectedBeforeInstalling.contains(where: { error.hasCode($0) }) {
-            // Installed, or possibly (189, a lost reply): members it dropped may now be REMOVED.
-            removedByThisRun.formUnion(pendingRemovals)
-        }
+        // Installed, or possibly (189, a lost reply): members it dropped may now be REMOVED.
+        reconfiguration.failed(error, mayBeInstalled: !(error.knownCode?.rejectsReconfigBeforeInstalling ?? false))
         if error.hasCode(.maxTimeMSExpired) {
             // Installed, not yet committed: the next read waits for the commitment.
             return [.report(.awaitingCommitment(host, version: config.version))]
         }
-        if error.hasCode(.nodeNotElectable) || error.hasCode(.invalidReplicaSetConfig) {
+        if error.isServerRefusal {
             return finish(.refused(.configRejected(host, error)))
         }
         if error.hasCode(.newReplicaSetConfigurationIncompatible) && error.message.contains("implicit default write concern") {
@@ -117,23 +110,18 @@ extension BootstrapStateMachine {
         if error.hasCode(.newReplicaSetConfigurationIncompatible) {
             // Often a race (mongod's own reconfig removing newlyAdded raised the version): plan
             // again from the config read next; the same rejection three times is final.
-            rejectedVersions[config.version, default: 0] += 1
-            if rejectedVersions[config.version, default: 0] >= 3 { return finish(.refused(.configRejected(host, error))) }
+            if reconfiguration.rejectionIsFinal(version: config.version) { return finish(.refused(.configRejected(host, error))) }
         }
         // 109, 308, 74, 10107, 189, network errors: the config is read again after the backoff,
         // from whichever member is primary by then.
-        reconfigFailures += 1
-        let delay = configuration.retry.delay(afterFailures: reconfigFailures, random: &random)
-        reconfigNotBefore = now + delay
+        let delay = reconfiguration.retry.failed(at: now, backoff: configuration.retry, random: &random)
         return [.report(.reconfigFailed(host, error, retryIn: delay))]
     }
 
     mutating func stepDownFailed(_ error: MongoError, on index: Int, at now: Duration) -> [Action] {
         completeWrite(on: index, error: error)
         // A network error is how some servers answer a step-down; the next hello tells.
-        reconfigFailures += 1
-        let delay = configuration.retry.delay(afterFailures: reconfigFailures, random: &random)
-        reconfigNotBefore = now + delay
+        let delay = reconfiguration.retry.failed(at: now, backoff: configuration.retry, random: &random)
         return [.report(.stepDownFailed(nodes[index].host, error, retryIn: delay))]
     }
 
@@ -145,7 +133,7 @@ extension BootstrapStateMachine {
         let target = spec.preferredPrimary
         // After a won election only a hello asked for since counts; after a lost one the node
         // itself just said it is not primary.
-        guard let index = nodeIndex(forMember: target), let observed = nodes[index].hello, observed.requestSeq > lastStepUpSucceededSeq,
+        guard let index = nodeIndex(forMember: target), let observed = nodes[index].hello, stepUp.isAfterLastWin(observed.requestSeq),
               observed.value.memberState == .secondary, config.member(target)?.options.isElectable ?? false
         else { return [] }
         // Any sign of a primary (or one being elected and draining) means: let it be.
@@ -164,7 +152,7 @@ extension BootstrapStateMachine {
         }
         guard votersWithConfig.count * 2 > voters.count else { return [] }
         if configuration.dryRun { return finish(.planned(plan(steps: [.stepUp(target)]))) }
-        guard now >= stepUpNotBefore else { return wakeUp(at: stepUpNotBefore, now: now) }
+        guard now >= stepUp.retry.notBefore else { return wakeUp(at: stepUp.retry.notBefore, now: now) }
         return [.report(.steppingUp(target)), send(.stepUp, to: index)]
     }
 
@@ -190,13 +178,13 @@ extension BootstrapStateMachine {
     /// observed, and the member to force on itself reports the lost voters down. The config goes
     /// to the reachable member with the newest write; it is forced again only after a read shows
     /// the last attempt did not take, and after the backoff.
-    private mutating func considerForce(_ now: Duration, config: ReplicaSetConfig) -> [Action]? {
+    mutating func considerForce(_ now: Duration, config: ReplicaSetConfig) -> [Action]? {
         guard let (reachable, lost) = lostMajority(config), !reachable.isEmpty else {
-            majorityLostSince = nil
+            reconfiguration.majorityLostSince = nil
             return nil
         }
-        let since = majorityLostSince ?? now
-        majorityLostSince = since
+        let since = reconfiguration.majorityLostSince ?? now
+        reconfiguration.majorityLostSince = since
         guard configuration.forceReconfig else { return nil }
         // A reachable member that knows of a primary: the set is alive where this run cannot see.
         let primaryKnown = nodes.contains { $0.hello?.value.isWritablePrimary == true || $0.hello?.value.primary != nil }
@@ -205,7 +193,7 @@ extension BootstrapStateMachine {
         // duration the clock can sleep for.
         let grace = Duration.milliseconds(min(config.settings["electionTimeoutMillis"]?.intValue ?? 10_000, 86_400_000))
         guard now >= since + grace else { return wakeUp(at: since + grace, now: now) }
-        guard now >= reconfigNotBefore else { return wakeUp(at: reconfigNotBefore, now: now) }
+        guard now >= reconfiguration.retry.notBefore else { return wakeUp(at: reconfiguration.retry.notBefore, now: now) }
         guard let (forced, dropped) = ReconfigPlanner.forcedConfig(from: config, reachable: Set(reachable)) else {
             return finish(.refused(.noSafePlan(setName: spec.name, version: config.version,
                                                reason: "no valid config can be made from the reachable members \(reachable.map(\.description).joined(separator: ", "))")))
@@ -216,14 +204,14 @@ extension BootstrapStateMachine {
         guard nodes[target].command == nil else { return [] }
         // After a write (a force among them) the target's config must be read again first: a
         // force that took leaves nothing to force.
-        guard let targetConfig = nodes[target].config, targetConfig.requestSeq > lastWriteSeq else { return [] }
+        guard let targetConfig = nodes[target].config, isAfterLastWrite(targetConfig.requestSeq) else { return [] }
         // The target's own view, asked for after the last write: every lost voter down, no primary.
-        guard let health = nodes[target].health, health.requestSeq > lastWriteSeq else {
+        guard let health = nodes[target].health, isAfterLastWrite(health.requestSeq) else {
             return [send(.getStatus, to: target)]
         }
         guard health.value.primary == nil, Set(lost).isSubset(of: health.value.unhealthy) else { return [] }
         if configuration.dryRun { return finish(.planned(plan(steps: [.forceReconfig(nodes[target].host, forced, dropped: dropped)]))) }
-        pendingRemovals = Set(dropped)
+        reconfiguration.sending(removing: Set(dropped))
         let change = "forced: keeping \(reachable.map(\.description).joined(separator: ", ")), dropping \(dropped.map(\.description).joined(separator: ", "))"
         return [.report(.forcingReconfig(nodes[target].host, dropped: dropped, forced)),
                 send(.reconfig(forced, force: true, maxTime: configuration.reconfigMaxTime), to: target, change: change)]
@@ -239,11 +227,11 @@ extension ReconfigStep {
     }
 }
 
-private func hasNewerWrite(_ a: BootstrapStateMachine.Node, than b: BootstrapStateMachine.Node) -> Bool {
+private func hasNewerWrite(_ a: ReplicaSetStateMachine.TrackedNode, than b: ReplicaSetStateMachine.TrackedNode) -> Bool {
     switch (a.hello?.value.lastWrite, b.hello?.value.lastWrite) {
     case (.some(let x), .some(let y)) where x != y: return x > y
     case (.some, nil): return true
     case (nil, .some): return false
-    default: return a.host < b.host
+    case (.some, .some), (nil, nil): return a.host < b.host
     }
 }

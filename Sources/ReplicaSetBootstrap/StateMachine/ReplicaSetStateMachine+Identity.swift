@@ -5,9 +5,9 @@
 /// (`ReplicationCoordinatorImpl::fillIsMasterForReplSet`). Given names the set records
 /// otherwise are compared, planned and reported under the recorded name, and a config is
 /// written with the names it already has.
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     /// The name the wanted set records this node under, from its own hello.
-    func recordedName(of node: Node) -> HostAddress? {
+    func recordedName(of node: TrackedNode) -> HostAddress? {
         guard let hello = node.hello?.value, hello.setName == configuration.spec.name else { return nil }
         return hello.me
     }
@@ -44,7 +44,7 @@ extension BootstrapStateMachine {
 
     /// A member found in a config that is a listed node under another name: watched through
     /// the listed node, never counted twice.
-    func isShadowed(_ node: Node) -> Bool {
+    func isShadowed(_ node: TrackedNode) -> Bool {
         !node.listed && recordedNames.values.contains(node.host)
     }
 
@@ -72,7 +72,7 @@ extension BootstrapStateMachine {
 }
 
 /// Credentials that one node rejects and others accept.
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     /// Whether the node is new by its own (unauthenticated) hello: no config, or a member still
     /// in STARTUP2/RECOVERING. Such a node may not know the set's users yet.
     func isNew(_ index: Int) -> Bool {

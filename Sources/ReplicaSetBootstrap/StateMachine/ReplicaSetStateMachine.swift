@@ -6,10 +6,10 @@
 /// state change (awaitable hello, MongoDB 4.4+; polling for older servers), and a command one for
 /// everything else. At most one command is in flight per connection.
 ///
-/// The decisions live in extensions by concern: `+Initiate` (a set that does not exist yet),
-/// `+Reconcile` (an existing set: step-up, reconfiguration, forced reconfig), `+Verify` (when to
-/// exit 0, and what to report otherwise).
-public struct BootstrapStateMachine: Sendable {
+/// The decisions live in extensions by phase (`+Phase`; `README.md` has the diagram):
+/// `+Initiate` (a set that does not exist yet), `+Reconcile` (an existing set: step-up,
+/// reconfiguration, forced reconfig), `+Verify` (when to exit 0, and what to report otherwise).
+public struct ReplicaSetStateMachine: Sendable {
     public struct Configuration: Hashable, Sendable {
         public var spec: ReplicaSetSpec
         /// Notes from building the spec, repeated in the summary.
@@ -103,36 +103,6 @@ public struct BootstrapStateMachine: Sendable {
         case incremental
     }
 
-    public enum NodeCommand: Hashable, Sendable {
-        /// `hello` on the monitoring connection; with a topology version it waits up to
-        /// `maxAwait` for the next change.
-        case awaitHello(TopologyVersion?, maxAwait: Duration)
-        /// A plain `hello` on the command connection, to confirm state after a write.
-        case hello
-        case getStatus
-        case getConfig
-        /// `replSetGetConfig` with `commitmentStatus: true`, on the primary.
-        case getCommittedConfig
-        case initiate(ReplicaSetConfig)
-        case stepUp
-        /// `replSetReconfig` with `maxTimeMS`; `force` only when the user asked for it.
-        case reconfig(ReplicaSetConfig, force: Bool, maxTime: Duration)
-        /// `replSetStepDown`, before a reconfig that removes the primary or makes it unelectable.
-        case stepDown
-
-        public var usesMonitorConnection: Bool {
-            if case .awaitHello = self { return true }
-            return false
-        }
-
-        public var isWrite: Bool {
-            switch self {
-            case .initiate, .stepUp, .reconfig, .stepDown: return true
-            case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig: return false
-            }
-        }
-    }
-
     public enum Action: Hashable, Sendable {
         case send(NodeCommand, to: HostAddress)
         /// A read to send after a delay (reconnect backoff, polling).
@@ -141,24 +111,6 @@ public struct BootstrapStateMachine: Sendable {
         case wakeUp(after: Duration)
         case report(Progress)
         case finish(Outcome)
-    }
-
-    /// A successful reply on the command connection.
-    public enum CommandReply: Hashable, Sendable {
-        case hello(HelloResponse)
-        /// `replSetGetStatus` answered ok: the node has a config, and sees the set like this.
-        case status(SetHealth)
-        case config(ReplicaSetConfig)
-        /// The primary's config and whether a majority of voters has it (nil: a server before
-        /// 4.4, which ignores commitmentStatus).
-        case committedConfig(ReplicaSetConfig, committed: Bool?)
-
-        /// A status reply that says nothing of the other members.
-        public static var statusOK: CommandReply { .status(SetHealth()) }
-        case initiated
-        case steppedUp
-        case reconfigured
-        case steppedDown
     }
 
     struct Observed<Value: Hashable & Sendable>: Hashable, Sendable {
@@ -176,7 +128,8 @@ public struct BootstrapStateMachine: Sendable {
         case known(NodeStatus)
     }
 
-    struct Node: Sendable {
+    /// One node as the run tracks it: what it last answered, its two connections, its pacing.
+    struct TrackedNode: Sendable {
         let host: HostAddress
         /// Requested by the user (`--nodes`, the spec); false for members found in a config,
         /// watched because the primary, or a majority, may be among them.
@@ -187,9 +140,9 @@ public struct BootstrapStateMachine: Sendable {
         /// Whether `config` is majority committed, when it was read with commitmentStatus.
         var configCommitted: Bool?
         /// requestSeq of the last `replSetGetStatus` that answered NotYetInitialized (94).
-        var freshConfirmedSeq = -1
+        var freshConfirmedSeq: Int?
         /// The hello (by requestSeq) for which a status was already asked.
-        var statusAskedForHello = -1
+        var statusAskedForHello: Int?
         var monitorRequestSeq: Int?
         var command: (command: NodeCommand, requestSeq: Int)?
         var commandNotBefore: Duration = .zero
@@ -233,12 +186,12 @@ public struct BootstrapStateMachine: Sendable {
 
     public let configuration: Configuration
     /// Only ever appended to, through `appendNode`, which keeps `nodeIndices`.
-    var nodes: [Node]
+    var nodes: [TrackedNode]
     /// Where each host is in `nodes`: looked up for every reply and every config member.
     private var nodeIndices: [HostAddress: Int] = [:]
     var sequence = 0
-    /// Sequence number of the event that completed (or failed) the last write.
-    var lastWriteSeq = -1
+    /// Sequence number of the event that completed (or failed) the last write; nil before.
+    var lastWriteSeq: Int?
     var finished = false
     var random: SplitMix64
     var records: [ActionRecord] = []
@@ -251,47 +204,19 @@ public struct BootstrapStateMachine: Sendable {
     /// The time of the event being handled.
     var now: Duration = .zero
 
-    // Initiate.
-    var lastInitiateSeq = -1
-    var lastInitiateFailed = false
-    var initiatedOn: HostAddress?
-    var initiateFailures = 0
-    var initiateNotBefore: Duration = .zero
-    var lastInitiateError: MongoError?
-    /// Since when replSetInitiate has failed with "… maps to this node" without a break, and
-    /// whether the hint about names was given.
-    var notFindingItselfSince: Duration?
-    var namesHintGiven = false
+    var initiate = InitiateAttempts()
+    var stepUp = StepUpAttempts()
+    var reconfiguration = ReconfigurationProgress()
     var tlsHintGiven = false
-
-    // Step-up.
-    var stepUpFailures = 0
-    var lastStepUpSucceededSeq = -1
-    var stepUpNotBefore: Duration = .zero
-
-    // Reconfiguration.
-    /// Hosts that this run's reconfigs removed: REMOVED there is this run's doing, not a refusal.
-    var removedByThisRun: Set<HostAddress> = []
-    /// Members the reconfig in flight drops.
-    var pendingRemovals: Set<HostAddress> = []
-    /// Options fixed for members the first time a plan adds them, so a member that joins with
-    /// priority 0 (the PSA rule) still gets its priority when the plan is made again later.
-    var pinnedMembers: [HostAddress: MemberSpec] = [:]
-    var reconfigFailures = 0
-    var reconfigNotBefore: Duration = .zero
-    var lastReconfigError: MongoError?
-    /// How often mongod rejected a step to this version; a repeat is refused, not retried forever.
-    var rejectedVersions: [Int: Int] = [:]
     /// Servers before 4.4 do not know commitmentStatus.
     var commitmentStatusUnsupported = false
-    var majorityLostSince: Duration?
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
         self.nodes = []
         self.mappedSpec = configuration.spec
         self.random = SplitMix64(seed: configuration.seed)
-        for host in configuration.spec.hosts { appendNode(Node(host: host, pacing: configuration.pacing)) }
+        for host in configuration.spec.hosts { appendNode(TrackedNode(host: host, pacing: configuration.pacing)) }
     }
 
     public var isFinished: Bool { finished }
@@ -378,10 +303,14 @@ public struct BootstrapStateMachine: Sendable {
         if tellsSomethingNew(reply, at: index) { nodes[index].pacing.refund(cost: nodes[index].commandCharge) }
         nodes[index].lastCommandError = nil
         var actions: [Action] = []
-        switch (pending.command, reply) {
-        case (.hello, .hello(let hello)):
+        // A reply that does not answer the command is the runner's bug, not the server's.
+        let mismatch = { preconditionFailure("reply \(reply) does not answer \(pending.command)") as Never }
+        switch reply {
+        case .hello(let hello):
+            guard pending.command == .hello else { mismatch() }
             actions += record(hello, requestSeq: pending.requestSeq, at: index)
-        case (.getStatus, .status(let health)):
+        case .status(let health):
+            guard pending.command == .getStatus else { mismatch() }
             nodes[index].health = Observed(value: health, requestSeq: pending.requestSeq)
             // The node got a config since the hello that asked: unless a newer hello already shows
             // it, wait for the monitor to report it.
@@ -389,12 +318,14 @@ public struct BootstrapStateMachine: Sendable {
                 nodes[index].status = .awaitingStatus
                 if let hello = nodes[index].hello { nodes[index].statusAskedForHello = hello.requestSeq }
             }
-        case (.getConfig, .config(let config)):
+        case .config(let config):
+            guard pending.command == .getConfig else { mismatch() }
             if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = nil
             actions += watchMembers(of: config, from: index)
-        case (.getCommittedConfig, .committedConfig(let config, let committed)):
+        case .committedConfig(let config, let committed):
+            guard pending.command == .getCommittedConfig else { mismatch() }
             if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
             nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
             nodes[index].configCommitted = committed
@@ -409,21 +340,21 @@ public struct BootstrapStateMachine: Sendable {
             } else {
                 nodes[index].commitmentPolls = 0
             }
-        case (.initiate, .initiated):
+        case .initiated:
+            guard case .initiate = pending.command else { mismatch() }
             completeWrite(on: index, error: nil)
-            initiatedOn = host
+            initiate.acknowledged(by: host)
             actions.append(.report(.initiated(host)))
-        case (.stepUp, .steppedUp):
+        case .steppedUp:
+            guard pending.command == .stepUp else { mismatch() }
             completeWrite(on: index, error: nil)
-            lastStepUpSucceededSeq = sequence
-            stepUpFailures = 0
-        case (.reconfig(let config, _, _), .reconfigured):
+            stepUp.won(at: sequence)
+        case .reconfigured:
+            guard case .reconfig(let config, _, _) = pending.command else { mismatch() }
             actions += reconfigSucceeded(config, on: index)
-        case (.stepDown, .steppedDown):
+        case .steppedDown:
+            guard pending.command == .stepDown else { mismatch() }
             completeWrite(on: index, error: nil)
-        default:
-            // A reply that does not fit the command: the runner's bug, not the server's.
-            preconditionFailure("reply \(reply) does not answer \(pending.command)")
         }
         return actions + evaluate(now)
     }
@@ -454,11 +385,8 @@ public struct BootstrapStateMachine: Sendable {
             break
         case .getStatus where error.hasCode(.notYetInitialized):
             nodes[index].freshConfirmedSeq = pending.requestSeq
-            if host == initiatedOn, pending.requestSeq > lastInitiateSeq, !lastInitiateFailed {
-                // The node we initiated has no config again (restarted with an empty dbpath):
-                // the initiate is lost, so everything must be confirmed afresh.
-                lastInitiateFailed = true
-            }
+            // The node we initiated may have no config again: then everything must be confirmed afresh.
+            initiate.reportedNoConfig(host, askedAt: pending.requestSeq)
             actions += setStatus(.known(.fresh), at: index)
         case .getStatus where error.hasCode(.invalidReplicaSetConfig):
             actions += setStatus(.known(.removed), at: index)
@@ -466,7 +394,7 @@ public struct BootstrapStateMachine: Sendable {
             actions += setStatus(.known(.standalone), at: index)
         case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig:
             // Ask again after the backoff, even for the same hello.
-            if pending.command == .getStatus { nodes[index].statusAskedForHello = -1 }
+            if pending.command == .getStatus { nodes[index].statusAskedForHello = nil }
             nodes[index].lastCommandError = error
             nodes[index].commandFailures += 1
             nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
@@ -474,9 +402,7 @@ public struct BootstrapStateMachine: Sendable {
             actions += initiateFailed(error, on: index, at: now)
         case .stepUp:
             completeWrite(on: index, error: error)
-            stepUpFailures += 1
-            let delay = configuration.retry.delay(afterFailures: stepUpFailures, random: &random)
-            stepUpNotBefore = now + delay
+            let delay = stepUp.failed(at: now, backoff: configuration.retry, random: &random)
             actions.append(.report(.stepUpFailed(host, error, retryIn: delay)))
         case .reconfig(let config, _, _):
             actions += reconfigFailed(config, error, on: index, at: now)
@@ -526,7 +452,7 @@ public struct BootstrapStateMachine: Sendable {
             switch nodes[index].status {
             case .known(.fresh) where unchanged, .known(.removed) where unchanged, .known(.newWithoutUsers) where unchanged:
                 status = nodes[index].status
-            default:
+            case .unknown, .unreachable, .awaitingStatus, .known:
                 status = .awaitingStatus
             }
         } else {
@@ -559,7 +485,7 @@ public struct BootstrapStateMachine: Sendable {
         }
         var actions: [Action] = []
         for host in new {
-            appendNode(Node(host: host, listed: false, pacing: configuration.pacing))
+            appendNode(TrackedNode(host: host, listed: false, pacing: configuration.pacing))
             actions.append(sendHello(nodes.count - 1, topologyVersion: nil))
         }
         return actions
@@ -588,11 +514,15 @@ public struct BootstrapStateMachine: Sendable {
         if let refusal = refusal() { return finish(.refused(refusal)) }
         var actions = credentialsVerdict() ?? []
         if finished { return actions }
-        if let current = currentConfig {
-            if let outcome = verifiedOutcome() { return finish(outcome) }
-            actions += reconcile(now, current: current.value)
-        } else {
+        switch phase {
+        case .initiating:
             actions += considerInitiate(now)
+        case .electing(let config):
+            if let outcome = verifiedOutcome() { return finish(outcome) }
+            actions += considerForce(now, config: config) ?? considerStepUp(now, config: config)
+        case .reconfiguring(let primary, _):
+            if let outcome = verifiedOutcome() { return finish(outcome) }
+            actions += reconfigure(now, primary: primary)
         }
         if finished { return actions }
         actions += scheduleReads(now)
@@ -611,9 +541,9 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     /// The nodes that matter now: the listed ones, and the members of the set's config.
-    var watchedNodes: [Node] {
+    var watchedNodes: [TrackedNode] {
         let members = Set(currentConfig?.value.members.map(\.host) ?? [])
-        let isWatched = { (node: Node) in node.listed || (members.contains(node.host) && !isShadowed(node)) }
+        let isWatched = { (node: TrackedNode) in node.listed || (members.contains(node.host) && !isShadowed(node)) }
         // Usually every node is: then no copy of the nodes is made. This is asked many times per event.
         return nodes.allSatisfy(isWatched) ? nodes : nodes.filter(isWatched)
     }
@@ -648,7 +578,7 @@ public struct BootstrapStateMachine: Sendable {
                 return .foreignSet(node.host, setName: setName, wanted: spec.name)
             case .known(.standalone): return .standalone(node.host)
             case .known(.mongos): return .mongos(node.host)
-            default: continue
+            case .unknown, .unreachable, .awaitingStatus, .known: continue
             }
         }
         var ids: [HostAddress: ObjectIdText] = [:]
@@ -661,7 +591,7 @@ public struct BootstrapStateMachine: Sendable {
         // A removed node is refused only when nothing reachable could still list it; while a
         // config lists it, it is a member that cannot find itself yet (DNS not ready). A member
         // found in a config and removed since (by this run, say) is no longer watched.
-        for node in nodes where node.listed && node.status == .known(.removed) && !removedByThisRun.contains(node.host) {
+        for node in nodes where node.listed && node.status == .known(.removed) && !reconfiguration.removed.contains(node.host) {
             if let current = currentConfig?.value, current.member(node.host) != nil { continue }
             if allNodesReached && observationComplete { return .removedMember(node.host) }
         }
@@ -697,7 +627,7 @@ public struct BootstrapStateMachine: Sendable {
         switch node.status {
         case .awaitingStatus where node.statusAskedForHello != hello.requestSeq:
             return .getStatus
-        case .known(.fresh) where !setExists && lastInitiateFailed && node.freshConfirmedSeq <= lastInitiateSeq:
+        case .known(.fresh) where !setExists && initiate.lastFailed && !node.isConfirmedFresh(since: initiate):
             // Confirm again before another attempt (invariant 1).
             return .getStatus
         case .known(.member(let setName, _, _)) where setName == spec.name:
@@ -706,16 +636,16 @@ public struct BootstrapStateMachine: Sendable {
             guard let config = node.config else { return read }
             if let version = hello.value.setVersion, config.value.version > version {
                 // The hello is older than the config read: ask for a fresh one, not the config again.
-                return hello.requestSeq <= lastWriteSeq || hello.requestSeq < config.requestSeq ? .hello : nil
+                return !isAfterLastWrite(hello.requestSeq) || hello.requestSeq < config.requestSeq ? .hello : nil
             }
             guard config.value.version == hello.value.setVersion else { return read }
             if hello.value.isWritablePrimary {
-                if config.requestSeq <= lastWriteSeq { return read }
+                if !isAfterLastWrite(config.requestSeq) { return read }
                 if needsCommitment(config.value) && read == .getCommittedConfig && node.configCommitted != true { return read }
-                if hello.requestSeq <= lastWriteSeq { return .hello }
+                if !isAfterLastWrite(hello.requestSeq) { return .hello }
             }
             return nil
-        default:
+        case .unknown, .unreachable, .awaitingStatus, .known:
             return nil
         }
     }
@@ -734,14 +664,9 @@ public struct BootstrapStateMachine: Sendable {
         records.contains { record in
             guard case .reconfig = record.command else { return false }
             guard let error = record.error else { return true }
-            return !Self.rejectedBeforeInstalling.contains { error.hasCode($0) }
+            return !(error.knownCode?.rejectsReconfigBeforeInstalling ?? false)
         }
     }
-
-    static let rejectedBeforeInstalling: [ServerErrorCode] = [
-        .invalidReplicaSetConfig, .newReplicaSetConfigurationIncompatible, .nodeNotElectable, .configurationInProgress,
-        .currentConfigNotCommittedYet, .notWritablePrimary, .nodeNotFound,
-    ]
 
     /// Some node has a write in flight.
     var writeInFlight: Bool {
@@ -755,7 +680,7 @@ public struct BootstrapStateMachine: Sendable {
     }
 
     /// A host keeps the index it was first seen at.
-    mutating func appendNode(_ node: Node) {
+    mutating func appendNode(_ node: TrackedNode) {
         if nodeIndices[node.host] == nil { nodeIndices[node.host] = nodes.count }
         nodes.append(node)
     }
@@ -837,6 +762,11 @@ public struct BootstrapStateMachine: Sendable {
 
     /// Marks the end of a write (acknowledged or not): reads sent from here on, even in this same
     /// event, count as asked for after it.
+    /// Whether what was asked for at event `seq` was asked for after the last write completed.
+    func isAfterLastWrite(_ seq: Int) -> Bool {
+        lastWriteSeq.map { seq > $0 } ?? true
+    }
+
     mutating func writeCompleted() {
         lastWriteSeq = sequence
         sequence += 1

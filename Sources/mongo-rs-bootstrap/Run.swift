@@ -6,7 +6,7 @@ import Glibc
 
 /// One run, as the CLI performs it: finds the members (`--from-srv`), wires the runner to
 /// libmongoc, the clock, the progress log and the signals, then prints the result.
-struct Bootstrap {
+struct Run {
     let invocation: Invocation
     let log: ProgressLog
     let clock = ContinuousClock()
@@ -18,7 +18,7 @@ struct Bootstrap {
 
     /// The exit code, and the connections the process closes when it ends (`ProcessExit`): none
     /// when the run ended before the members were known.
-    func run() async -> (code: Int32, nodes: MongocNodes?) {
+    func perform() async -> (code: Int32, nodes: MongocNodes?) {
         for warning in invocation.warnings { log.note(warning, level: "warning", event: "warning") }
         let started = clock.now
         var invocation = invocation
@@ -86,7 +86,7 @@ struct Bootstrap {
         }
         // What discovery took counts too: the progress log and the result show time since start.
         let before = started.duration(to: clock.now)
-        let runner = BootstrapRunner(configuration: configuration, nodes: replicaSetNodes, clock: clock, timeout: remaining) { [log] progress, elapsed in
+        let runner = StateMachineRunner(configuration: configuration, nodes: replicaSetNodes, clock: clock, timeout: remaining) { [log] progress, elapsed in
             log.report(progress, elapsed: before + elapsed)
         }
         let run = Task { await runner.run() }
@@ -130,7 +130,7 @@ struct DebugLoggingNodes: ReplicaSetNodes {
         self.elapsed = elapsed
     }
 
-    func run(_ command: BootstrapStateMachine.NodeCommand, on host: HostAddress) async throws(MongoError) -> BootstrapStateMachine.CommandReply {
+    func run(_ command: NodeCommand, on host: HostAddress) async throws(MongoError) -> CommandReply {
         log.debugLine(command.debugDescription, node: host, stream: "→", elapsed: elapsed())
         do throws(MongoError) {
             let reply = try await wrapped.run(command, on: host)
@@ -143,7 +143,7 @@ struct DebugLoggingNodes: ReplicaSetNodes {
     }
 }
 
-extension BootstrapStateMachine.NodeCommand {
+extension NodeCommand {
     var debugDescription: String {
         switch self {
         case .awaitHello(let version?, let maxAwait): return "hello (awaiting a change from topologyVersion counter \(version.counter), up to \(DurationParsing.format(maxAwait)))"
@@ -159,7 +159,7 @@ extension BootstrapStateMachine.NodeCommand {
     }
 }
 
-extension BootstrapStateMachine.CommandReply {
+extension CommandReply {
     var debugDescription: String {
         switch self {
         case .hello(let hello):

@@ -1,6 +1,6 @@
 /// When a run may exit 0, and what it reports: the summary, a dry run's plan, and what was still
 /// missing when it gives up.
-extension BootstrapStateMachine {
+extension ReplicaSetStateMachine {
     /// Invariant 4: exit 0 only with a writable primary whose hello and config were both asked for
     /// after the last write, the config being the desired one and (when mongod can tell)
     /// committed.
@@ -8,8 +8,8 @@ extension BootstrapStateMachine {
         // A write still in flight may yet change what was verified (a step-up, say).
         guard observationComplete, !writeInFlight else { return nil }
         for node in nodes {
-            guard let hello = node.hello, hello.value.isWritablePrimary, hello.requestSeq > lastWriteSeq,
-                  let config = node.config, config.requestSeq > lastWriteSeq,
+            guard let hello = node.hello, hello.value.isWritablePrimary, isAfterLastWrite(hello.requestSeq),
+                  let config = node.config, isAfterLastWrite(config.requestSeq),
                   node.configCommitted == true || !needsCommitment(config.value) || commitmentStatusUnsupported,
                   config.value.name == spec.name, config.value.version == hello.value.setVersion,
                   fullPlanner(from: config.value).isSatisfied(by: config.value), nextRename(of: config.value) == nil
@@ -47,7 +47,7 @@ extension BootstrapStateMachine {
     }
 
     /// What was last seen of a node, in words.
-    func observation(of node: Node) -> String {
+    func observation(of node: TrackedNode) -> String {
         switch node.status {
         case .unknown: return "not reached"
         case .unreachable(let error): return "unreachable: \(error.message)"
@@ -99,25 +99,26 @@ extension BootstrapStateMachine {
 
     private func obstacles() -> [Blocker] {
         var blockers: [Blocker] = []
-        let current = currentConfig?.value
+        let newest = currentConfig?.value
         for node in watchedNodes {
             switch node.status {
             case .unknown: blockers.append(.unreachable(node.host, nil))
             case .unreachable(let error): blockers.append(.unreachable(node.host, error))
             case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.lastCommandError))
-            case .known(.removed) where current?.member(node.host) != nil: blockers.append(.notFindingItself(node.host))
-            default: break
+            case .known(.removed) where newest?.member(node.host) != nil: blockers.append(.notFindingItself(node.host))
+            case .known: break
             }
         }
-        guard let current else {
-            if let lastInitiateError {
-                blockers.append(.initiateFailing(lastInitiateError.host, lastInitiateError))
-            } else if let initiatedOn {
-                blockers.append(.initiateWithoutEffect(initiatedOn))
+        let primary: Int, current: ReplicaSetConfig
+        switch phase {
+        case .initiating:
+            if let error = initiate.lastError {
+                blockers.append(.initiateFailing(error.host, error))
+            } else if let host = initiate.acknowledgedBy {
+                blockers.append(.initiateWithoutEffect(host))
             }
             return blockers
-        }
-        guard let primary = writablePrimary else {
+        case .electing(let current):
             if let (reachable, lost) = lostMajority(current) {
                 let drop = ReconfigPlanner.forcedConfig(from: current, reachable: Set(reachable))?.dropped
                 blockers.append(.majorityLost(reachable: reachable, lost: lost, forceWouldDrop: configuration.forceReconfig ? nil : drop))
@@ -129,6 +130,8 @@ extension BootstrapStateMachine {
                 blockers.append(.noPrimary(states: states))
             }
             return blockers
+        case .reconfiguring(let index, let config):
+            (primary, current) = (index, config)
         }
         let primaryConfig = nodes[primary].config?.value ?? current
         if !fullPlanner(from: primaryConfig).isSatisfied(by: primaryConfig) {
@@ -137,8 +140,8 @@ extension BootstrapStateMachine {
                     blockers.append(.cannotAddYet(member.host))
                 }
             }
-            if let lastReconfigError {
-                blockers.append(.reconfiguring("the last replSetReconfig on \(lastReconfigError.host) failed: \(lastReconfigError.message)"))
+            if let error = reconfiguration.lastError {
+                blockers.append(.reconfiguring("the last replSetReconfig on \(error.host) failed: \(error.message)"))
             } else if nodes[primary].configCommitted == false {
                 blockers.append(.reconfiguring("config version \(primaryConfig.version) is not yet committed by a majority of voters"))
             }

@@ -189,7 +189,7 @@ struct DiscoveryRunnerTests {
         let runner = DiscoveryRunner(serviceName: .given("mongo"), replicas: 3, resolver: resolver, clock: ContinuousClock()) { reason in
             reports.withLockedValue { $0.append(reason) }
         }
-        let result = await runner.run(until: .now + .seconds(30))
+        let result = await runner.run(until: .now + .seconds(300))
         #expect(result == .found(recordName: ServiceDiscoveryTests.portRecords, members: (0...2).map(ServiceDiscoveryTests.host), notes: []))
         #expect(reports.withLockedValue { $0 } == [
             "no SRV records for Service mongo (_mongodb._tcp.mongo: no such name (NXDOMAIN); mongo: no such name (NXDOMAIN))",
@@ -211,7 +211,7 @@ struct DiscoveryRunnerTests {
         let resolver = ScriptedResolver(["_mongodb._tcp.mongo.ns.svc": [Self.records]],
                                         fullNames: ["job-x": .success("job-x.mongo.ns.svc")])
         let runner = DiscoveryRunner(serviceName: .derived(fromHostname: "job-x"), replicas: 3, resolver: resolver, clock: ContinuousClock())
-        guard case .found(_, let members, _) = await runner.run(until: .now + .seconds(30)) else {
+        guard case .found(_, let members, _) = await runner.run(until: .now + .seconds(300)) else {
             Issue.record("not found")
             return
         }

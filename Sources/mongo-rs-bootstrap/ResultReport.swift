@@ -80,7 +80,7 @@ struct ResultReport {
             var lines = ["dry run for '\(plan.setName)': nothing was written", "observed:"]
             lines += plan.observed.map { "  \($0)" }
             lines.append("requested (options not given: mongod's defaults for new members, kept for existing ones):")
-            lines += plan.desired.map { "  \($0)" }
+            lines += plan.requested.map { "  \($0.text)" }
             if plan.steps.isEmpty {
                 lines.append("would do nothing: the set already matches and has a writable primary")
             } else {
@@ -302,5 +302,16 @@ extension ActionRecord {
         case .reconfig: return "replSetReconfig"
         case .stepDown: return "replSetStepDown"
         }
+    }
+}
+
+extension RequestedMember {
+    /// `db-0.mongo:27017: votes 1, priority 2, hidden, tags zone:a`, for the dry run's text.
+    var text: String {
+        let role = options.arbiterOnly ? "arbiter"
+            : "votes \(options.votes), priority \(MemberOptions.text(priority: options.priority))" + (options.hidden ? ", hidden" : "")
+                + (options.secondaryDelaySecs > 0 ? ", delay \(options.secondaryDelaySecs)s" : "") + (options.buildIndexes ? "" : ", no index builds")
+        let tags = options.tags.isEmpty ? "" : ", tags \(options.tags.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))"
+        return "\(host): \(role)\(tags)"
     }
 }

@@ -169,6 +169,7 @@ struct ReconfigurationScenarioTests {
             let plan = try await bootstrap(others, ["--remove-members", "--dry-run"])
             #expect(plan.stdout.contains("replSetStepDown on \(h[primary])"), "\(plan.stdout)")
             #expect(plan.stdout.contains("requested (options not given"))
+            #expect(plan.stdout.contains("\n  \(others[0]): votes 1, priority 1\n"), "\(plan.stdout)")
             let result = try await bootstrap(others, ["--remove-members"], timeout: "60s")
             #expect(result.exitCode == 0, "\(result.stderr)")
             #expect(await simulator.writeCommandNames().contains("replSetStepDown"))

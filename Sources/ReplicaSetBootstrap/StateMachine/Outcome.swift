@@ -98,10 +98,7 @@ public struct Plan: Hashable, Sendable {
     public var setName: String
     /// One line per node: what was observed.
     public var observed: [NodeReport]
-    /// One line per requested member: its options.
-    public var desired: [String]
-    /// The requested members with their options (mongod's defaults for those not given), for
-    /// machine-readable output.
+    /// The requested members with their options (mongod's defaults for those not given).
     public var requested: [RequestedMember] = []
     public var steps: [Step]
     public var notes: [String]

@@ -66,14 +66,7 @@ extension ReplicaSetStateMachine {
             }
             return NodeReport(host: node.host, status: observation(of: node), observation: seen)
         }
-        let desired = spec.members.map { member -> String in
-            let o = member.resolvedOptions
-            let role = o.arbiterOnly ? "arbiter" : "votes \(o.votes), priority \(MemberOptions.text(priority: o.priority))" + (o.hidden ? ", hidden" : "")
-                + (o.secondaryDelaySecs > 0 ? ", delay \(o.secondaryDelaySecs)s" : "") + (o.buildIndexes ? "" : ", no index builds")
-            let tags = o.tags.isEmpty ? "" : ", tags \(o.tags.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))"
-            return "\(member.host): \(role)\(tags)"
-        }
-        return Plan(setName: spec.name, observed: observed, desired: desired,
+        return Plan(setName: spec.name, observed: observed,
                     requested: spec.members.map { RequestedMember(host: $0.host, options: $0.resolvedOptions) },
                     steps: steps, notes: notes(for: currentConfig?.value))
     }

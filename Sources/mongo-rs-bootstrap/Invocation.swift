@@ -234,6 +234,14 @@ struct Invocation {
         return (limited, notes)
     }
 
+    /// While a member refuses connections (mongod still starting), each attempt first waits up
+    /// to this long for it to listen, probing every few milliseconds: the same reaction for a
+    /// fraction of the CPU. Off when Spica's flags count the attempts or space them.
+    var listenerWait: Duration {
+        maxConnectionAttempts == nil && reconnectAfterRefusal == ReplicaSetStateMachine.Configuration.defaultReconnectAfterRefusal
+            ? .milliseconds(250) : .zero
+    }
+
     var machineConfiguration: ReplicaSetStateMachine.Configuration {
         ReplicaSetStateMachine.Configuration(
             spec: spec, notes: notes, dryRun: dryRun, waitFor: waitFor, removeMembers: removeMembers, renameMembers: renameMembers,

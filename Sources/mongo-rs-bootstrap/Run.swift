@@ -30,7 +30,8 @@ struct Run {
         }
         let nodes = MongocNodes(
             hosts: invocation.spec.hosts,
-            options: ConnectionOptions(connectTimeout: invocation.connectTimeout, credentials: invocation.security.credentials, tls: invocation.security.tls),
+            options: ConnectionOptions(connectTimeout: invocation.connectTimeout, credentials: invocation.security.credentials,
+                                       tls: invocation.security.tls, listenerWait: invocation.listenerWait),
             maxAwaitTime: invocation.machineConfiguration.maxAwaitTime)
         let code = await bootstrap(invocation, nodes: nodes, started: started)
         return (code, nodes)

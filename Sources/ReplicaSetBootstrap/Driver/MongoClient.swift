@@ -11,13 +11,18 @@ public struct ConnectionOptions: Hashable, Sendable {
     public var commandTimeout: Duration
     public var credentials: Credentials?
     public var tls: TLSOptions?
+    /// After a node refused a connection, how long the next attempt waits for it to start
+    /// listening (probing every few milliseconds) before it reports the refusal again; zero:
+    /// every attempt goes to libmongoc at once.
+    public var listenerWait: Duration
 
     public init(connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(60),
-                credentials: Credentials? = nil, tls: TLSOptions? = nil) {
+                credentials: Credentials? = nil, tls: TLSOptions? = nil, listenerWait: Duration = .zero) {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.credentials = credentials
         self.tls = tls
+        self.listenerWait = listenerWait
     }
 }
 

@@ -93,6 +93,8 @@ final class NodeConnections: Sendable {
     private let legacyHello = NIOLockedValueBox(false)
     /// Set by `close`: no client is created any more.
     private let closed = NIOLockedValueBox(false)
+    /// The last connection attempt was refused: the next waits for a listener first.
+    private let refused = NIOLockedValueBox(false)
 
     init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration) {
         monitorQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).monitor")
@@ -193,17 +195,33 @@ final class NodeConnections: Sendable {
         }
     }
 
+    /// A node that refused the last attempt is probed until it listens, for up to
+    /// `listenerWait`, instead of being asked through libmongoc hundreds of times a second; one
+    /// refusal is reported when it keeps refusing. Only a plain host is probed (MongoClient
+    /// refuses the others).
+    private func waitForListenerAfterRefusal() throws(MongoError) {
+        guard options.listenerWait > .zero, host.isPlain, refused.withLockedValue({ $0 }) else { return }
+        let wait = ListenerWait(interval: ListenerWait.defaultInterval, budget: options.listenerWait)
+        if wait.wait(for: host, stop: { closed.withLockedValue { $0 } }) == .refused {
+            throw MongoError(.connectionRefused, host: host, message: "connection refused")
+        }
+    }
+
     private func run(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration,
                      authenticated: Bool = true) throws(MongoError) -> BSONDocument {
         let result = slot.withLockedValue { (client: inout MongoClient?) -> Result<BSONDocument, MongoError> in
             do throws(MongoError) {
                 if client == nil {
                     guard !closed.withLockedValue({ $0 }) else { throw MongoError(.client, host: host, message: "closed") }
+                    try waitForListenerAfterRefusal()
                     client = try MongoClient(host: host, connectTimeout: options.connectTimeout, socketTimeout: socketTimeout,
                                              credentials: authenticated ? options.credentials : nil, tls: options.tls)
                 }
-                return .success(try client!.runCommand(document))
+                let reply = try client!.runCommand(document)
+                refused.withLockedValue { $0 = false }
+                return .success(reply)
             } catch {
+                refused.withLockedValue { $0 = error.kind == .connectionRefused }
                 // A fresh client next time: this one would sit out libmongoc's 5 s cooldown, and
                 // its DNS answer may be stale.
                 if error.dropsConnection { client = nil }

@@ -168,3 +168,27 @@ func added(_ config: ReplicaSetConfig, _ host: HostAddress) -> ReplicaSetConfig 
     next.version += 1
     return next
 }
+
+// MARK: - Forced reconfig
+
+func isForce(_ action: Action) -> Bool {
+    if case .send(.reconfig(_, true, _), _) = action { return true } else { return false }
+}
+
+/// a reachable (SECONDARY), b and c unreachable; --force-reconfig; returns after the first force.
+func forcedMachine(aHello: HelloResponse = .member(a, .secondary)) -> (Machine, [Action]) {
+    var configuration = configuration([a, b, c])
+    configuration.forceReconfig = true
+    var machine = Machine(configuration)
+    _ = machine.start(at: .zero)
+    _ = machine.helloReceived(aHello, from: a, at: .milliseconds(1))
+    _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(2))
+    _ = machine.helloFailed(.refused(b), from: b, at: .milliseconds(3))
+    _ = machine.helloFailed(.refused(c), from: c, at: .milliseconds(3))
+    var forced = machine.timerFired(at: .seconds(11))
+    if forced == [.send(.getStatus, to: a)] {
+        // a's own view: b and c are down for it too.
+        forced = machine.commandSucceeded(.status(SetHealth(unhealthy: [b, c])), from: a, at: .seconds(11) + .milliseconds(1))
+    }
+    return (machine, forced)
+}

@@ -8,6 +8,7 @@ extension FakeReplicaSet {
         let lost = chance(scenario.failurePercent)
         if !isListening(index) || (lost && !command.isWrite) {
             let error = scenario.lost.contains(index) ? MongoError(.networkFailure, host: host, message: "connection timed out")
+                : scenario.lateUnresolved && !isListening(index) ? MongoError(.nameNotResolved, host: host, message: "Name or service not known")
                 : MongoError(.connectionRefused, host: host, message: "connection refused")
             seq += 1
             return command.usesMonitorConnection ? machine.helloFailed(error, from: host, at: now) : machine.commandFailed(error, from: host, at: now)

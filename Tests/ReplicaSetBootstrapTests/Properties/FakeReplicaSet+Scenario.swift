@@ -39,6 +39,9 @@ extension FakeReplicaSet {
         var lateMilliseconds: [Int]
         /// Nodes that never listen.
         var lost: Set<Int> = []
+        /// A node not yet listening has no DNS record yet either (a StatefulSet pod before it is
+        /// ready): its name does not resolve, rather than its port refusing.
+        var lateUnresolved = false
         /// Chance that any reply is lost to a network error.
         var failurePercent = 0
         /// Another run initiates the same set at this time (ms), if still uninitialized.
@@ -60,7 +63,7 @@ extension FakeReplicaSet {
 
         var description: String {
             "seed \(seed): \(shape), \(spec.members.count) listed of \(hosts.count) nodes, existing v\(existing.map { String($0.version) } ?? "-")"
-                + " primary \(primaryAtStart.map(\.description) ?? "-"), remove \(removeMembers), force \(forceReconfig), late \(lateMilliseconds), lost \(lost.sorted()),"
+                + " primary \(primaryAtStart.map(\.description) ?? "-"), remove \(removeMembers), force \(forceReconfig), late \(lateMilliseconds)\(lateUnresolved ? " unresolved" : ""), lost \(lost.sorted()),"
                 + " \(failurePercent)% failures, concurrent initiate \(concurrentInitiateAt.map(String.init) ?? "-"), loses config \(initiatorLosesConfigAfter.map(String.init) ?? "-"),"
                 + " failed elections \(failedElections), step down \(stepDownAt.map(String.init) ?? "-"), 109 \(inProgressPercent)%, 308 \(commitPointPercent)%,"
                 + " partitioned \(partitioned.sorted()) until \(partitionedUntil) ms; reproduce with FakeReplicaSet.Scenario(seed: \(seed))"
@@ -106,6 +109,7 @@ extension FakeReplicaSet {
                 // 3 s (a refused node is asked again every few ms: late nodes cost the most events).
                 let latest = chance(25) ? 30_000 : 3000
                 lateMilliseconds = (0..<count).map { _ in int(0...latest) }
+                lateUnresolved = chance(50)
                 concurrentInitiateAt = chance(30) ? int(0...2000) : nil
                 initiatorLosesConfigAfter = chance(20) ? int(0...200) : nil
             case .healthy, .noPrimary:
@@ -118,6 +122,7 @@ extension FakeReplicaSet {
                 self.existing = existing
                 primaryAtStart = listed[0]
                 for index in existing.members.count..<count { lateMilliseconds[index] = int(0...5000) }
+                lateUnresolved = chance(50)
             case .shrink:
                 let extra = (count..<count + int(1...2)).map { HostAddress(host: "db-\($0).fake") }
                 hosts += extra

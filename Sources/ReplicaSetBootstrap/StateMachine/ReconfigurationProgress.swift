@@ -3,7 +3,7 @@
 /// has been lost (for a forced reconfig).
 struct ReconfigurationProgress: Hashable, Sendable {
     /// Hosts this run's reconfigs removed: REMOVED there is this run's doing, not a refusal.
-    private(set) var removed: Set<HostAddress> = []
+    private var removed: Set<HostAddress> = []
     /// Members the reconfig in flight drops.
     private var removing: Set<HostAddress> = []
     /// Options fixed for members the first time a plan adds them, so a member that joins with
@@ -22,8 +22,16 @@ struct ReconfigurationProgress: Hashable, Sendable {
         removing = members
     }
 
+    /// Whether REMOVED on `host` is this run's doing: a reconfig of this run removed it, or
+    /// the one in flight does (mongod installs a config at once and answers only once a
+    /// majority has it, so heartbeats tell the member before the reply comes).
+    func removes(_ host: HostAddress) -> Bool {
+        removed.contains(host) || removing.contains(host)
+    }
+
     mutating func succeeded() {
         removed.formUnion(removing)
+        removing = []
         retry.succeeded()
     }
 
@@ -32,6 +40,7 @@ struct ReconfigurationProgress: Hashable, Sendable {
     mutating func failed(_ error: MongoError, mayBeInstalled: Bool) {
         lastError = error
         if mayBeInstalled { removed.formUnion(removing) }
+        removing = []
     }
 
     /// mongod rejected a step to `version` as incompatible once more: the third time is final,

@@ -591,7 +591,7 @@ public struct ReplicaSetStateMachine: Sendable {
         // A removed node is refused only when nothing reachable could still list it; while a
         // config lists it, it is a member that cannot find itself yet (DNS not ready). A member
         // found in a config and removed since (by this run, say) is no longer watched.
-        for node in nodes where node.listed && node.status == .known(.removed) && !reconfiguration.removed.contains(node.host) {
+        for node in nodes where node.listed && node.status == .known(.removed) && !reconfiguration.removes(node.host) {
             if let current = currentConfig?.value, current.member(node.host) != nil { continue }
             if allNodesReached && observationComplete { return .removedMember(node.host) }
         }

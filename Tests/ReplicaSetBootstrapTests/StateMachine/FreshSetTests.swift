@@ -187,4 +187,77 @@ struct FreshSetTests {
             .send(.getStatus, to: a),
         ])
     }
+
+    @Test("a late replSetGetStatus ok does not hide a newer member hello (no 10 s stall)")
+    func lateStatusOK() {
+        var machine = Machine(configuration([a, b, c]))
+        _ = machine.start(at: .zero)
+        for host in [a, b, c] { _ = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1)) }
+        // Another run initiated the set meanwhile: the monitors see members while our
+        // replSetGetStatus calls (sent on the no-config hellos) are still in flight.
+        for host in [a, b, c] {
+            _ = machine.helloReceived(.member(host, host == a ? .secondary : .other, counter: 1), from: host, at: .milliseconds(2))
+        }
+        var last: [Action] = []
+        for host in [a, b, c] { last += machine.commandSucceeded(.statusOK, from: host, at: .milliseconds(3)) }
+        // The hellos already say member: their configs must be read now.
+        #expect(last.contains(.send(.getConfig, to: a)), "\(last)")
+        #expect(machine.nodes.allSatisfy { $0.status != .awaitingStatus }, "\(machine.nodes.map(\.status))")
+    }
+
+    @Test("no exit 0 while a write is in flight (step-up sent to a, b won an election meanwhile)")
+    func convergedWithWriteInFlight() {
+        var (machine, actions) = machineWithSecondaryInitiator([a, b, c])
+        #expect(actions.contains(.send(.stepUp, to: a)))
+        // b won the election the step-up raced with; b's hello was asked for after the initiate.
+        let end = machine.helloReceived(.member(b, .primary, counter: 2), from: b, at: .milliseconds(7))
+        if case .converged(let summary) = end.outcome {
+            Issue.record("exit 0 with replSetStepUp to a still in flight; summary says primary \(summary.primary), actions \(summary.actions)")
+        }
+    }
+
+    @Test("a newer monitor hello is not dropped because a command hello was asked later")
+    func monitorReplyDropped() {
+        var machine = Machine(configuration([a, b, c], waitFor: .all))
+        _ = machine.start(at: .zero)
+        for host in [a, b, c] { _ = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1)) }
+        for host in [a, b, c] { _ = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2)) }
+        _ = machine.commandSucceeded(.initiated, from: a, at: .milliseconds(3))
+        for host in [b, c] {
+            _ = machine.helloReceived(.member(host, .other, counter: 1), from: host, at: .milliseconds(4))
+            _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: host, at: .milliseconds(4))
+        }
+        _ = machine.helloReceived(.member(a, .other, counter: 1), from: a, at: .milliseconds(4))
+        _ = machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(5))
+        _ = machine.helloReceived(.member(a, .secondary, counter: 2), from: a, at: .milliseconds(6))
+        _ = machine.commandSucceeded(.steppedUp, from: a, at: .milliseconds(20))
+        _ = machine.helloReceived(.member(a, .primary, counter: 3), from: a, at: .milliseconds(21))
+        _ = machine.commandSucceeded(.committed(storedConfig([a, b, c])), from: a, at: .milliseconds(22))
+        _ = machine.commandSucceeded(.hello(.member(a, .primary, counter: 3)), from: a, at: .milliseconds(23))
+        // a steps down: its awaitable hello (asked before the command hello) returns at once.
+        let stepDown = machine.helloReceived(.member(a, .secondary, counter: 4), from: a, at: .milliseconds(30))
+        // The next awaitable hello carries counter 4, so mongod stays silent until a further change.
+        #expect(stepDown.sends.contains(.send(awaitHello(tv(4)), to: a)))
+        #expect(machine.writablePrimary == nil, "a still taken for the writable primary after it said SECONDARY")
+        _ = machine.helloReceived(.member(b, .secondary, counter: 2), from: b, at: .milliseconds(40))
+        let end = machine.helloReceived(.member(c, .secondary, counter: 2), from: c, at: .milliseconds(41))
+        if case .converged(let summary) = end.outcome {
+            Issue.record("exit 0 naming \(summary.primary) primary although its newest hello says SECONDARY")
+        }
+    }
+
+    @Test("a polled (pre-4.4) fresh node is reported 'fresh' once, not on every poll")
+    func pollingSpam() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        var lines = 0
+        var now = Duration.milliseconds(1)
+        for _ in 0..<5 {
+            _ = machine.helloReceived(HelloResponse(isReplicaSet: true), from: a, at: now)
+            let actions = machine.commandFailed(.code(.notYetInitialized, a), from: a, at: now + .milliseconds(1))
+            lines += actions.filter { $0 == .report(.classified(a, .fresh)) }.count
+            now += .milliseconds(200)
+        }
+        #expect(lines == 1, "'fresh' reported \(lines) times")
+    }
 }

@@ -197,6 +197,19 @@ struct ReachabilityTests {
         // The primary's config is read with its commitment.
         #expect(machine.timerFired(at: .milliseconds(12)) == [.send(.getCommittedConfig, to: a)])
     }
+
+    @Test("--max-retry-connection counts a dead member only found in the config (not listed)")
+    func deadUnlistedMember() {
+        var machine = Machine(configuration([a, b], maxConnectionAttempts: 3))
+        _ = machine.start(at: .zero)
+        let stored = storedConfig([a, b, c])
+        _ = machine.helloReceived(.member(a, .primary, counter: 5), from: a, at: .milliseconds(1))
+        _ = machine.helloReceived(.member(b, .secondary, primary: a, counter: 5), from: b, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(stored), from: b, at: .milliseconds(2))   // c is watched from here
+        var actions: [Action] = []
+        for attempt in 1...3 { actions += machine.helloFailed(MongoError(.nameNotResolved, host: c, message: "no such host"), from: c, at: .milliseconds(2 + attempt)) }
+        #expect(actions.outcome == nil, "gave up because of a member nobody listed: \(String(describing: actions.outcome))")
+    }
 }
 
 @Suite("State machine: existing sets and dry runs")
@@ -267,5 +280,22 @@ struct ExistingSetTests {
         #expect(machine.commandSucceeded(.config(storedConfig([a, b])), from: b, at: .milliseconds(2)) == [
             .report(.steppingUp(a)), .send(.stepUp, to: a),
         ])
+    }
+
+    @Test("a pre-4.4 primary (commitmentStatus ignored, so no such field) is still verified")
+    func pre44CommitmentStatus() {
+        var machine = Machine(configuration([a, b]))
+        _ = machine.start(at: .zero)
+        let stored = storedConfig([a, b])
+        _ = machine.helloReceived(.member(b, .secondary, primary: a, counter: 5), from: b, at: .milliseconds(1))
+        _ = machine.commandSucceeded(.config(stored), from: b, at: .milliseconds(2))
+        _ = machine.helloReceived(.member(a, .primary, counter: 5), from: a, at: .milliseconds(1))
+        // What MongocNodes returns when a 4.2 primary answers replSetGetConfig without commitmentStatus.
+        let end = machine.commandSucceeded(.committedConfig(stored, committed: nil), from: a, at: .milliseconds(2))
+        #expect(machine.commitmentStatusUnsupported)
+        guard case .converged = end.outcome else {
+            Issue.record("a healthy 4.2 set is not verified: \(end)")
+            return
+        }
     }
 }

@@ -250,4 +250,121 @@ struct ReconfigurationTests {
         let adding = machine.commandFailed(.code(.notYetInitialized, b), from: b, at: .milliseconds(51))
         #expect(adding.contains { if case .send(.reconfig(let config, false, _), a) = $0 { return config.member(b) != nil } else { return false } }, "\(adding)")
     }
+
+    @Test("polling the config's commitment backs off, not a fixed 10 ms forever")
+    func commitmentPollBackoff() {
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
+        let next = added(storedConfig([a, b]), c)
+        _ = machine.commandSucceeded(.reconfigured, from: a, at: .milliseconds(10))
+        _ = machine.helloReceived(.member(a, .primary, version: 2, counter: 6), from: a, at: .milliseconds(10))
+        var now = Duration.milliseconds(11)
+        var delays: [Duration] = []
+        for _ in 0..<8 {
+            for case .wakeUp(let delay) in machine.commandSucceeded(.committedConfig(next, committed: false), from: a, at: now) {
+                delays.append(delay)
+                now += delay
+            }
+            _ = machine.timerFired(at: now)
+        }
+        #expect(delays.last! > .milliseconds(10), "commitment polled every \(delays)")
+    }
+
+    @Test("PrimarySteppedDown (189) after installing: exit 0 waits for that config's commitment")
+    func steppedDownAfterInstall() {
+        var (machine, _) = machineWithExistingSet(listed: [a, b, c], members: [a, b])
+        let next = added(storedConfig([a, b]), c)
+        _ = machine.commandFailed(.code(.primarySteppedDown, a, "replSetReconfig should only be run on a writable PRIMARY"), from: a, at: .milliseconds(10))
+        _ = machine.helloReceived(.member(a, .secondary, version: 2, primary: b, counter: 6), from: a, at: .milliseconds(11))
+        _ = machine.helloReceived(.member(b, .primary, version: 2, counter: 6), from: b, at: .milliseconds(12))
+        _ = machine.helloReceived(.member(c, .secondary, version: 2, primary: b, counter: 6), from: c, at: .milliseconds(12))
+        _ = machine.commandSucceeded(.config(next), from: c, at: .milliseconds(13))
+        // b has version 2 (installed by our reconfig before a stepped down), not yet committed.
+        _ = machine.commandSucceeded(.committedConfig(next, committed: false), from: b, at: .milliseconds(13))
+        // The config may be ours: the run polls its commitment instead of exiting.
+        #expect(machine.timerFired(at: .milliseconds(30)).sends == [.send(.getCommittedConfig, to: b)])
+        let uncommitted = machine.commandSucceeded(.committedConfig(next, committed: false), from: b, at: .milliseconds(31))
+        #expect(uncommitted.outcome == nil, "converged on an uncommitted config: \(String(describing: uncommitted.outcome))")
+        for case .wakeUp(let delay) in uncommitted { _ = machine.timerFired(at: .milliseconds(31) + delay) }
+        _ = machine.commandSucceeded(.committed(next), from: b, at: .milliseconds(60))
+        let end = machine.commandSucceeded(.hello(.member(b, .primary, version: 2, counter: 6)), from: b, at: .milliseconds(61))
+        guard case .converged = end.outcome else {
+            Issue.record("no exit 0 once committed: \(end)")
+            return
+        }
+    }
+
+    /// c is to become a member with buildIndexes false: removed, then re-added. c and b learn
+    /// of the removal by heartbeat, before the reconfig's reply or after it; the outcome by then.
+    private func roleChange(replyFirst: Bool) -> Outcome? {
+        var spec = spec([a, b])
+        spec.members.append(MemberSpec(host: c, priority: 0, buildIndexes: false))
+        var machine = Machine(Machine.Configuration(spec: spec, reconnect: testReconnect, reconnectAfterRefusal: testReconnectAfterRefusal, retry: testRetry, maxAwaitTime: maxAwait))
+        _ = machine.start(at: .zero)
+        let v1 = storedConfig([a, b, c])
+        for host in [b, c] {
+            _ = machine.helloReceived(.member(host, .secondary, primary: a), from: host, at: .milliseconds(1))
+            _ = machine.commandSucceeded(.config(v1), from: host, at: .milliseconds(2))
+        }
+        _ = machine.helloReceived(.member(a, .primary), from: a, at: .milliseconds(1))
+        let first = machine.commandSucceeded(.committed(v1), from: a, at: .milliseconds(2))
+        guard let removal = first.compactMap({ action -> ReplicaSetConfig? in
+            if case .send(.reconfig(let config, false, _), a) = action { return config } else { return nil }
+        }).first else {
+            Issue.record("no first step: \(first)")
+            return nil
+        }
+        #expect(removal.member(c) == nil, "first step should remove c (to re-add it): \(removal)")
+        var all: [Action] = []
+        if replyFirst { all += machine.commandSucceeded(.reconfigured, from: a, at: .milliseconds(10)) }
+        all += machine.helloReceived(.noConfig(9), from: c, at: .milliseconds(11))
+        all += machine.commandFailed(.code(.invalidReplicaSetConfig, c, "Our replica set config is invalid or we are not a member of it"), from: c, at: .milliseconds(12))
+        all += machine.helloReceived(.member(b, .secondary, version: 2, primary: a, counter: 6), from: b, at: .milliseconds(12))
+        all += machine.commandSucceeded(.config(removal), from: b, at: .milliseconds(13))
+        return all.outcome
+    }
+
+    @Test("re-adding a member to change buildIndexes is not refused half-way as 'removed'")
+    func roleChangeRefusedHalfWay() {
+        let outcome = roleChange(replyFirst: true)
+        #expect(outcome == nil, "refused half-way through its own remove/re-add: \(String(describing: outcome))")
+    }
+
+    /// Found by SafetyPropertyTests (seed 1526628773, with role changes): the removal was
+    /// counted as this run's only once the reply came.
+    @Test("re-adding a member: its REMOVED, seen while the reconfig waits for commitment, is not refused either")
+    func roleChangeRemovedBeforeReply() {
+        // mongod installs the config at once and answers once a majority has it
+        // (`awaitConfigCommitment`): heartbeats usually tell c and b first.
+        let outcome = roleChange(replyFirst: false)
+        #expect(outcome == nil, "refused its own removal of \(c) before the reconfig's reply: \(String(describing: outcome))")
+    }
+
+    @Test("the same, in the fake replica set: the schedule that found it")
+    func roleChangeRemovedBeforeReplySchedule() {
+        SafetyPropertyTests().check(FakeReplicaSet.Scenario(seed: 1526628773, roleChanges: true))
+    }
+
+    /// Answers to the forced reconfig, 50 in a row, one a millisecond: the number of further
+    /// forced reconfigs they brought.
+    @Test("after a forced reconfig, nothing is forced again at once: a failure waits for the backoff, a success for a's hello",
+          arguments: [true, false])
+    func noForceInARow(failing: Bool) {
+        var (machine, forced) = forcedMachine()
+        #expect(forced.contains(where: isForce))
+        var now = Duration.seconds(11)
+        var forces = 0
+        for _ in 0..<50 {
+            now += .milliseconds(1)
+            let after = failing ? machine.commandFailed(.code(.configurationInProgress, a), from: a, at: now)
+                : machine.commandSucceeded(.reconfigured, from: a, at: now)
+            if after.contains(where: isForce) { forces += 1 }
+        }
+        #expect(forces == 0, "\(forces) more forced reconfigs; records: \(machine.actionsTaken.count)")
+    }
+
+    @Test("no force while a reachable member names a primary (only the tool is cut off from it)")
+    func noForceWhileAPrimaryIsKnown() {
+        let (_, forced) = forcedMachine(aHello: .member(a, .secondary, primary: b))
+        #expect(!forced.contains(where: isForce), "forced although a says b is primary: \(forced)")
+    }
 }

@@ -1,3 +1,4 @@
+import Testing
 import MongoBSON
 @testable import ReplicaSetBootstrap
 
@@ -70,14 +71,41 @@ func storedConfig(_ hosts: [HostAddress], version: Int = 1, term: Int = 1, id: O
 }
 
 // MARK: - Factories: machines started mid-run by replaying events
+//
+// Like postgres-nio's `ConnectionStateMachine` test factories (`makeAuthenticatedIdle`), every
+// factory checks the actions of each event it replays: a change in the machine shows up where a
+// premise of the tests broke, not as a puzzling failure further on.
+
+/// The commands among `actions` are `expected`, in that order.
+func expectSends(_ actions: [Action], _ expected: [Action], _ step: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actions.sends == expected, "\(step): \(actions)", sourceLocation: sourceLocation)
+}
+
+/// A node's first hello: the next awaitable hello waits on its topology version, and the
+/// command connection asks what the hello does not tell (94 or 93; the config).
+func expectFirstHello(_ actions: [Action], from host: HostAddress, counter: Int64, asks read: NodeCommand, sourceLocation: SourceLocation = #_sourceLocation) {
+    expectSends(actions, [.send(awaitHello(tv(counter)), to: host), .send(read, to: host)], "first hello from \(host)", sourceLocation: sourceLocation)
+}
 
 /// Every node answered hello; all but `pending` also confirmed NotYetInitialized (94).
 func machineWithFreshNodes(_ hosts: [HostAddress], confirmedExceptLast: Bool = false, dryRun: Bool = false) -> Machine {
     var machine = Machine(configuration(hosts, dryRun: dryRun))
-    _ = machine.start(at: .zero)
-    for host in hosts { _ = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1)) }
-    for host in (confirmedExceptLast ? Array(hosts.dropLast()) : hosts) {
-        _ = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2))
+    expectSends(machine.start(at: .zero), hosts.map { .send(awaitHello(nil), to: $0) }, "start")
+    for host in hosts {
+        expectFirstHello(machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1)), from: host, counter: 0, asks: .getStatus)
+    }
+    let confirmed = confirmedExceptLast ? Array(hosts.dropLast()) : hosts
+    for (index, host) in confirmed.enumerated() {
+        let actions = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2))
+        #expect(actions.contains(.report(.classified(host, .fresh))), "\(host) is fresh: \(actions)")
+        let everyNode = index == hosts.count - 1
+        if everyNode && dryRun {
+            #expect(actions.outcome.map { if case .planned = $0 { true } else { false } } == true, "a dry run plans the initiate: \(actions)")
+        } else {
+            // Invariant 1: the initiate goes out with the last confirmation, not before.
+            let spec = spec(hosts)
+            expectSends(actions, everyNode ? [.send(.initiate(spec.initiateConfig), to: spec.initiator)] : [], "94 from \(host)")
+        }
     }
     return machine
 }
@@ -85,7 +113,10 @@ func machineWithFreshNodes(_ hosts: [HostAddress], confirmedExceptLast: Bool = f
 /// `replSetInitiate` was sent to the initiator and acknowledged.
 func machineAfterInitiate(_ hosts: [HostAddress]) -> Machine {
     var machine = machineWithFreshNodes(hosts)
-    _ = machine.commandSucceeded(.initiated, from: spec(hosts).initiator, at: .milliseconds(3))
+    let initiator = spec(hosts).initiator
+    let actions = machine.commandSucceeded(.initiated, from: initiator, at: .milliseconds(3))
+    #expect(actions.contains(.report(.initiated(initiator))), "\(actions)")
+    expectSends(actions, [], "initiate acknowledged: the monitors wait for the members' next state")
     return machine
 }
 
@@ -94,12 +125,11 @@ func machineAfterInitiate(_ hosts: [HostAddress]) -> Machine {
 func machineWithSecondaryInitiator(_ hosts: [HostAddress]) -> (Machine, [Action]) {
     var machine = machineAfterInitiate(hosts)
     let initiator = spec(hosts).initiator
-    for host in hosts where host != initiator {
-        _ = machine.helloReceived(.member(host, .other, counter: 1), from: host, at: .milliseconds(4))
-        _ = machine.commandSucceeded(.config(storedConfig(hosts)), from: host, at: .milliseconds(4))
+    for host in hosts.filter({ $0 != initiator }) + [initiator] {
+        expectFirstHello(machine.helloReceived(.member(host, .other, counter: 1), from: host, at: .milliseconds(4)), from: host, counter: 1, asks: .getConfig)
+        expectSends(machine.commandSucceeded(.config(storedConfig(hosts)), from: host, at: .milliseconds(host == initiator ? 5 : 4)), [],
+                    "config of \(host): no primary, no SECONDARY yet")
     }
-    _ = machine.helloReceived(.member(initiator, .other, counter: 1), from: initiator, at: .milliseconds(4))
-    _ = machine.commandSucceeded(.config(storedConfig(hosts)), from: initiator, at: .milliseconds(5))
     let actions = machine.helloReceived(.member(initiator, .secondary, counter: 2), from: initiator, at: .milliseconds(6))
     return (machine, actions)
 }
@@ -107,10 +137,11 @@ func machineWithSecondaryInitiator(_ hosts: [HostAddress]) -> (Machine, [Action]
 /// An existing healthy set: every node answered hello as a member, configs not read yet.
 func machineObservingHealthySet(_ hosts: [HostAddress], dryRun: Bool = false, waitFor: Machine.WaitFor = .primary) -> Machine {
     var machine = Machine(configuration(hosts, dryRun: dryRun, waitFor: waitFor))
-    _ = machine.start(at: .zero)
+    expectSends(machine.start(at: .zero), hosts.map { .send(awaitHello(nil), to: $0) }, "start")
     for (index, host) in hosts.enumerated() {
         let hello: HelloResponse = index == 0 ? .member(host, .primary, counter: 5) : .member(host, .secondary, primary: hosts[0], counter: 5)
-        _ = machine.helloReceived(hello, from: host, at: .milliseconds(1))
+        // The primary's config is read with its commitment.
+        expectFirstHello(machine.helloReceived(hello, from: host, at: .milliseconds(1)), from: host, counter: 5, asks: index == 0 ? .getCommittedConfig : .getConfig)
     }
     return machine
 }
@@ -144,18 +175,24 @@ func machineWithExistingSet(listed hosts: [HostAddress], members: [HostAddress],
     configuration.removeMembers = removeMembers
     configuration.forceReconfig = forceReconfig
     var machine = Machine(configuration)
-    _ = machine.start(at: .zero)
+    expectSends(machine.start(at: .zero), hosts.map { .send(awaitHello(nil), to: $0) }, "start")
     let stored = config ?? storedConfig(members)
     var last: [Action] = []
-    for host in hosts {
+    for (index, host) in hosts.enumerated() {
         if stored.member(host) != nil {
             let hello: HelloResponse = host == a ? .member(a, .primary, version: stored.version, counter: 5)
                 : .member(host, .secondary, version: stored.version, primary: a, counter: 5)
-            last = machine.helloReceived(hello, from: host, at: .milliseconds(1))
+            expectFirstHello(machine.helloReceived(hello, from: host, at: .milliseconds(1)), from: host, counter: 5, asks: host == a ? .getCommittedConfig : .getConfig)
             last = machine.commandSucceeded(host == a ? .committed(stored) : .config(stored), from: host, at: .milliseconds(2))
         } else {
-            last = machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1))
+            expectFirstHello(machine.helloReceived(.noConfig(), from: host, at: .milliseconds(1)), from: host, counter: 0, asks: .getStatus)
             last = machine.commandFailed(.code(.notYetInitialized, host), from: host, at: .milliseconds(2))
+        }
+        // Nothing is written before every node was seen; what the last answer brings is the test's.
+        if index < hosts.count - 1 {
+            // Members the config names and --nodes does not are watched from here.
+            let newlyWatched = stored.members.map(\.host).filter { !hosts.contains($0) }.map { Action.send(awaitHello(nil), to: $0) }
+            #expect(last.sends.allSatisfy(newlyWatched.contains), "answer of \(host), before every node was seen: \(last)")
         }
     }
     return (machine, last)
@@ -167,4 +204,31 @@ func added(_ config: ReplicaSetConfig, _ host: HostAddress) -> ReplicaSetConfig 
     next.members.append(.init(id: (config.members.map(\.id).max() ?? -1) + 1, host: host))
     next.version += 1
     return next
+}
+
+// MARK: - Forced reconfig
+
+func isForce(_ action: Action) -> Bool {
+    if case .send(.reconfig(_, true, _), _) = action { return true } else { return false }
+}
+
+/// a reachable (SECONDARY), b and c unreachable; --force-reconfig; returns after the first force.
+func forcedMachine(aHello: HelloResponse = .member(a, .secondary)) -> (Machine, [Action]) {
+    var configuration = configuration([a, b, c])
+    configuration.forceReconfig = true
+    var machine = Machine(configuration)
+    expectSends(machine.start(at: .zero), [a, b, c].map { .send(awaitHello(nil), to: $0) }, "start")
+    expectFirstHello(machine.helloReceived(aHello, from: a, at: .milliseconds(1)), from: a, counter: 1, asks: .getConfig)
+    expectSends(machine.commandSucceeded(.config(storedConfig([a, b, c])), from: a, at: .milliseconds(2)), [], "a's config, b and c not seen")
+    for host in [b, c] {
+        // Refused: looked at again within milliseconds (`reconnectAfterRefusal`); nothing forced yet.
+        expectSends(machine.helloFailed(.refused(host), from: host, at: .milliseconds(3)),
+                    [.sendLater(awaitHello(nil), to: host, after: testReconnectAfterRefusal.initial)], "\(host) refused")
+    }
+    var forced = machine.timerFired(at: .seconds(11))
+    if forced == [.send(.getStatus, to: a)] {
+        // a's own view: b and c are down for it too.
+        forced = machine.commandSucceeded(.status(SetHealth(unhealthy: [b, c])), from: a, at: .seconds(11) + .milliseconds(1))
+    }
+    return (machine, forced)
 }

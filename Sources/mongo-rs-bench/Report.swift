@@ -97,7 +97,7 @@ struct Report {
         rows.append(Row(metric: "6. Total time, 50-member vs 3-member fresh set (median of \(x.largeWall.count) each)",
                         measured: "\(x.largeWall.median.formatted) vs \(x.smallWall.median.formatted): ratio \(fixed(x.sizeRatio, 2))",
                         target: "≤ \(fixed(Self.sizeRatioTarget, 1))", met: x.sizeRatio <= Self.sizeRatioTarget))
-        return rows
+        return rows + fieldRows
     }
 
     var summary: String {
@@ -118,7 +118,7 @@ struct Report {
 
         | | |
         |---|---|
-        | Machine | \(machine.cpu), \(machine.cores) cores, \(machine.memory), \(machine.kernel); 1-minute load average \(m.loadBefore) before, \(m.loadAfter) after\(busy ? " (other work was running)" : "") |
+        | Machine | \(machine.cpu), \(machine.cores) cores, \(machine.memory), \(machine.kernel); 1-minute load average \(m.loadBefore) before, \(m.loadAfter) after\(busy ? " (the machine was shared: other work was running, so wall-clock figures are noisy; the ratios are measured side by side)" : "") |
         | Date | \(date) |
         | Swift | \(options.swiftVersion) |
         | libmongoc | \(options.libmongocVersion) (Debian `libmongoc-dev`, linked dynamically) |
@@ -134,7 +134,7 @@ struct Report {
         for row in rows {
             text += "| \(row.metric) | \(row.measured) | \(row.target) | \(row.verdict) |\n"
         }
-        text += "\n" + methods(x) + "\n" + notes(x)
+        text += "\n" + methods(x) + "\n" + fieldSection() + "\n" + notes(x)
         return text
     }
 
@@ -204,8 +204,9 @@ struct Report {
            `wait4` there reports the larger of the two (median \(kib(median(m.fresh.map(\.result.waitMaxRSSKiB)))) for the runs of 1.).
            The launcher's own floor (`/bin/true` through it) is \(kib(m.launcherFloor)), far below anything
            measured here.
-        6. **Set size**: \(m.largeSet.count) fresh 50-member sets (mongod's maximum) alternating with
-           \(m.smallSet.count) fresh 3-member sets; wall time from spawn to exit. With only `--nodes`,
+        6. **Set size**: the tool's \(m.largeSet.count) runs on fresh 50-member sets (mongod's maximum) and
+           \(m.smallSet.count) on fresh 3-member sets in the field's rounds (below), each round alternating
+           sizes and contenders; wall time from spawn to exit. With only `--nodes`,
            the tool gives members 8 and up votes 0 and priority 0 (mongod allows 7 voters); the
            initiate it sent had \(x.largeSetVoters.map(String.init) ?? "?") voting members. Median commands per run: \(x.largeSetCommands) (50 members) vs \(x.smallSetCommands) (3 members).
            The 50 simulated members run in the benchmark's process, on the same 2 cores as the tool.

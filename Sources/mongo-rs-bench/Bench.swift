@@ -18,7 +18,7 @@ struct Bench {
         /// Runs that wait out the 10 s election timeout.
         var slowRuns = 3
         /// Rounds of the field: in each, every contender once on a fresh set of each size, in turn.
-        var fieldRuns = 5
+        var fieldRuns = 7
         /// Rounds (of the first ones) in which Spica's re-creation runs at 3 members; each waits
         /// out mongod's election timeout. At 7, 25 and 50 members it runs in the first round only.
         var spicaRuns = 3

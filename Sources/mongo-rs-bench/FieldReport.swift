@@ -206,8 +206,11 @@ extension Report {
         text += "| CPU of the run | " + figures.map { $0.map { $0.total.formatted } ?? "—" }.joined(separator: " | ") + " |\n"
         text += "| CPU of a fresh run | " + figures.map { $0.map { $0.baseline.formatted } ?? "—" }.joined(separator: " | ") + " |\n"
         text += "| CPU per second of waiting | " + figures.map { $0.map { "\($0.perSecond.formatted)" } ?? "—" }.joined(separator: " | ") + " |\n"
-        if let tool = figures[0], let script = figures[1], script.perSecond > .zero {
-            text += "\nThe tool spends \(ratioText(tool.perSecond.seconds / script.perSecond.seconds))× the pymongo script's CPU per second of waiting; in return it reacts within milliseconds of the member listening (1. above), where pymongo's monitor re-checks an unreachable server every 500 ms.\n"
+        if let tool = figures[0], let script = figures[1] {
+            let cost = script.perSecond > .milliseconds(1)
+                ? "the tool spends \(ratioText(tool.perSecond.seconds / script.perSecond.seconds))× the pymongo script's CPU per second of waiting"
+                : "the pymongo script's waiting costs less CPU than the run-to-run spread of its start-up (its interpreter and imports), where the tool's costs \(tool.perSecond.formatted) a second"
+            text += "\nSo \(cost). In return the tool reacts within milliseconds of the member listening (1. above), where pymongo's monitor re-checks an unreachable server every 500 ms.\n"
         }
         return text + "\n"
     }

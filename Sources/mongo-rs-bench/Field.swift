@@ -10,11 +10,11 @@ import Glibc
 enum Contender: String, CaseIterable, Sendable, Hashable {
     /// mongo-rs-bootstrap itself.
     case tool
-    /// `bench/minimal-client.c`: only the round trips a fresh set needs; the physical limit.
+    /// `scripts/contenders/minimal-client.c`: only the round trips a fresh set needs; the physical limit.
     case minimal
-    /// `bench/pymongo-bootstrap.py`: a careful hand-written script, 100 ms polling, with replSetStepUp.
+    /// `scripts/contenders/pymongo-bootstrap.py`: a careful hand-written script, 100 ms polling, with replSetStepUp.
     case pymongo
-    /// `bench/spica-recreation.py`: Spica's controller logic, re-created (5 × 3 s retries,
+    /// `scripts/contenders/spica-recreation.py`: Spica's controller logic, re-created (5 × 3 s retries,
     /// initiate, forced reconfig on a re-run, no wait for a primary).
     case spica
 
@@ -42,8 +42,8 @@ enum Contender: String, CaseIterable, Sendable, Hashable {
 struct ContenderPaths: Sendable {
     var minimalClient = ".build/bench/minimal-client"
     var python = "/usr/bin/python3"
-    var pymongoScript = "bench/pymongo-bootstrap.py"
-    var spicaScript = "bench/spica-recreation.py"
+    var pymongoScript = "scripts/contenders/pymongo-bootstrap.py"
+    var spicaScript = "scripts/contenders/spica-recreation.py"
 }
 
 /// One run of a contender in the field: which round of the alternation it belongs to, so two

@@ -86,16 +86,16 @@ extension Report {
         rounds in which both ran, of one's figure divided by the other's in that round.
 
         - **mongo-rs-bootstrap**: `--nodes … --output json`, as above.
-        - **minimal C client** (`bench/minimal-client.c`, libmongoc): only the round trips a fresh set
+        - **minimal C client** (`scripts/contenders/minimal-client.c`, libmongoc): only the round trips a fresh set
           needs, the physical limit: one connection per member, all at once, whose handshake `hello`
           shows the member is up and fresh; `replSetInitiate` on the first member; awaitable `hello`
           until it is SECONDARY; `replSetStepUp`; awaitable `hello` until it is a writable primary.
           No safety checks, no verification of the config.
-        - **pymongo script** (`bench/pymongo-bootstrap.py`): what a careful user writes: poll each
+        - **pymongo script** (`scripts/contenders/pymongo-bootstrap.py`): what a careful user writes: poll each
           member every 100 ms until it answers, `replSetInitiate` (unless a set exists), poll the
           first member every 100 ms until a writable primary, sending `replSetStepUp` when it is
           SECONDARY without a primary.
-        - **Spica (re-created)** (`bench/spica-recreation.py`): a re-creation in Python of the logic of
+        - **Spica (re-created)** (`scripts/contenders/spica-recreation.py`): a re-creation in Python of the logic of
           Spica's `mongoreplicationcontroller`, the Job this tool replaces, not its code: the whole
           step up to 5 times, 3 s apart, on connection failures; `rs.status()` on the first node,
           `rs.initiate` with every node as a voting member, or on a set that exists a forced

@@ -17,10 +17,22 @@ struct Bench {
         var runs = 20
         /// Runs that wait out the 10 s election timeout.
         var slowRuns = 3
-        /// Pairs of 3-member and 50-member runs.
-        var largeRuns = 5
+        /// Rounds of the field: in each, every contender once on a fresh set of each size, in turn.
+        var fieldRuns = 7
+        /// Rounds (of the first ones) in which Spica's re-creation runs at 3 members; each waits
+        /// out mongod's election timeout. At 7, 25 and 50 members it runs in the first round only.
+        var spicaRuns = 3
+        /// Runs of each contender at each size through the launcher, for threads and peak RSS.
+        var resourceRuns = 2
+        /// Runs of the tool and the minimal client under callgrind at 3 and at 50 members.
+        var callgrindRuns = 2
         /// How long a member stays unreachable in the load scenario.
         var unreachableFor: Duration = .seconds(5)
+        /// How long a member refuses connections in the CPU-while-waiting scenario.
+        var refusingFor: Duration = .seconds(3)
+        var contenders = ContenderPaths()
+        /// A copy of the tool made with `strip --strip-debug`, for callgrind; nil: no callgrind.
+        var callgrindTool: String?
 
         static func parse(_ arguments: [String]) throws -> Options {
             var options = Options()
@@ -44,14 +56,28 @@ struct Bench {
                 case "--reproduce": options.reproduce = try value(argument)
                 case "--runs": options.runs = try count(argument)
                 case "--slow-runs": options.slowRuns = try count(argument)
-                case "--large-runs": options.largeRuns = try count(argument)
+                case "--field-runs": options.fieldRuns = try count(argument)
+                case "--spica-runs": options.spicaRuns = try count(argument)
+                case "--resource-runs": options.resourceRuns = try count(argument)
+                case "--callgrind-runs": options.callgrindRuns = try count(argument)
                 case "--unreachable-seconds": options.unreachableFor = .seconds(try count(argument))
+                case "--refusing-seconds": options.refusingFor = .seconds(try count(argument))
+                case "--minimal-client": options.contenders.minimalClient = try value(argument)
+                case "--python": options.contenders.python = try value(argument)
+                case "--pymongo-script": options.contenders.pymongoScript = try value(argument)
+                case "--spica-script": options.contenders.spicaScript = try value(argument)
+                case "--callgrind-tool": options.callgrindTool = try value(argument)
                 case "-h", "--help":
                     print("""
-                    usage: mongo-rs-bench [--tool PATH] [--output FILE] [--runs N] [--slow-runs N] [--large-runs N]
-                                          [--unreachable-seconds N] [--swift-version TEXT] [--libmongoc-version TEXT]
+                    usage: mongo-rs-bench [--tool PATH] [--output FILE] [--runs N] [--slow-runs N] [--field-runs N]
+                                          [--spica-runs N] [--resource-runs N] [--callgrind-runs N]
+                                          [--unreachable-seconds N] [--refusing-seconds N]
+                                          [--minimal-client PATH] [--python PATH] [--pymongo-script PATH]
+                                          [--spica-script PATH] [--callgrind-tool PATH]
+                                          [--swift-version TEXT] [--libmongoc-version TEXT]
                                           [--build-command TEXT] [--reproduce TEXT]
-                    Runs the mongo-rs-bootstrap binary at --tool against simulated members and writes the report.
+                    Runs the mongo-rs-bootstrap binary at --tool, and the contenders it is compared with, against
+                    simulated members and writes the report. Without --callgrind-tool, no instruction counts.
                     """)
                     exit(0)
                 default: throw BenchError(description: "unknown argument \(argument) (see --help)")
@@ -66,6 +92,11 @@ struct Bench {
             let options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
             guard FileManager.default.isExecutableFile(atPath: options.tool) else {
                 throw BenchError(description: "no executable at \(options.tool); build it with: \(options.buildCommand)")
+            }
+            var programs = [options.contenders.minimalClient, options.contenders.python]
+            if let stripped = options.callgrindTool { programs += [stripped, Callgrind.valgrind] }
+            for program in programs where !FileManager.default.isExecutableFile(atPath: program) {
+                throw BenchError(description: "no executable at \(program) (scripts/bench builds and installs what the benchmark runs)")
             }
             guard FileManager.default.isExecutableFile(atPath: ChildProcess.launcher) else {
                 throw BenchError(description: "no \(ChildProcess.launcher), which measures peak memory (Debian: apt-get install time)")
@@ -86,7 +117,7 @@ struct Bench {
     }
 
     static func measure(_ options: Options) async throws -> Measurements {
-        let scenarios = Scenarios(tool: options.tool)
+        let scenarios = Scenarios(tool: options.tool, paths: options.contenders)
         var m = Measurements()
         m.loadBefore = Machine.loadAverage()
         let started = ContinuousClock.now
@@ -116,12 +147,55 @@ struct Bench {
         log("memory map while the tool waits for a member (1.5 s)")
         m.profiled = try await scenarios.lateMember(after: .milliseconds(1500), profile: true)
 
-        log("3-member and 50-member sets, \(options.largeRuns) runs each, alternating")
-        for _ in 0..<options.largeRuns {
-            m.smallSet.append(try await scenarios.freshSet(size: 3))
-            m.largeSet.append(try await scenarios.freshSet(size: 50))
+        log("the field: fresh 3-, 7-, 25- and 50-member sets, \(options.fieldRuns) rounds of the tool, the minimal client and the pymongo script in turn, Spica's re-creation in some (it waits out mongod's election)")
+        for round in 0..<options.fieldRuns {
+            for (index, size) in Self.fieldSizes.enumerated() {
+                let spica = round < (size == 3 ? options.spicaRuns : 1)
+                let contenders: [Contender] = [.tool, .minimal, .pymongo] + (spica ? [.spica] : [])
+                for contender in rotated(contenders, by: round + index) {
+                    let run = try await scenarios.freshSet(size: size, contender: contender, awaitPrimary: contender == .spica ? .seconds(20) : .zero)
+                    m.field.append(FieldRun(round: round, size: size, contender: contender, run: run))
+                }
+            }
         }
-        m.largeMemory.append(try await scenarios.freshSet(size: 50, mode: .throughLauncher))
+
+        log("re-run on a healthy 3-member set: the tool, the pymongo script and Spica's re-creation, \(options.spicaRuns) rounds")
+        for round in 0..<options.spicaRuns {
+            for contender in rotated([Contender.tool, .pymongo, .spica], by: round) {
+                m.fieldRerun.append(FieldRun(round: round, size: 3, contender: contender, run: try await scenarios.rerun(contender)))
+            }
+        }
+
+        log("threads and peak RSS: every contender at every size, \(options.resourceRuns) runs each through the launcher")
+        for round in 0..<options.resourceRuns {
+            for (index, size) in Self.fieldSizes.enumerated() {
+                for contender in rotated(Contender.allCases, by: round + index) {
+                    let run = try await scenarios.freshSet(size: size, contender: contender, mode: .throughLauncher, sampleThreads: true)
+                    m.resources.append(FieldRun(round: round, size: size, contender: contender, run: run))
+                }
+            }
+        }
+
+        log("CPU while a member refuses connections for \(options.refusingFor.formatted): the tool and the pymongo script, 2 runs each")
+        for round in 0..<2 {
+            for contender in rotated([Contender.tool, .pymongo], by: round) {
+                let run = try await scenarios.waitingOnRefusingMember(contender, for: options.refusingFor)
+                m.refusing.append(FieldRun(round: round, size: 3, contender: contender, run: run))
+            }
+        }
+
+        if let stripped = options.callgrindTool {
+            log("instruction counts (callgrind): the tool and the minimal client at 3 and 50 members, \(options.callgrindRuns) runs each")
+            for round in 0..<options.callgrindRuns {
+                for size in [3, 50] {
+                    for contender in rotated([Contender.tool, .minimal], by: round) {
+                        let executable = contender == .tool ? stripped : options.contenders.minimalClient
+                        let profile = try await scenarios.callgrind(contender, size: size, executable: executable)
+                        m.callgrind.append(CallgrindRun(size: size, contender: contender, profile: profile))
+                    }
+                }
+            }
+        }
 
         log("without replSetStepUp: mongod's own election after its 10 s timeout, \(options.slowRuns) runs")
         for _ in 0..<options.slowRuns { m.withoutStepUp.append(try await scenarios.freshSetWithoutStepUp()) }
@@ -132,6 +206,22 @@ struct Bench {
     }
 }
 
+extension Bench {
+    static let fieldSizes = [3, 7, 25, 50]
+}
+
+/// `items` starting at `by` (modulo their count): the order of a round, so no contender always goes first.
+func rotated<T>(_ items: [T], by shift: Int) -> [T] {
+    let start = shift % items.count
+    return Array(items[start...] + items[..<start])
+}
+
+struct CallgrindRun: Sendable {
+    var size: Int
+    var contender: Contender
+    var profile: CallgrindProfile
+}
+
 struct Measurements: Sendable {
     var help: ChildProcess.Result?
     var fresh: [Run] = []
@@ -140,11 +230,21 @@ struct Measurements: Sendable {
     /// Runs through the launcher, for `ru_maxrss` only.
     var freshMemory: [Run] = []
     var rerunMemory: [Run] = []
-    var largeMemory: [Run] = []
     var unreachable: Run?
     var profiled: (Run, MemoryProfile?)?
-    var smallSet: [Run] = []
-    var largeSet: [Run] = []
+    /// Every contender on fresh sets of every size, in rounds.
+    var field: [FieldRun] = []
+    /// The tool, the pymongo script and Spica on a healthy set.
+    var fieldRerun: [FieldRun] = []
+    /// Through the launcher, threads sampled: peak RSS and threads.
+    var resources: [FieldRun] = []
+    /// The tool and the pymongo script while a member refuses connections.
+    var refusing: [FieldRun] = []
+    var callgrind: [CallgrindRun] = []
+    /// The tool's field runs at 3 and 50 members.
+    var smallSet: [Run] { field.filter { $0.contender == .tool && $0.size == 3 }.map(\.run) }
+    var largeSet: [Run] { field.filter { $0.contender == .tool && $0.size == 50 }.map(\.run) }
+    var largeMemory: [Run] { resources.filter { $0.contender == .tool && $0.size == 50 }.map(\.run) }
     var withoutStepUp: [Run] = []
     /// `ru_maxrss` of /bin/true through the launcher: the launcher's own peak, the floor of what it can show.
     var launcherFloor: Int?

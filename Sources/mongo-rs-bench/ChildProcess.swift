@@ -44,6 +44,8 @@ final class ChildProcess: Sendable {
     }
 
     let pid: pid_t
+    /// The program's file name, for messages.
+    let program: String
     let spawnedAt: ContinuousClock.Instant
     let mode: Mode
     private let outputFolder: URL
@@ -69,6 +71,7 @@ final class ChildProcess: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         outputFolder = folder
         self.mode = mode
+        self.program = URL(fileURLWithPath: executable).lastPathComponent
 
         let program: String, programArguments: [String]
         switch mode {

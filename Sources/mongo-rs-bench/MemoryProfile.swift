@@ -74,25 +74,20 @@ struct MemoryProfile: Sendable {
     /// Samples the process every `interval` on a thread of its own until it exits, and keeps the
     /// sample with the most resident memory, with the executable's resident sections.
     static func sampleLargest(pid: pid_t, executable: String, every interval: Duration = .milliseconds(20)) -> Task<MemoryProfile?, Never> {
-        Task.detached {
-            await withCheckedContinuation { continuation in
-                let thread = Thread {
-                    let sections = ExecutableResidency.sections(of: executable)
-                    var largest: MemoryProfile?
-                    var peak: Int?
-                    while var sample = read(pid: pid) {
-                        if let kib = MemoryProfile.highWater(pid: pid) { peak = kib }
-                        if sample.residentKiB > largest?.residentKiB ?? -1 {
-                            sample.executableSections = ExecutableResidency.measure(pid: pid, executable: executable, sections: sections)
-                            if sample.executableSections != nil || largest == nil { largest = sample }
-                        }
-                        Thread.sleep(forTimeInterval: interval.seconds)
-                    }
-                    largest?.highWaterKiB = peak
-                    continuation.resume(returning: largest)
+        onThread {
+            let sections = ExecutableResidency.sections(of: executable)
+            var largest: MemoryProfile?
+            var peak: Int?
+            while var sample = read(pid: pid) {
+                if let kib = MemoryProfile.highWater(pid: pid) { peak = kib }
+                if sample.residentKiB > largest?.residentKiB ?? -1 {
+                    sample.executableSections = ExecutableResidency.measure(pid: pid, executable: executable, sections: sections)
+                    if sample.executableSections != nil || largest == nil { largest = sample }
                 }
-                thread.start()
+                Thread.sleep(forTimeInterval: interval.seconds)
             }
+            largest?.highWaterKiB = peak
+            return largest
         }
     }
 }

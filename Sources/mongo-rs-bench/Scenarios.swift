@@ -14,6 +14,8 @@ struct Run: Sendable {
     var commands: [CommandRecord]
     /// The members' events during this run only.
     var events: [SimulatorEvent]
+    /// The most threads the process had at once, when sampled.
+    var peakThreads: Int?
 
     var spawnedAt: ContinuousClock.Instant { result.spawnedAt }
     var exitedAt: ContinuousClock.Instant { result.exitedAt }
@@ -46,36 +48,29 @@ struct Run: Sendable {
 /// timeout, 2 s heartbeats, 1 s initial sync) unless it says otherwise.
 struct Scenarios {
     let tool: String
+    var paths = ContenderPaths()
 
     /// `mongo-rs-bootstrap --nodes <hosts> --timeout 60s <extra>`.
     func spawn(_ hosts: [String], _ extra: [String] = [], mode: ChildProcess.Mode = .direct) throws -> ChildProcess {
         try ChildProcess(tool, ["--nodes", hosts.joined(separator: ","), "--timeout", "60s"] + extra, mode: mode)
     }
 
-    /// Waits for the tool, lets the members record what was already on the wire, and slices out
-    /// this run's commands and events.
+    /// Waits for the child, lets the members record what was already on the wire, and slices out
+    /// this run's commands and events. `code` nil: any exit code is a result.
     func finish(_ child: ChildProcess, _ simulator: ReplicaSetSimulator, commandsBefore: Int = 0, eventsBefore: Int = 0,
-                expecting code: Int32 = 0) async throws -> Run {
+                expecting code: Int32? = 0) async throws -> Run {
         let result = await child.finished()
         try await Task.sleep(for: .milliseconds(30))
         let commands = Array(await simulator.commands.dropFirst(commandsBefore))
         let events = Array(await simulator.events.dropFirst(eventsBefore))
-        guard result.exitCode == code else {
-            throw BenchError(description: "mongo-rs-bootstrap exited \(result.exitCode), not \(code):\n\(result.stderr)\(result.stdout)")
+        if let code, result.exitCode != code {
+            throw BenchError(description: "\(child.program) exited \(result.exitCode), not \(code):\n\(result.stderr)\(result.stdout)")
         }
         return Run(result: result, hosts: simulator.hosts, commands: commands, events: events)
     }
 
     func members(_ count: Int) -> [MemberSpec] {
         Array(repeating: MemberSpec(), count: count)
-    }
-
-    /// A fresh set of `size` members, every one listening before the tool starts.
-    func freshSet(size: Int, mode: ChildProcess.Mode = .direct) async throws -> Run {
-        try await ReplicaSetSimulator.run(members(size), options: SimulatorOptions(timings: .mongod)) { simulator in
-            let child = try spawn(simulator.hosts, ["--output", "json"], mode: mode)
-            return try await finish(child, simulator)
-        }
     }
 
     /// A fresh 3-member set whose last member starts listening `delay` after the tool started.

@@ -21,7 +21,8 @@ public final class MongocNodes: ReplicaSetNodes {
     public func run(_ command: NodeCommand, on host: HostAddress) async throws(MongoError) -> CommandReply {
         let node = connections(to: host)
         let queue = command.usesMonitorConnection ? node.monitorQueue : node.commandQueue
-        let result: Result<CommandReply, MongoError> = await runBlocking(on: queue, host: host) {
+        let cancelled = Result<CommandReply, MongoError>.failure(MongoError(.client, host: host, message: "cancelled"))
+        let result = await queue.blockingCall(cancelled: cancelled) {
             Result { () throws(MongoError) in try node.run(command) }
         }
         return try result.get()
@@ -52,28 +53,6 @@ public final class MongocNodes: ReplicaSetNodes {
             let created = NodeConnections(host: host, options: options, maxAwaitTime: maxAwaitTime)
             connections[host] = created
             return created
-        }
-    }
-
-    /// Runs `work` on `queue`; resumes with a cancellation error as soon as the task is cancelled.
-    private func runBlocking<T: Sendable>(on queue: DispatchQueue, host: HostAddress,
-                                          _ work: @escaping @Sendable () -> Result<T, MongoError>) async -> Result<T, MongoError> {
-        let resumed = NIOLockedValueBox<CheckedContinuation<Result<T, MongoError>, Never>?>(nil)
-        let cancelled = Result<T, MongoError>.failure(MongoError(.client, host: host, message: "cancelled"))
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                resumed.withLockedValue { $0 = continuation }
-                if Task.isCancelled {
-                    resumed.withLockedValue { $0.take() }?.resume(returning: cancelled)
-                    return
-                }
-                queue.async {
-                    let result = work()
-                    resumed.withLockedValue { $0.take() }?.resume(returning: result)
-                }
-            }
-        } onCancel: {
-            resumed.withLockedValue { $0.take() }?.resume(returning: cancelled)
         }
     }
 }

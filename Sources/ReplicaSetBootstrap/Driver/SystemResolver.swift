@@ -1,14 +1,14 @@
 import CResolv
 import Dispatch
-import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The system resolver (/etc/resolv.conf, read anew for every query, so a resolver that starts
-/// late is found). Queries block, so they run on a queue of their own; a caller that stops
-/// waiting (the deadline) leaves the query to finish there.
+/// late is found). Queries block, so they run on a queue of their own (a resolver waits seconds
+/// per name for a server that does not answer); a caller that stops waiting (the deadline)
+/// leaves the query to finish there.
 public struct SystemResolver: ServiceResolver {
     private static let queue = DispatchQueue(label: "mongo-rs-bootstrap.dns")
     /// More records than a replica set has members: the answer is refused as too many.
@@ -17,27 +17,11 @@ public struct SystemResolver: ServiceResolver {
     public init() {}
 
     public func srvRecords(of name: String) async -> SRVAnswer {
-        await Self.blocking(cancelled: .failed("cancelled")) { Self.querySRV(name) }
+        await Self.queue.blockingCall(cancelled: .failed("cancelled")) { Self.querySRV(name) }
     }
 
     public func fullName(of hostname: String) async -> Result<String, ResolverFailure> {
-        await Self.blocking(cancelled: .failure(ResolverFailure("cancelled"))) { Self.reverseResolve(hostname) }
-    }
-
-    /// Runs `work` on the queue; a cancelled caller gets `cancelled` at once (a resolver waits
-    /// seconds per name for a server that does not answer).
-    private static func blocking<T: Sendable>(cancelled: T, _ work: @escaping @Sendable () -> T) async -> T {
-        let waiting = NIOLockedValueBox<CheckedContinuation<T, Never>?>(nil)
-        let resume = { @Sendable (value: T) in waiting.withLockedValue { $0.take() }?.resume(returning: value) }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                waiting.withLockedValue { $0 = continuation }
-                if Task.isCancelled { resume(cancelled) }
-                queue.async { resume(work()) }
-            }
-        } onCancel: {
-            resume(cancelled)
-        }
+        await Self.queue.blockingCall(cancelled: .failure(ResolverFailure("cancelled"))) { Self.reverseResolve(hostname) }
     }
 
     private static func querySRV(_ name: String) -> SRVAnswer {

@@ -48,7 +48,9 @@ let package = Package(
             dependencies: [
                 "CMongoc", "MongoBSON", "CResolv",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+            ],
+            // The state machine's phase diagram, for readers of the source.
+            exclude: ["StateMachine/README.md"]
         ),
         // Catches libmongoc's log from before its own start-up (an ELF .preinit_array entry), for
         // the tool's progress log.

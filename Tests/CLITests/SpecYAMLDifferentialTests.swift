@@ -265,7 +265,7 @@ struct SpecDocumentGenerator {
     mutating func scalar() -> Scalar {
         switch below(12) {
         case 0, 1, 2: return .plain(pick(Self.agreed))
-        case 3, 4 where risky:
+        case 3 where risky, 4 where risky:
             refusable.insert("an ambiguous scalar")
             return .plain(pick(Self.disputed))
         case 5 where risky:

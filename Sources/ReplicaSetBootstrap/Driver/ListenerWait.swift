@@ -31,13 +31,19 @@ struct ListenerWait {
         // A name that does not resolve now is libmongoc's to report.
         guard getaddrinfo(host.host, String(host.port), &hints, &addresses) == 0, let first = addresses else { return .accepts }
         defer { freeaddrinfo(first) }
+        // One socket per address for the whole wait: a refused connect leaves it ready to
+        // connect again, so a try costs two connects, not a socket, a poll and a close as well.
+        var probes: [Probe] = []
+        defer { for probe in probes { close(probe.socket) } }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let address = entry?.pointee {
+            guard let probe = Probe(address) else { return .accepts }
+            probes.append(probe)
+            entry = address.ai_next
+        }
         let deadline = ContinuousClock.now + budget
         while true {
-            var entry: UnsafeMutablePointer<addrinfo>? = first
-            while let address = entry?.pointee {
-                guard refuses(address) else { return .accepts }
-                entry = address.ai_next
-            }
+            for probe in probes where !probe.refuses(within: interval) { return .accepts }
             guard ContinuousClock.now + interval < deadline, !stop() else { return .refused }
             // A signal cuts a pause short; the next try comes a little early.
             var pause = timespec(tv_sec: 0, tv_nsec: Int(min(interval.wholeMilliseconds, 999)) * 1_000_000)
@@ -45,21 +51,41 @@ struct ListenerWait {
         }
     }
 
-    /// True only when the connect was refused (nothing listens there) within one interval;
-    /// anything else, an accept, a connect still in progress or another error, is for libmongoc
-    /// to find out.
-    private func refuses(_ address: addrinfo) -> Bool {
-        let socket = Glibc.socket(address.ai_family, address.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+    /// A non-blocking socket for one address, connected again for every try.
+    private struct Probe {
+        let socket: Int32
+        let address: addrinfo
+
+        init?(_ address: addrinfo) {
+            socket = Glibc.socket(address.ai_family, address.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
                                   address.ai_protocol)
-        guard socket >= 0 else { return false }
-        defer { close(socket) }
-        if Glibc.connect(socket, address.ai_addr, address.ai_addrlen) == 0 { return false }
-        guard errno == EINPROGRESS else { return errno == ECONNREFUSED }
-        // A remote host answers within a round trip.
-        var ready = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
-        guard poll(&ready, 1, Int32(clamping: interval.wholeMilliseconds)) > 0 else { return false }
-        var failure: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        return getsockopt(socket, SOL_SOCKET, SO_ERROR, &failure, &length) == 0 && failure == ECONNREFUSED
+            guard socket >= 0 else { return nil }
+            self.address = address
+        }
+
+        /// True only when the connect was refused (nothing listens there) within `interval`;
+        /// anything else, an accept, a connect still in progress or another error, is for
+        /// libmongoc to find out. A second connect on the socket reports how the first ended
+        /// (Linux's `inet_stream_connect`) and, after a refusal, leaves the socket unconnected.
+        func refuses(within interval: Duration) -> Bool {
+            switch connect() {
+            case 0: return false
+            case EINPROGRESS: break
+            case let failure: return failure == ECONNREFUSED
+            }
+            // A local refusal is already in by now; a remote host answers within a round trip.
+            var outcome = connect()
+            if outcome == EALREADY {
+                var ready = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+                guard poll(&ready, 1, Int32(clamping: interval.wholeMilliseconds)) > 0 else { return false }
+                outcome = connect()
+            }
+            return outcome == ECONNREFUSED
+        }
+
+        /// 0 or `errno`.
+        private func connect() -> Int32 {
+            Glibc.connect(socket, address.ai_addr, address.ai_addrlen) == 0 ? 0 : errno
+        }
     }
 }

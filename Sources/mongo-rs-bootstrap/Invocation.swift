@@ -253,27 +253,23 @@ struct Invocation {
 
 /// The process environment; empty values count as unset.
 struct Environment {
-    private let values: [String: String]
+    /// nil: the process's own, read a variable at a time (`getenv`): the tool asks for a few dozen
+    /// names, and copying the whole environment into a dictionary cost more than all of them.
+    private let values: [String: String]?
 
     init(_ values: [String: String]) {
         self.values = values
     }
 
-    static var current: Environment {
-        var values: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                values[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return Environment(values)
+    private init() {
+        values = nil
     }
 
+    static var current: Environment { Environment() }
+
     subscript(name: String) -> String? {
-        guard let value = values[name], !value.isEmpty else { return nil }
+        let value = if let values { values[name] } else { getenv(name).map { String(cString: $0) } }
+        guard let value, !value.isEmpty else { return nil }
         return value
     }
 }

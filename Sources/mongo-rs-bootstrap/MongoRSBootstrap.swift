@@ -186,120 +186,120 @@ struct MongoRSBootstrap: AsyncParsableCommand {
 /// pre-parse (`Reporting`) and `SpicaCompatibility` all read it from here.
 enum Inputs {
     static let nodes: Input<[String]> = .list(
-        "nodes", \.nodes, env: "MONGO_RS_NODES",
+        "nodes", { $0.nodes }, env: "MONGO_RS_NODES",
         about: "The members: host or host:port (default port 27017), comma or space separated, repeatable. At most 50; members 8 and up join with votes 0 and priority 0.",
         valueName: "host[:port]")
-    static let config: Input<SpecFile> = Input("config", \.config, env: "MONGO_RS_CONFIG",
+    static let config: Input<SpecFile> = Input("config", { $0.config }, env: "MONGO_RS_CONFIG",
         about: "The desired set as a YAML or JSON file (a regular file of at most 1 MiB, or /dev/stdin): name, settings, members with host, priority, votes, hidden, arbiterOnly, secondaryDelaySecs, buildIndexes, tags, horizons. Merged with --nodes and the member options below.",
         valueName: "file", completion: .file(extensions: ["yaml", "yml", "json"])) { path, origin throws(InvalidInput) in
             try SpecFile.load(path: path, origin: origin)
         }
     static let arbiters: Input<[String]> = .list(
-        "arbiter", \.arbiters, env: "MONGO_RS_ARBITERS",
+        "arbiter", { $0.arbiters }, env: "MONGO_RS_ARBITERS",
         about: "A member that is an arbiter (added if not in --nodes). Repeatable.", valueName: "host[:port]")
     static let hidden: Input<[String]> = .list(
-        "hidden", \.hidden, env: "MONGO_RS_HIDDEN",
+        "hidden", { $0.hidden }, env: "MONGO_RS_HIDDEN",
         about: "A member that is hidden (priority 0; added if not in --nodes). Repeatable.", valueName: "host[:port]")
     static let priorities: Input<[String]> = .list(
-        "priority", \.priorities, env: "MONGO_RS_PRIORITIES", about: "A member's priority, 0 to 1000. Repeatable.", valueName: "host=n")
-    static let votes: Input<[String]> = .list("votes", \.votes, env: "MONGO_RS_VOTES", about: "A member's votes, 0 or 1. Repeatable.", valueName: "host=n")
-    static let tags: Input<[String]> = .list("tag", \.tags, env: "MONGO_RS_TAGS", about: "A member tag. Repeatable.", valueName: "host=key:value")
+        "priority", { $0.priorities }, env: "MONGO_RS_PRIORITIES", about: "A member's priority, 0 to 1000. Repeatable.", valueName: "host=n")
+    static let votes: Input<[String]> = .list("votes", { $0.votes }, env: "MONGO_RS_VOTES", about: "A member's votes, 0 or 1. Repeatable.", valueName: "host=n")
+    static let tags: Input<[String]> = .list("tag", { $0.tags }, env: "MONGO_RS_TAGS", about: "A member tag. Repeatable.", valueName: "host=key:value")
     static let removeMembers: Input<Bool> = .flag(
-        "remove-members", \.removeMembers, env: "MONGO_RS_REMOVE_MEMBERS",
+        "remove-members", { $0.removeMembers }, env: "MONGO_RS_REMOVE_MEMBERS",
         about: "Remove members of the set that the spec does not list (otherwise they are kept and reported).")
     static let renameMembers: Input<Bool> = .flag(
-        "rename-members", \.renameMembers, env: "MONGO_RS_RENAME_MEMBERS",
+        "rename-members", { $0.renameMembers }, env: "MONGO_RS_RENAME_MEMBERS",
         about: "Rewrite the names the set records members under (an FQDN for a short name, an IP for a name) to the names given in --nodes, one member per committed reconfig, keeping each member's _id. Only when every member resolves its given name to itself; otherwise the recorded names are kept and the run reports which given name is recorded as which.")
     static let forceReconfig: Input<Bool> = .flag(
-        "force-reconfig", \.forceReconfig, env: "MONGO_RS_FORCE_RECONFIG",
+        "force-reconfig", { $0.forceReconfig }, env: "MONGO_RS_FORCE_RECONFIG",
         about: "Only when no primary can be elected because a majority of voters is unreachable (for longer than the election timeout): force a config of the reachable members, naming the members it drops. Never otherwise.")
     static let initiateStrategy: Input<ReplicaSetStateMachine.InitiateStrategy> = .choice(
-        "initiate-strategy", \.initiateStrategy, env: "MONGO_RS_INITIATE_STRATEGY",
+        "initiate-strategy", { $0.initiateStrategy }, env: "MONGO_RS_INITIATE_STRATEGY",
         about: "full: initiate once every member is reachable and fresh; incremental: initiate the first member alone as soon as it is reachable and add the others as they come (for StatefulSets whose pods start one by one; a member that is down but holds an old config is not seen). (default: full)")
     static let replicaSet: Input<String> = .text(
-        "replica-set", \.replicaSet, env: "MONGO_RS_REPLICA_SET",
+        "replica-set", { $0.replicaSet }, env: "MONGO_RS_REPLICA_SET",
         about: "The replica set name, as given to mongod --replSet (default: rs0).", valueName: "name")
     static let timeout: Input<Duration> = .duration(
-        "timeout", \.timeout, env: "MONGO_RS_TIMEOUT", allowed: .milliseconds(1)...(.seconds(86400)),
+        "timeout", { $0.timeout }, env: "MONGO_RS_TIMEOUT", allowed: .milliseconds(1)...(.seconds(86400)),
         about: "Give up after this long (exit 69), e.g. 90s, 5m, 1h; 1ms to 24h (default: 5m). A tool still running 1 s later is ended by a timer (exit 70).")
     static let waitFor: Input<ReplicaSetStateMachine.WaitFor> = .choice(
-        "wait-for", \.waitFor, env: "MONGO_RS_WAIT_FOR",
+        "wait-for", { $0.waitFor }, env: "MONGO_RS_WAIT_FOR",
         about: "primary: exit once a writable primary has the requested config; all: also wait until every member is PRIMARY, SECONDARY or ARBITER (default: primary).")
     static let connectTimeout: Input<Duration> = .duration(
-        "connect-timeout", \.connectTimeout, env: "MONGO_RS_CONNECT_TIMEOUT", allowed: .milliseconds(1)...(.seconds(300)),
+        "connect-timeout", { $0.connectTimeout }, env: "MONGO_RS_CONNECT_TIMEOUT", allowed: .milliseconds(1)...(.seconds(300)),
         about: "TCP connect timeout per attempt, 1ms to 5m (default: 2s).")
     static let dryRun: Input<Bool> = .flag(
-        "dry-run", \.dryRun, env: "MONGO_RS_DRY_RUN", about: "Observe every node, print what would be done, write nothing.")
+        "dry-run", { $0.dryRun }, env: "MONGO_RS_DRY_RUN", about: "Observe every node, print what would be done, write nothing.")
     static let logFormat: Input<LogFormat> = .choice(
-        "log-format", \.logFormat, env: "MONGO_RS_LOG_FORMAT",
+        "log-format", { $0.logFormat }, env: "MONGO_RS_LOG_FORMAT",
         about: "Progress lines on stderr: text, or json for log collectors (default: text).")
     static let output: Input<OutputFormat> = .choice(
-        "output", \.output, env: "MONGO_RS_OUTPUT", about: "The result on stdout: text, or one json document (default: text).")
+        "output", { $0.output }, env: "MONGO_RS_OUTPUT", about: "The result on stdout: text, or one json document (default: text).")
     static let quiet: Input<Bool> = .flag(
-        "quiet", \.quiet, env: "MONGO_RS_QUIET", about: "No progress lines; errors and the result are still printed.")
+        "quiet", { $0.quiet }, env: "MONGO_RS_QUIET", about: "No progress lines; errors and the result are still printed.")
     static let debug: Input<Bool> = .yargsBoolean(
-        "debug", \.debug, env: "MONGO_RS_DEBUG", about: "Also log every command sent and its answer (--debug alone means true).")
+        "debug", { $0.debug }, env: "MONGO_RS_DEBUG", about: "Also log every command sent and its answer (--debug alone means true).")
     static let username: Input<String> = .text(
-        "username", \.username, env: "MONGO_USERNAME",
+        "username", { $0.username }, env: "MONGO_USERNAME",
         about: "Authenticate as this user, which needs the clusterManager role (clusterAdmin and root include it). With MONGODB-X509 it is optional: the certificate's subject names the user.",
         valueName: "name")
-    static let passwordFile: Input<Secret> = Input("password-file", \.passwordFile, env: "MONGO_RS_PASSWORD_FILE",
+    static let passwordFile: Input<Secret> = Input("password-file", { $0.passwordFile }, env: "MONGO_RS_PASSWORD_FILE",
         about: "Read the password from this file, e.g. a mounted Kubernetes Secret (a regular file, or /dev/stdin); one trailing newline is ignored. The preferred source; \(password.env) also works.",
         valueName: "path", completion: .file(), parse: ConnectionSecurity.readSecret)
-    static let password: Input<Secret> = Input("password", \.password, env: "MONGO_PASSWORD", kind: .secret,
+    static let password: Input<Secret> = Input("password", { $0.password }, env: "MONGO_PASSWORD", kind: .secret,
         about: "Spica compatibility: the password itself. Anyone on the machine can read it in the process list; prefer --password-file or the variable. Any characters work, a leading '-' too.",
         valueName: "password") { text, origin throws(InvalidInput) in try ConnectionSecurity.checked(Secret(text), origin: origin) }
     static let authenticationDatabase: Input<String> = .text(
-        "authentication-database", \.authenticationDatabase, env: "MONGO_RS_AUTHENTICATION_DATABASE",
+        "authentication-database", { $0.authenticationDatabase }, env: "MONGO_RS_AUTHENTICATION_DATABASE",
         about: "The database the user was created in (default: admin; $external for MONGODB-X509).", valueName: "name")
     static let authMechanism: Input<AuthMechanism> = .choice(
-        "auth-mechanism", \.authMechanism, env: "MONGO_RS_AUTH_MECHANISM",
+        "auth-mechanism", { $0.authMechanism }, env: "MONGO_RS_AUTH_MECHANISM",
         about: "SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509 (default: SCRAM-SHA-256 if the server offers it for the user, else SCRAM-SHA-1).",
         valueName: "mechanism", unsupported: " (PLAIN, GSSAPI and MONGODB-AWS are not supported)")
-    static let tls: Input<Bool> = .flag("tls", \.tls, env: "MONGO_RS_TLS", about: "Connect with TLS (implied by every --tls-… option).")
-    static let tlsCAFile: Input<String> = Input("tls-ca-file", \.tlsCAFile, env: "MONGO_RS_TLS_CA_FILE",
+    static let tls: Input<Bool> = .flag("tls", { $0.tls }, env: "MONGO_RS_TLS", about: "Connect with TLS (implied by every --tls-… option).")
+    static let tlsCAFile: Input<String> = Input("tls-ca-file", { $0.tlsCAFile }, env: "MONGO_RS_TLS_CA_FILE",
         about: "PEM file of the CA that signed the nodes' certificates (default: the system's CAs).",
         valueName: "path", completion: .file()) { path, origin throws(InvalidInput) in
             try ConnectionSecurity.checkPEM(path, option: origin, holds: ["CERTIFICATE"], what: "a PEM file of CA certificates")
         }
-    static let tlsCertificateKeyFile: Input<String> = Input("tls-certificate-key-file", \.tlsCertificateKeyFile, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE",
+    static let tlsCertificateKeyFile: Input<String> = Input("tls-certificate-key-file", { $0.tlsCertificateKeyFile }, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE",
         about: "PEM file with this client's certificate and private key, for nodes that require one and for MONGODB-X509.",
         valueName: "path", completion: .file()) { path, origin throws(InvalidInput) in
             try ConnectionSecurity.checkPEM(path, option: origin, holds: ["CERTIFICATE", "PRIVATE KEY"],
                                             what: "a PEM file with the client certificate and its private key")
         }
     static let tlsCertificateKeyFilePasswordFile: Input<Secret> = Input(
-        "tls-certificate-key-file-password-file", \.tlsCertificateKeyFilePasswordFile, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE",
+        "tls-certificate-key-file-password-file", { $0.tlsCertificateKeyFilePasswordFile }, env: "MONGO_RS_TLS_CERTIFICATE_KEY_FILE_PASSWORD_FILE",
         about: "File holding the passphrase of an encrypted --tls-certificate-key-file (a regular file, or /dev/stdin); one trailing newline is ignored.",
         valueName: "path", completion: .file(), parse: ConnectionSecurity.readSecret)
     static let tlsAllowInvalidHostnames: Input<Bool> = .flag(
-        "tls-allow-invalid-hostnames", \.tlsAllowInvalidHostnames, env: "MONGO_RS_TLS_ALLOW_INVALID_HOSTNAMES",
+        "tls-allow-invalid-hostnames", { $0.tlsAllowInvalidHostnames }, env: "MONGO_RS_TLS_ALLOW_INVALID_HOSTNAMES",
         about: "Accept node certificates that do not name the host connected to.")
     static let tlsAllowInvalidCertificates: Input<Bool> = .flag(
-        "tls-allow-invalid-certificates", \.tlsAllowInvalidCertificates, env: "MONGO_RS_TLS_ALLOW_INVALID_CERTIFICATES",
+        "tls-allow-invalid-certificates", { $0.tlsAllowInvalidCertificates }, env: "MONGO_RS_TLS_ALLOW_INVALID_CERTIFICATES",
         about: "Do not verify the nodes' certificates at all (anyone on the network path could pose as a node).")
     static let fromSRV: Input<Bool> = .yargsBoolean(
-        "from-srv", \.fromSRV, env: "MONGO_RS_FROM_SRV",
+        "from-srv", { $0.fromSRV }, env: "MONGO_RS_FROM_SRV",
         about: "true: find the members in the DNS SRV records of a headless Service (Spica's default mode) instead of --nodes; needs --replicas, and --service or --hostname. Each record's target:port is a member. (default: false)")
     static let service: Input<String> = .text(
-        "service", \.service, env: "MONGO_RS_SERVICE",
+        "service", { $0.service }, env: "MONGO_RS_SERVICE",
         about: "--from-srv: the headless Service's DNS name, e.g. mongo (the pod's search domains add the namespace) or mongo.default.svc.cluster.local. Its _mongodb._tcp records are read first (name mongod's port mongodb), then its own.",
         valueName: "name")
     static let replicas: Input<Int> = .integer(
-        "replicas", \.replicas, env: "MONGO_RS_REPLICAS", allowed: 1...ReplicaSetSpec.maxMembers,
+        "replicas", { $0.replicas }, env: "MONGO_RS_REPLICAS", allowed: 1...ReplicaSetSpec.maxMembers,
         about: "--from-srv: how many members the set has (the StatefulSet's replicas), 1 to 50. The run waits until DNS names them all; with pod names <name>-<ordinal> the members are ordinals 0 to n-1 and ordinal 0 initiates, so runs that see different answers never make two sets.")
     static let hostname: Input<String> = .text(
-        "hostname", \.hostname, env: "MONGO_RS_HOSTNAME",
+        "hostname", { $0.hostname }, env: "MONGO_RS_HOSTNAME",
         about: "--from-srv without --service: this host's name; its full DNS name (resolved, then resolved back) without the first label is taken as the Service, as Spica did (default: this host's name).",
         valueName: "name")
     static let bypassQuorumCheck: Input<Bool> = .yargsBoolean(
-        "bypass-quorum-check", \.bypassQuorumCheck, env: "MONGO_RS_BYPASS_QUORUM_CHECK",
+        "bypass-quorum-check", { $0.bypassQuorumCheck }, env: "MONGO_RS_BYPASS_QUORUM_CHECK",
         about: "Spica compatibility: accepted and ignored; mongod's quorum check is never bypassed.")
     static let maxRetryConnection: Input<Int> = .integer(
-        "max-retry-connection", \.maxRetryConnection, env: "MONGO_RS_MAX_RETRY_CONNECTION", allowed: 1...1_000_000,
+        "max-retry-connection", { $0.maxRetryConnection }, env: "MONGO_RS_MAX_RETRY_CONNECTION", allowed: 1...1_000_000,
         about: "Spica compatibility: give up (exit 69) after this many failed attempts to reach one node (1 to 1000000). Default: keep trying until --timeout.")
     static let waitBeforeRetry: Input<Duration> = .duration(
-        "wait-before-retry", \.waitBeforeRetry, env: "MONGO_RS_WAIT_BEFORE_RETRY", allowed: .milliseconds(1)...(.seconds(3600)),
+        "wait-before-retry", { $0.waitBeforeRetry }, env: "MONGO_RS_WAIT_BEFORE_RETRY", allowed: .milliseconds(1)...(.seconds(3600)),
         about: "Spica compatibility: wait this long between attempts to reach a node (plain number = seconds), 1ms to 1h. Default: adaptive, 5 ms growing to 100 ms.",
         valueName: "seconds")
 

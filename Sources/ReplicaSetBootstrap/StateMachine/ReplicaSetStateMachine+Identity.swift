@@ -7,8 +7,8 @@
 /// written with the names it already has.
 extension ReplicaSetStateMachine {
     /// The name the wanted set records this node under, from its own hello.
-    func recordedName(of node: TrackedNode) -> HostAddress? {
-        guard let hello = node.hello?.value, hello.setName == configuration.spec.name else { return nil }
+    func recordedName(of index: Int) -> HostAddress? {
+        guard let hello = nodes[index].hello?.value, hello.setName == configuration.spec.name else { return nil }
         return hello.me
     }
 
@@ -32,7 +32,7 @@ extension ReplicaSetStateMachine {
 
     /// The node's name in the set: what it answers as, else the name it was reached by.
     func memberName(_ index: Int) -> HostAddress {
-        recordedName(of: nodes[index]) ?? nodes[index].host
+        recordedName(of: index) ?? nodes[index].host
     }
 
     /// The node that is the config member `host`: the listed node the set records under that
@@ -44,30 +44,32 @@ extension ReplicaSetStateMachine {
 
     /// A member found in a config that is a listed node under another name: watched through
     /// the listed node, never counted twice.
-    func isShadowed(_ node: TrackedNode) -> Bool {
-        !node.listed && recordedNames.values.contains(node.host)
+    func isShadowed(_ index: Int) -> Bool {
+        !nodes[index].listed && recordedNames.values.contains(nodes[index].host)
     }
 
     /// After a hello from a listed node: the name the set records it under, when it is not the
     /// one given. Two given names for one member are refused: each must be a node of its own.
     mutating func noteRecordedName(at index: Int) -> [Action] {
-        let node = nodes[index]
-        guard node.listed, let recorded = recordedName(of: node) else { return [] }
-        if let other = nodes.first(where: { $0.listed && $0.host != node.host && ($0.host == recorded || recordedNames[$0.host] == recorded) }) {
-            return finish(.refused(.sameMember(node.host, other.host, recorded: recorded)))
+        guard nodes[index].listed, let recorded = recordedName(of: index) else { return [] }
+        let host = nodes[index].host
+        // By index: a node is a large value, and this is asked at every hello.
+        if let other = nodes.indices.first(where: { nodes[$0].listed && nodes[$0].host != host && (nodes[$0].host == recorded || recordedNames[nodes[$0].host] == recorded) }) {
+            return finish(.refused(.sameMember(host, nodes[other].host, recorded: recorded)))
         }
-        if recorded.isSpelledLike(node.host) {
-            guard recordedNames.removeValue(forKey: node.host) != nil else { return [] }
+        if recorded.isSpelledLike(host) {
+            guard recordedNames.removeValue(forKey: host) != nil else { return [] }
         } else {
-            guard !(recordedNames[node.host]?.isSpelledLike(recorded) ?? false) else { return [] }
-            recordedNames[node.host] = recorded
+            guard !(recordedNames[host]?.isSpelledLike(recorded) ?? false) else { return [] }
+            recordedNames[host] = recorded
         }
+        refreshWatched()
         mappedSpec = configuration.spec
         // With --rename-members the given names stay: the set is brought to them.
         for member in mappedSpec.members.indices where !configuration.renameMembers {
             if let name = recordedNames[mappedSpec.members[member].host] { mappedSpec.members[member].host = name }
         }
-        return recorded.isSpelledLike(node.host) ? [] : [.report(.recordedAs(node.host, recorded))]
+        return recorded.isSpelledLike(host) ? [] : [.report(.recordedAs(host, recorded))]
     }
 }
 

@@ -7,19 +7,20 @@ extension ReplicaSetStateMachine {
     func verifiedOutcome() -> Outcome? {
         // A write still in flight may yet change what was verified (a step-up, say).
         guard observationComplete, !writeInFlight else { return nil }
-        for node in nodes {
-            guard let hello = node.hello, hello.value.isWritablePrimary, isAfterLastWrite(hello.requestSeq),
-                  let config = node.config, isAfterLastWrite(config.requestSeq),
-                  node.configCommitted == true || !needsCommitment(config.value) || commitmentStatusUnsupported,
+        // By index: a node is a large value, and this is asked at every event.
+        for index in nodes.indices where nodes[index].hello?.value.isWritablePrimary == true {
+            guard let hello = nodes[index].hello, isAfterLastWrite(hello.requestSeq),
+                  let config = nodes[index].config, isAfterLastWrite(config.requestSeq),
+                  nodes[index].configCommitted == true || !needsCommitment(config.value) || commitmentStatusUnsupported,
                   config.value.name == spec.name, config.value.version == hello.value.setVersion,
                   fullPlanner(from: config.value).isSatisfied(by: config.value), nextRename(of: config.value) == nil
             else { continue }
             if configuration.waitFor == .all {
-                let healthy = watchedNodes.allSatisfy { $0.hello?.value.memberState.isHealthy ?? false }
+                let healthy = watchedIndices.allSatisfy { nodes[$0].hello?.value.memberState.isHealthy ?? false }
                 guard healthy else { return nil }
             }
             if configuration.dryRun { return .planned(plan(steps: [])) }
-            return .converged(summary(primary: node.host, config: config.value))
+            return .converged(summary(primary: nodes[index].host, config: config.value))
         }
         return nil
     }

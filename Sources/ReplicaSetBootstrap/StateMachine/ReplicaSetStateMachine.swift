@@ -189,6 +189,12 @@ public struct ReplicaSetStateMachine: Sendable {
     var nodes: [TrackedNode]
     /// Where each host is in `nodes`: looked up for every reply and every config member.
     private var nodeIndices: [HostAddress: Int] = [:]
+    /// The node whose config is `currentConfig`, and the nodes `watchedIndices` lists: asked
+    /// for several times at every event, they change only when a config is read or dropped, a
+    /// node is added or a recorded name is learnt, so they are kept up to date then (a run has
+    /// events in proportion to the members: a pass over every node at each one is quadratic).
+    private var newestConfigIndex: Int?
+    private(set) var watchedIndices: [Int] = []
     var sequence = 0
     /// Sequence number of the event that completed (or failed) the last write; nil before.
     var lastWriteSeq: Int?
@@ -217,6 +223,7 @@ public struct ReplicaSetStateMachine: Sendable {
         self.mappedSpec = configuration.spec
         self.random = SplitMix64(seed: configuration.seed)
         for host in configuration.spec.hosts { appendNode(TrackedNode(host: host, pacing: configuration.pacing)) }
+        refreshWatched()
     }
 
     public var isFinished: Bool { finished }
@@ -270,7 +277,7 @@ public struct ReplicaSetStateMachine: Sendable {
         var actions: [Action] = []
         if case .unreachable(let previous) = nodes[index].status, previous.kind == error.kind {
             // Same trouble as before: no new progress line.
-        } else if isShadowed(nodes[index]) {
+        } else if isShadowed(index) {
             // Watched through the listed node it is.
         } else {
             actions.append(.report(.unreachable(host, error)))
@@ -291,10 +298,7 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     public mutating func commandSucceeded(_ reply: CommandReply, from host: HostAddress, at now: Duration) -> [Action] {
-        guard !finished, let index = index(of: host), let pending = nodes[index].command else { return [] }
-        sequence += 1
-        self.now = now
-        nodes[index].command = nil
+        guard let (index, pending) = takePendingCommand(on: host, at: now) else { return [] }
         nodes[index].commandConnected = true
         nodes[index].acceptedCredentials = true
         nodes[index].rejectedCredentials = nil
@@ -321,13 +325,13 @@ public struct ReplicaSetStateMachine: Sendable {
         case .config(let config):
             guard pending.command == .getConfig else { mismatch() }
             if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
-            nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
+            setConfig(Observed(value: config, requestSeq: pending.requestSeq), at: index)
             nodes[index].configCommitted = nil
             actions += watchMembers(of: config, from: index)
         case .committedConfig(let config, let committed):
             guard pending.command == .getCommittedConfig else { mismatch() }
             if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
-            nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
+            setConfig(Observed(value: config, requestSeq: pending.requestSeq), at: index)
             nodes[index].configCommitted = committed
             actions += watchMembers(of: config, from: index)
             if committed == nil {
@@ -360,10 +364,7 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     public mutating func commandFailed(_ error: MongoError, from host: HostAddress, at now: Duration) -> [Action] {
-        guard !finished, let index = index(of: host), let pending = nodes[index].command else { return [] }
-        sequence += 1
-        self.now = now
-        nodes[index].command = nil
+        guard let (index, pending) = takePendingCommand(on: host, at: now) else { return [] }
         if error.isAccessDenied {
             if error.isAuthenticationFailure, !pending.command.isWrite, isNew(index) {
                 return credentialsRejected(error, at: index) + evaluate(now)
@@ -412,6 +413,17 @@ public struct ReplicaSetStateMachine: Sendable {
         return actions + evaluate(now)
     }
 
+    /// The command in flight on the node's command connection, which the event at `now`
+    /// answers: counted as an event, and the connection free again. Nil when the event answers
+    /// nothing (the run finished, an unknown host, nothing in flight).
+    private mutating func takePendingCommand(on host: HostAddress, at now: Duration) -> (index: Int, pending: (command: NodeCommand, requestSeq: Int))? {
+        guard !finished, let index = index(of: host), let pending = nodes[index].command else { return nil }
+        sequence += 1
+        self.now = now
+        nodes[index].command = nil
+        return (index, pending)
+    }
+
     public mutating func timerFired(at now: Duration) -> [Action] {
         guard !finished else { return [] }
         sequence += 1
@@ -438,7 +450,7 @@ public struct ReplicaSetStateMachine: Sendable {
         nodes[index].hello = Observed(value: hello, requestSeq: requestSeq)
         if !hello.hasConfig {
             // A config read before is gone (restarted with an empty dbpath, or removed).
-            nodes[index].config = nil
+            setConfig(nil, at: index)
         }
         let status: NodeStatusTracking
         if hello.isMongos {
@@ -462,7 +474,7 @@ public struct ReplicaSetStateMachine: Sendable {
         if finished { return actions }
         actions += setStatus(status, at: index)
         let member = memberName(index)
-        if hello.isWritablePrimary, reportedPrimary != member, hello.setName == spec.name, !isShadowed(nodes[index]) {
+        if hello.isWritablePrimary, reportedPrimary != member, hello.setName == spec.name, !isShadowed(index) {
             reportedPrimary = member
             actions.append(.report(.primaryWritable(nodes[index].host)))
         }
@@ -488,6 +500,7 @@ public struct ReplicaSetStateMachine: Sendable {
             appendNode(TrackedNode(host: host, listed: false, pacing: configuration.pacing))
             actions.append(sendHello(nodes.count - 1, topologyVersion: nil))
         }
+        if !new.isEmpty { refreshWatched() }
         return actions
     }
 
@@ -502,7 +515,7 @@ public struct ReplicaSetStateMachine: Sendable {
 
     mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
         nodes[index].status = status
-        guard case .known(let known) = status, nodes[index].reported != known, !isShadowed(nodes[index]) else { return [] }
+        guard case .known(let known) = status, nodes[index].reported != known, !isShadowed(index) else { return [] }
         nodes[index].reported = known
         return [.report(.classified(nodes[index].host, known))]
     }
@@ -531,38 +544,49 @@ public struct ReplicaSetStateMachine: Sendable {
 
     /// The newest config of the wanted set among those read.
     var currentConfig: Observed<ReplicaSetConfig>? {
-        var newest: Observed<ReplicaSetConfig>?
-        // By index: a node is a large value, and copying each one is most of the cost.
-        for index in nodes.indices {
-            guard let config = nodes[index].config, config.value.name == spec.name else { continue }
-            if newest == nil || config.value.isNewer(than: newest!.value) { newest = config }
-        }
-        return newest
+        newestConfigIndex.flatMap { nodes[$0].config }
     }
 
     /// The nodes that matter now: the listed ones, and the members of the set's config.
     var watchedNodes: [TrackedNode] {
+        watchedIndices.map { nodes[$0] }
+    }
+
+    /// The node's config, read (or gone); the facts derived from the configs follow it.
+    mutating func setConfig(_ config: Observed<ReplicaSetConfig>?, at index: Int) {
+        let watchedMembers = currentConfig?.value.members
+        nodes[index].config = config
+        var newest: Int?
+        for candidate in nodes.indices {
+            guard let config = nodes[candidate].config, config.value.name == spec.name else { continue }
+            if let newest, !config.value.isNewer(than: nodes[newest].config!.value) { continue }
+            newest = candidate
+        }
+        newestConfigIndex = newest
+        if currentConfig?.value.members != watchedMembers { refreshWatched() }
+    }
+
+    /// After a change to what `watchedIndices` derives from.
+    mutating func refreshWatched() {
         let members = Set(currentConfig?.value.members.map(\.host) ?? [])
-        let isWatched = { (node: TrackedNode) in node.listed || (members.contains(node.host) && !isShadowed(node)) }
-        // Usually every node is: then no copy of the nodes is made. This is asked many times per event.
-        return nodes.allSatisfy(isWatched) ? nodes : nodes.filter(isWatched)
+        watchedIndices = nodes.indices.filter { nodes[$0].listed || (members.contains(nodes[$0].host) && !isShadowed($0)) }
     }
 
     /// Every node has answered at least once (or is unreachable), and every member's config is read.
     var observationComplete: Bool {
-        watchedNodes.allSatisfy { node in
-            switch node.status {
+        watchedIndices.allSatisfy { index in
+            switch nodes[index].status {
             case .unknown, .awaitingStatus: return false
             case .unreachable: return true
             // A new member without the set's users yet cannot show its config; the primary's counts.
-            case .known(.member): return node.config != nil || node.awaitingUsers
+            case .known(.member): return nodes[index].config != nil || nodes[index].awaitingUsers
             case .known: return true
             }
         }
     }
 
     var allNodesReached: Bool {
-        watchedNodes.allSatisfy { if case .known = $0.status { return true } else { return false } }
+        watchedIndices.allSatisfy { if case .known = nodes[$0].status { return true } else { return false } }
     }
 
     /// The node that says it is the writable primary of the wanted set.
@@ -571,31 +595,44 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     private func refusal() -> Refusal? {
-        let watched = watchedNodes
-        for node in watched {
-            switch node.status {
+        for index in watchedIndices {
+            switch nodes[index].status {
             case .known(.member(let setName, _, _)) where setName != spec.name:
-                return .foreignSet(node.host, setName: setName, wanted: spec.name)
-            case .known(.standalone): return .standalone(node.host)
-            case .known(.mongos): return .mongos(node.host)
+                return .foreignSet(nodes[index].host, setName: setName, wanted: spec.name)
+            case .known(.standalone): return .standalone(nodes[index].host)
+            case .known(.mongos): return .mongos(nodes[index].host)
             case .unknown, .unreachable, .awaitingStatus, .known: continue
             }
         }
-        var ids: [HostAddress: ObjectIdText] = [:]
-        for node in watched {
-            if let config = node.config?.value, config.name == spec.name, let id = config.replicaSetId {
-                ids[node.host] = id.hex
-            }
-        }
-        if Set(ids.values).count > 1 { return .splitBrain(setName: spec.name, ids) }
+        if let ids = replicaSetIds(), Set(ids.values).count > 1 { return .splitBrain(setName: spec.name, ids) }
         // A removed node is refused only when nothing reachable could still list it; while a
         // config lists it, it is a member that cannot find itself yet (DNS not ready). A member
         // found in a config and removed since (by this run, say) is no longer watched.
-        for node in nodes where node.listed && node.status == .known(.removed) && !reconfiguration.removes(node.host) {
-            if let current = currentConfig?.value, current.member(node.host) != nil { continue }
-            if allNodesReached && observationComplete { return .removedMember(node.host) }
+        for index in nodes.indices where nodes[index].listed && nodes[index].status == .known(.removed) && !reconfiguration.removes(nodes[index].host) {
+            if let current = currentConfig?.value, current.member(nodes[index].host) != nil { continue }
+            if allNodesReached && observationComplete { return .removedMember(nodes[index].host) }
         }
         return nil
+    }
+
+    /// The replica set id each watched node's config of the wanted set bears, when they are
+    /// not all the same one; nil when they are (the usual case, told without writing any out).
+    private func replicaSetIds() -> [HostAddress: ObjectIdText]? {
+        var first: Int?
+        var differ = false
+        for index in watchedIndices {
+            guard let config = nodes[index].config, config.value.name == spec.name, let id = config.value.replicaSetId else { continue }
+            guard let first else { first = index; continue }
+            if nodes[first].config?.value.replicaSetId != id { differ = true }
+        }
+        guard differ else { return nil }
+        var ids: [HostAddress: ObjectIdText] = [:]
+        for index in watchedIndices {
+            if let config = nodes[index].config?.value, config.name == spec.name, let id = config.replicaSetId {
+                ids[nodes[index].host] = id.hex
+            }
+        }
+        return ids
     }
 
     /// Reads each node needs now, on its command connection.

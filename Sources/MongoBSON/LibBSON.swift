@@ -80,12 +80,24 @@ enum LibBSON {
     private static func decodeDocument(_ iter: OpaquePointer, depth: Int) throws(BSONError) -> BSONDocument {
         var document = BSONDocument()
         while bson_iter_next(iter) {
+            // Room for a member's or a hello's fields at once, rather than growing 1, 2, 4, 8, 16.
+            if document.elements.isEmpty { document.elements.reserveCapacity(16) }
             let key = String(cString: bson_iter_key(iter))
             document.append(key, try decodeValue(iter, depth: depth))
         }
         // libbson ends an iteration at a corrupt element as quietly as at the end.
         guard !cmongoc_iter_failed(iter) else { throw BSONError.invalidDocument("corrupt element after field '\(document.keys.last ?? "")'") }
         return document
+    }
+
+    /// An array's values: its keys are only "0", "1", …, not worth a string each.
+    private static func decodeArray(_ iter: OpaquePointer, depth: Int) throws(BSONError) -> [BSON] {
+        var values: [BSON] = []
+        while bson_iter_next(iter) {
+            values.append(try decodeValue(iter, depth: depth))
+        }
+        guard !cmongoc_iter_failed(iter) else { throw BSONError.invalidDocument("corrupt element after array element \(values.count)") }
+        return values
     }
 
     private static func decodeValue(_ iter: OpaquePointer, depth: Int) throws(BSONError) -> BSON {
@@ -104,8 +116,7 @@ enum LibBSON {
             let child = cmongoc_iter_new()!
             defer { cmongoc_iter_free(child) }
             guard bson_iter_recurse(iter, child) else { throw BSONError.invalidDocument("cannot descend into '\(String(cString: bson_iter_key(iter)))'") }
-            let nested = try decodeDocument(child, depth: depth + 1)
-            return isArray ? .array(nested.elements.map(\.value)) : .document(nested)
+            return isArray ? .array(try decodeArray(child, depth: depth + 1)) : .document(try decodeDocument(child, depth: depth + 1))
         case BSON_TYPE_BINARY:
             var subtype = bson_subtype_t(0)
             var length: UInt32 = 0

@@ -87,10 +87,10 @@ extension ReplicaSetStateMachine {
     /// password is decided by what the other nodes say (`credentialsVerdict`); meanwhile its
     /// reads are tried again slowly.
     mutating func credentialsRejected(_ error: MongoError, at index: Int) -> [Action] {
-        nodes[index].rejectedCredentials = error
-        nodes[index].lastCommandError = error
-        nodes[index].commandFailures += 1
-        nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
+        nodes[index].credentials.rejected = error
+        nodes[index].commands.lastError = error
+        nodes[index].commands.failures += 1
+        nodes[index].commands.notBefore = now + configuration.retry.delay(afterFailures: nodes[index].commands.failures, random: &random)
         guard !(nodes[index].hello?.value.hasConfig ?? true) else { return [] }
         return setStatus(.known(.newWithoutUsers), at: index)
     }
@@ -102,24 +102,24 @@ extension ReplicaSetStateMachine {
     /// node confirmed fresh, which takes its credentials): once the other nodes have answered,
     /// the run ends with exit 77 saying which case it is. Nil: nothing to decide yet.
     mutating func credentialsVerdict() -> [Action]? {
-        guard let rejecting = nodes.firstIndex(where: { $0.rejectedCredentials != nil }),
-              let error = nodes[rejecting].rejectedCredentials else { return nil }
+        guard let rejecting = nodes.firstIndex(where: { $0.credentials.rejected != nil }),
+              let error = nodes[rejecting].credentials.rejected else { return nil }
         if currentConfig != nil {
-            guard let accepted = nodes.first(where: { $0.acceptedCredentials && $0.config?.value.name == spec.name }) else { return nil }
+            guard let accepted = nodes.first(where: { $0.credentials.accepted && $0.config?.value.name == spec.name }) else { return nil }
             var actions: [Action] = []
-            for index in nodes.indices where nodes[index].rejectedCredentials != nil && !nodes[index].awaitingUsers {
-                nodes[index].awaitingUsers = true
+            for index in nodes.indices where nodes[index].credentials.rejected != nil && !nodes[index].credentials.awaitingUsers {
+                nodes[index].credentials.awaitingUsers = true
                 actions.append(.report(.waiting("\(nodes[index].host) rejects the credentials that \(accepted.host) accepts and is new: its users arrive with its initial sync, so it is treated as a new member, not as a wrong password")))
             }
             return actions
         }
-        let settled = nodes.filter { $0.listed && $0.rejectedCredentials == nil }.allSatisfy { $0.acceptedCredentials || $0.isUnreachable }
+        let settled = nodes.filter { $0.listed && $0.credentials.rejected == nil }.allSatisfy { $0.credentials.accepted || $0.isUnreachable }
         return settled ? finish(.notAuthorized(explained(error))) : nil
     }
 
     /// An access denial, with what the other nodes said of the same credentials.
     func explained(_ error: MongoError) -> MongoError {
-        guard error.isAuthenticationFailure, let accepted = nodes.first(where: { $0.acceptedCredentials && $0.host != error.host }) else { return error }
+        guard error.isAuthenticationFailure, let accepted = nodes.first(where: { $0.credentials.accepted && $0.host != error.host }) else { return error }
         var explained = error
         explained.message += " (\(accepted.host) accepts the same credentials: this node does not know the user. A new mongod has no users until its initial sync, so it cannot be confirmed fresh for an initiate; create the user on it, as the official image does with MONGO_INITDB_ROOT_USERNAME, or check that it is the node meant)"
         return explained

@@ -25,7 +25,7 @@ extension ReplicaSetStateMachine {
             return finish(.planned(plan(steps: [.initiate(initiator, config)])))
         }
         guard now >= initiate.retry.notBefore else { return wakeUp(at: initiate.retry.notBefore, now: now) }
-        guard let index = nodeIndex(forMember: initiator), nodes[index].command == nil else { return [] }
+        guard let index = nodeIndex(forMember: initiator), nodes[index].commands.pending == nil else { return [] }
         initiate.sent(at: sequence)
         return [.report(.initiating(initiator, config)), send(.initiate(config), to: index)]
     }

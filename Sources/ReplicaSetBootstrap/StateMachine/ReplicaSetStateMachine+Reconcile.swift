@@ -5,7 +5,7 @@ extension ReplicaSetStateMachine {
     mutating func reconfigure(_ now: Duration, primary: Int) -> [Action] {
         reconfiguration.majorityLostSince = nil
         // Like every write, only once each node was seen, so the refusal checks had their say.
-        guard observationComplete, !writeInFlight, nodes[primary].command == nil,
+        guard observationComplete, !writeInFlight, nodes[primary].commands.pending == nil,
               let config = committedConfig(of: primary) else { return [] }
         // mongod checks that the primary finds itself in each new config under its recorded name.
         let host = memberName(primary)
@@ -142,7 +142,7 @@ extension ReplicaSetStateMachine {
             return hello.isWritablePrimary || hello.primary != nil
         }
         // Like every write, only once each node was seen, so the refusal checks had their say.
-        guard !primaryKnown, nodes[index].command == nil, !writeInFlight, observationComplete else { return [] }
+        guard !primaryKnown, nodes[index].commands.pending == nil, !writeInFlight, observationComplete else { return [] }
         // Members vote only once they hold the config: before a majority of voters show it, a
         // step-up can only fail (and bump the term).
         let voters = config.members.filter(\.options.isVoter).map(\.host)
@@ -201,7 +201,7 @@ extension ReplicaSetStateMachine {
         // The newest data wins; among equals, sorted host order.
         let dataBearing = reachable.filter { !(config.member($0)?.options.arbiterOnly ?? true) }.compactMap(nodeIndex(forMember:))
         guard let target = dataBearing.min(by: { hasNewerWrite(nodes[$0], than: nodes[$1]) }) else { return nil }
-        guard nodes[target].command == nil else { return [] }
+        guard nodes[target].commands.pending == nil else { return [] }
         // After a write (a force among them) the target's config must be read again first: a
         // force that took leaves nothing to force.
         guard let targetConfig = nodes[target].config, isAfterLastWrite(targetConfig.requestSeq) else { return [] }

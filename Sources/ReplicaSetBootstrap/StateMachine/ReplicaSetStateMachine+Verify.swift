@@ -77,7 +77,7 @@ extension ReplicaSetStateMachine {
     func blockers() -> [Blocker] {
         var blockers = obstacles()
         for node in watchedNodes where !blockers.contains(where: { $0.host == node.host }) {
-            if let error = node.lastCommandError {
+            if let error = node.commands.lastError {
                 blockers.append(.unanswered(node.host, error.command ?? "a command", error))
             }
         }
@@ -98,7 +98,7 @@ extension ReplicaSetStateMachine {
             switch node.status {
             case .unknown: blockers.append(.unreachable(node.host, nil))
             case .unreachable(let error): blockers.append(.unreachable(node.host, error))
-            case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.lastCommandError))
+            case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.commands.lastError))
             case .known(.removed) where newest?.member(node.host) != nil: blockers.append(.notFindingItself(node.host))
             case .known: break
             }

@@ -33,43 +33,29 @@ extension ReplicaSetStateMachine {
                 votes: member.options.votes, priority: member.options.priority, arbiterOnly: member.options.arbiterOnly)
         }
         return Summary(setName: config.name, primary: primary, configVersion: config.version, members: members,
-                       actions: records, notes: notes(for: config), recordedNames: recordedNames)
+                       actions: records, notes: configuration.notes, keptMembers: keptMembers(of: config), recordedNames: recordedNames)
     }
 
-    func notes(for config: ReplicaSetConfig?) -> [String] {
-        var notes = configuration.notes
-        if let config, !configuration.removeMembers {
-            let extra = spec.difference(from: config).extra
-            if !extra.isEmpty {
-                notes.append("kept \(extra.map(\.description).joined(separator: ", ")): in the set's config but not requested (--remove-members would remove them)")
-            }
-        }
-        return notes
+    /// Members of `config` not requested that stay: without `--remove-members` none is removed.
+    func keptMembers(of config: ReplicaSetConfig?) -> [HostAddress] {
+        guard let config, !configuration.removeMembers else { return [] }
+        return spec.difference(from: config).extra
     }
 
-    /// What was last seen of a node, in words.
-    func observation(of node: TrackedNode) -> String {
+    /// What was last seen of a node.
+    func observation(of node: TrackedNode) -> NodeReport.Observation {
         switch node.status {
-        case .unknown: return "not reached"
-        case .unreachable(let error): return "unreachable: \(error.message)"
-        case .awaitingStatus: return "no config (status unknown)"
-        case .known(let status): return status.description
+        case .unknown: .notReached
+        case .unreachable(let error): .unreachable(error)
+        case .awaitingStatus: .noConfig
+        case .known(let status): .known(status)
         }
     }
 
     func plan(steps: [Plan.Step]) -> Plan {
-        let observed = watchedNodes.map { node -> NodeReport in
-            let seen: NodeReport.Observation = switch node.status {
-            case .unknown: .notReached
-            case .unreachable(let error): .unreachable(error)
-            case .awaitingStatus: .noConfig
-            case .known(let status): .known(status)
-            }
-            return NodeReport(host: node.host, status: observation(of: node), observation: seen)
-        }
-        return Plan(setName: spec.name, observed: observed,
-                    requested: spec.members.map { RequestedMember(host: $0.host, options: $0.resolvedOptions) },
-                    steps: steps, notes: notes(for: currentConfig?.value))
+        Plan(setName: spec.name, observed: watchedNodes.map { NodeReport(host: $0.host, observation: observation(of: $0)) },
+             requested: spec.members.map { RequestedMember(host: $0.host, options: $0.resolvedOptions) },
+             steps: steps, notes: configuration.notes, keptMembers: keptMembers(of: currentConfig?.value))
     }
 
     /// What is still missing, for a run that ends without converging: what holds the run up,

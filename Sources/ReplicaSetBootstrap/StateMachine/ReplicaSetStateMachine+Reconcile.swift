@@ -164,11 +164,12 @@ extension ReplicaSetStateMachine {
     func lostMajority(_ config: ReplicaSetConfig) -> (reachable: [HostAddress], lost: [HostAddress])? {
         let voters = config.members.filter(\.options.isVoter).map(\.host)
         guard voters.allSatisfy({ nodeIndex(forMember: $0) != nil }) else { return nil }
-        let reachable = config.members.map(\.host).filter { host in
-            guard let node = nodeIndex(forMember: host).map({ nodes[$0] }), let hello = node.hello?.value else { return false }
-            return hello.setName == config.name
+        let isReachable = { (host: HostAddress) in
+            nodeIndex(forMember: host).flatMap { nodes[$0].hello?.value.setName } == config.name
         }
-        let lost = voters.filter { !reachable.contains($0) }
+        let reachable = config.members.map(\.host).filter(isReachable)
+        // Voters are members: the lost ones are those not reachable, found without a search per voter.
+        let lost = voters.filter { !isReachable($0) }
         guard (voters.count - lost.count) * 2 <= voters.count else { return nil }
         return (reachable, lost)
     }

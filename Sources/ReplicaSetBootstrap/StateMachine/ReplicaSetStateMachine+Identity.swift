@@ -54,7 +54,8 @@ extension ReplicaSetStateMachine {
         guard nodes[index].listed, let recorded = recordedName(of: index) else { return [] }
         let host = nodes[index].host
         // By index: a node is a large value, and this is asked at every hello.
-        if let other = nodes.indices.first(where: { nodes[$0].listed && nodes[$0].host != host && (nodes[$0].host == recorded || recordedNames[nodes[$0].host] == recorded) }) {
+        // Usually no name is recorded otherwise: then no lookup per node.
+        if let other = nodes.indices.first(where: { nodes[$0].listed && nodes[$0].host != host && (nodes[$0].host == recorded || !recordedNames.isEmpty && recordedNames[nodes[$0].host] == recorded) }) {
             return finish(.refused(.sameMember(host, nodes[other].host, recorded: recorded)))
         }
         if recorded.isSpelledLike(host) {

@@ -511,7 +511,7 @@ public struct ReplicaSetStateMachine: Sendable {
     private mutating func watchMembers(of config: ReplicaSetConfig, from index: Int) -> [Action] {
         guard config.name == spec.name else { return [] }
         let new = config.members.map(\.host).filter { nodeIndex(forMember: $0) == nil }
-        let found = nodes.filter { !$0.listed }.count
+        let found = nodes.indices.count { !nodes[$0].listed }
         guard found + new.count <= ReplicaSetSpec.maxMembers else {
             let error = MongoError(.invalidReply, host: nodes[index].host,
                                    message: "replSetGetConfig reply: its members and those of the configs read before name \(found + new.count) hosts not in --nodes, more than a replica set can have (\(ReplicaSetSpec.maxMembers))",

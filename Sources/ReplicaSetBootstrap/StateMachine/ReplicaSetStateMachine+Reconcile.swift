@@ -162,15 +162,21 @@ extension ReplicaSetStateMachine {
     /// of voters is reachable, or when the config has voters this run does not watch (it cannot
     /// tell whether they are lost).
     func lostMajority(_ config: ReplicaSetConfig) -> (reachable: [HostAddress], lost: [HostAddress])? {
-        let voters = config.members.filter(\.options.isVoter).map(\.host)
-        guard voters.allSatisfy({ nodeIndex(forMember: $0) != nil }) else { return nil }
-        let isReachable = { (host: HostAddress) in
-            nodeIndex(forMember: host).flatMap { nodes[$0].hello?.value.setName } == config.name
+        // One pass, one lookup per member: this is asked at every event while no primary is elected.
+        var reachable: [HostAddress] = [], lost: [HostAddress] = [], voters = 0
+        for member in config.members {
+            let index = nodeIndex(forMember: member.host)
+            if member.options.isVoter {
+                voters += 1
+                if index == nil { return nil }
+            }
+            if let index, nodes[index].hello?.value.setName == config.name {
+                reachable.append(member.host)
+            } else if member.options.isVoter {
+                lost.append(member.host)
+            }
         }
-        let reachable = config.members.map(\.host).filter(isReachable)
-        // Voters are members: the lost ones are those not reachable, found without a search per voter.
-        let lost = voters.filter { !isReachable($0) }
-        guard (voters.count - lost.count) * 2 <= voters.count else { return nil }
+        guard (voters - lost.count) * 2 <= voters else { return nil }
         return (reachable, lost)
     }
 

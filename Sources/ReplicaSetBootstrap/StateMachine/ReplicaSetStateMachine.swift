@@ -682,18 +682,18 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     private func neededRead(_ index: Int, setExists: Bool) -> NodeCommand? {
-        let node = nodes[index]
-        guard let hello = node.hello else { return nil }
-        switch node.status {
-        case .awaitingStatus where node.statusAskedForHello != hello.requestSeq:
+        // Fields read in place: copying the node, at every event for every node, was most of the cost.
+        guard let hello = nodes[index].hello else { return nil }
+        switch nodes[index].status {
+        case .awaitingStatus where nodes[index].statusAskedForHello != hello.requestSeq:
             return .getStatus
-        case .known(.fresh) where !setExists && initiate.lastFailed && !node.isConfirmedFresh(since: initiate):
+        case .known(.fresh) where !setExists && initiate.lastFailed && !nodes[index].isConfirmedFresh(since: initiate):
             // Confirm again before another attempt (invariant 1).
             return .getStatus
         case .known(.member(let setName, _, _)) where setName == spec.name:
             // The primary's config is read with its commitment: reconfigs wait for it.
             let read: NodeCommand = hello.value.isWritablePrimary && !commitmentStatusUnsupported ? .getCommittedConfig : .getConfig
-            guard let config = node.config else { return read }
+            guard let config = nodes[index].config else { return read }
             if let version = hello.value.setVersion, config.value.version > version {
                 // The hello is older than the config read: ask for a fresh one, not the config again.
                 return !isAfterLastWrite(hello.requestSeq) || hello.requestSeq < config.requestSeq ? .hello : nil
@@ -701,7 +701,7 @@ public struct ReplicaSetStateMachine: Sendable {
             guard config.value.version == hello.value.setVersion else { return read }
             if hello.value.isWritablePrimary {
                 if !isAfterLastWrite(config.requestSeq) { return read }
-                if needsCommitment(config.value) && read == .getCommittedConfig && node.configCommitted != true { return read }
+                if needsCommitment(config.value) && read == .getCommittedConfig && nodes[index].configCommitted != true { return read }
                 if !isAfterLastWrite(hello.requestSeq) { return .hello }
             }
             return nil

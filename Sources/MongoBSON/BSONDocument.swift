@@ -34,7 +34,11 @@ public struct BSONDocument: Hashable, Sendable {
     /// Reading returns the first field with that key; writing replaces it in place or appends.
     /// Writing nil removes every field with that key.
     public subscript(key: String) -> BSON? {
-        get { elements.first(where: { $0.key == key })?.value }
+        get {
+            // By index: no copy of each element passed over (replies are read field by field).
+            for index in elements.indices where elements[index].key == key { return elements[index].value }
+            return nil
+        }
         set {
             if let newValue {
                 if let index = elements.firstIndex(where: { $0.key == key }) {

@@ -72,23 +72,49 @@ enum LibBSON {
         let iter = cmongoc_iter_new()!
         defer { cmongoc_iter_free(iter) }
         guard bson_iter_init(iter, bson) else { throw BSONError.invalidDocument("libbson cannot iterate the document") }
-        return try decodeDocument(iter, depth: 1)
+        return try decodeDocument(iter, depth: 1, NestedIterators())
+    }
+
+    /// libbson iterators for nested documents, one per depth, reused for each sibling: a
+    /// 50-member config has hundreds of nested documents, and each new iterator is an aligned
+    /// allocation.
+    private final class NestedIterators {
+        private var byDepth: [OpaquePointer] = []
+
+        func at(depth: Int) -> OpaquePointer {
+            while byDepth.count <= depth { byDepth.append(cmongoc_iter_new()!) }
+            return byDepth[depth]
+        }
+
+        deinit { byDepth.forEach { cmongoc_iter_free($0) } }
     }
 
     /// `depth`: how deep the document being read is nested, 1 for the outermost. The recursion
     /// stops at `BSONDocument.maximumDepth`, so a hostile reply cannot exhaust the stack.
-    private static func decodeDocument(_ iter: OpaquePointer, depth: Int) throws(BSONError) -> BSONDocument {
+    private static func decodeDocument(_ iter: OpaquePointer, depth: Int, _ nested: NestedIterators) throws(BSONError) -> BSONDocument {
         var document = BSONDocument()
         while bson_iter_next(iter) {
+            // Room for a member's or a hello's fields at once, rather than growing 1, 2, 4, 8, 16.
+            if document.elements.isEmpty { document.elements.reserveCapacity(16) }
             let key = String(cString: bson_iter_key(iter))
-            document.append(key, try decodeValue(iter, depth: depth))
+            document.append(key, try decodeValue(iter, depth: depth, nested))
         }
         // libbson ends an iteration at a corrupt element as quietly as at the end.
         guard !cmongoc_iter_failed(iter) else { throw BSONError.invalidDocument("corrupt element after field '\(document.keys.last ?? "")'") }
         return document
     }
 
-    private static func decodeValue(_ iter: OpaquePointer, depth: Int) throws(BSONError) -> BSON {
+    /// An array's values: its keys are only "0", "1", …, not worth a string each.
+    private static func decodeArray(_ iter: OpaquePointer, depth: Int, _ nested: NestedIterators) throws(BSONError) -> [BSON] {
+        var values: [BSON] = []
+        while bson_iter_next(iter) {
+            values.append(try decodeValue(iter, depth: depth, nested))
+        }
+        guard !cmongoc_iter_failed(iter) else { throw BSONError.invalidDocument("corrupt element after array element \(values.count)") }
+        return values
+    }
+
+    private static func decodeValue(_ iter: OpaquePointer, depth: Int, _ nested: NestedIterators) throws(BSONError) -> BSON {
         switch bson_iter_type(iter) {
         case BSON_TYPE_DOUBLE: return .double(bson_iter_double(iter))
         case BSON_TYPE_UTF8:
@@ -101,11 +127,9 @@ enum LibBSON {
             guard depth < BSONDocument.maximumDepth else {
                 throw BSONError.tooDeep(field: String(cString: bson_iter_key(iter)), limit: BSONDocument.maximumDepth)
             }
-            let child = cmongoc_iter_new()!
-            defer { cmongoc_iter_free(child) }
+            let child = nested.at(depth: depth + 1)
             guard bson_iter_recurse(iter, child) else { throw BSONError.invalidDocument("cannot descend into '\(String(cString: bson_iter_key(iter)))'") }
-            let nested = try decodeDocument(child, depth: depth + 1)
-            return isArray ? .array(nested.elements.map(\.value)) : .document(nested)
+            return isArray ? .array(try decodeArray(child, depth: depth + 1, nested)) : .document(try decodeDocument(child, depth: depth + 1, nested))
         case BSON_TYPE_BINARY:
             var subtype = bson_subtype_t(0)
             var length: UInt32 = 0

@@ -74,11 +74,11 @@ struct ResultReport {
             }
             lines.append(summary.actions.isEmpty ? "nothing to change: the set already matched" : "done: " + FoldedAction.fold(summary.actions).map(\.description).joined(separator: "; "))
             lines += summary.recordedNames.sorted { $0.key < $1.key }.map { "note: --nodes \($0.key) is the member the set records as \($0.value)" }
-            lines += summary.notes.map { "note: \($0)" }
+            lines += Self.notes(summary.notes, kept: summary.keptMembers).map { "note: \($0)" }
             return lines.joined(separator: "\n")
         case .planned(let plan):
             var lines = ["dry run for '\(plan.setName)': nothing was written", "observed:"]
-            lines += plan.observed.map { "  \($0)" }
+            lines += plan.observed.map { "  \($0.host): \($0.observation)" }
             lines.append("requested (options not given: mongod's defaults for new members, kept for existing ones):")
             lines += plan.requested.map { "  \($0.text)" }
             if plan.steps.isEmpty {
@@ -87,11 +87,17 @@ struct ResultReport {
                 lines.append("would do:")
                 lines += plan.steps.enumerated().map { "  \($0.offset + 1). \($0.element)" }
             }
-            lines += plan.notes.map { "note: \($0)" }
+            lines += Self.notes(plan.notes, kept: plan.keptMembers).map { "note: \($0)" }
             return lines.joined(separator: "\n")
         case .refused, .timedOut, .notAuthorized:
             return nil
         }
+    }
+
+    /// The notes of a summary or a plan: the spec's, then the members kept.
+    static func notes(_ notes: [String], kept: [HostAddress]) -> [String] {
+        guard !kept.isEmpty else { return notes }
+        return notes + ["kept \(kept.map(\.description).joined(separator: ", ")): in the set's config but not requested (--remove-members would remove them)"]
     }
 
     private func explain(_ error: MongoError) -> String {
@@ -150,12 +156,12 @@ struct ResultReport {
                 ])
             })
             document["recordedAs"] = .document(BSONDocument(summary.recordedNames.sorted { $0.key < $1.key }.map { ($0.key.description, .string($0.value.description)) }))
-            document["notes"] = .array(summary.notes.map { .string($0) })
+            document["notes"] = .array(Self.notes(summary.notes, kept: summary.keptMembers).map { .string($0) })
         case .outcome(.planned(let plan)):
             document["observed"] = .array(plan.observed.map { .document($0.json) })
             document["requested"] = .array(plan.requested.map { .document($0.json) })
             document["steps"] = .array(plan.steps.map { .string($0.description) })
-            document["notes"] = .array(plan.notes.map { .string($0) })
+            document["notes"] = .array(Self.notes(plan.notes, kept: plan.keptMembers).map { .string($0) })
         case .outcome(.refused(let refusal)):
             document["reason"] = .string(refusal.description)
         case .outcome(.timedOut(let blockers)):
@@ -193,7 +199,7 @@ extension NodeReport {
             version = configVersion.map { .int64(Int64($0)) } ?? .null
         }
         return ["host": .string(host.description), "status": .string(kind), "setName": setName, "state": state,
-                "configVersion": version, "error": error, "description": .string(status)]
+                "configVersion": version, "error": error, "description": .string(observation.description)]
     }
 }
 

@@ -52,6 +52,16 @@ struct OutputTextTests {
         #expect(FoldedAction.fold([Self.initiate()])[0].description == Self.initiate().description)
     }
 
+    @Test("members kept in the set's config without being requested are noted after the spec's notes")
+    func keptMembersNoted() {
+        let kept = [HostAddress(host: "db-2.mongo"), HostAddress(host: "db-3.mongo")]
+        #expect(ResultReport.notes(["a spec note"], kept: kept) == [
+            "a spec note",
+            "kept db-2.mongo:27017, db-3.mongo:27017: in the set's config but not requested (--remove-members would remove them)",
+        ])
+        #expect(ResultReport.notes(["a spec note"], kept: []) == ["a spec note"])
+    }
+
     @Test("the formats are found before parsing, leniently, never in a --password value", arguments: [
         (["--output", "json"], [:], OutputFormat.json, LogFormat.text),
         (["--output=JSON", "--log-format=json"], [:], .json, .json),

@@ -116,6 +116,9 @@ extension ReplicaSetConfig {
         var delayField = DelayField.secondaryDelaySecs
         var seenHosts: [HostAddress: Int] = [:]
         var seenIds: [Int: Int] = [:]
+        members.reserveCapacity(memberFields.count)
+        seenHosts.reserveCapacity(memberFields.count)
+        seenIds.reserveCapacity(memberFields.count)
         for (index, m) in memberFields.enumerated() {
             guard let id = try m.int("_id", in: Self.memberIdRange) else { throw m.failure("_id", "is missing") }
             guard let host = try m.host("host") else { throw m.failure("host", "is missing") }

@@ -16,15 +16,41 @@ public struct ReplyError: Error, Hashable, Sendable, CustomStringConvertible {
 /// parsers do (`safeInt64`, `safeDouble`), but integers must be integral.
 struct ReplyFields {
     let document: BSONDocument
-    /// Where this document sits in the reply, e.g. `config.members[2]`; empty at the top.
-    let path: String
+    /// Where this document sits in the reply: written out only for an error, since a config of
+    /// 50 members has hundreds of nested documents whose paths no one reads.
+    private let location: Location
 
-    init(_ document: BSONDocument, path: String = "") {
-        self.document = document
-        self.path = path
+    /// `config.members[2].tags`, as the steps that lead there.
+    private indirect enum Location {
+        case top(String)
+        case field(Location, String)
+        case element(Location, String, Int)
+
+        var path: String {
+            switch self {
+            case .top(let path): return path
+            case .field(let parent, let key): return parent.name(key)
+            case .element(let parent, let key, let index): return parent.name("\(key)[\(index)]")
+            }
+        }
+
+        func name(_ key: String) -> String {
+            let path = path
+            return path.isEmpty ? key : "\(path).\(key)"
+        }
     }
 
-    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    /// `path`: where the document sits in the reply, e.g. `config`; empty at the top.
+    init(_ document: BSONDocument, path: String = "") {
+        self.init(document, location: .top(path))
+    }
+
+    private init(_ document: BSONDocument, location: Location) {
+        self.document = document
+        self.location = location
+    }
+
+    func name(_ key: String) -> String { location.name(key) }
 
     func failure(_ key: String, _ problem: String) -> ReplyError {
         ReplyError("field '\(name(key))' \(problem)")
@@ -76,7 +102,7 @@ struct ReplyFields {
     func fields(_ key: String) throws(ReplyError) -> ReplyFields? {
         guard let value = document[key] else { return nil }
         guard case .document(let nested) = value else { throw failure(key, "is \(value.shortDescription), not a document") }
-        return ReplyFields(nested, path: name(key))
+        return ReplyFields(nested, location: .field(location, key))
     }
 
     /// An array of documents, at most `limit` of them.
@@ -85,9 +111,10 @@ struct ReplyFields {
         guard case .array(let items) = value else { throw failure(key, "is \(value.shortDescription), not an array") }
         guard items.count <= limit else { throw failure(key, "has \(items.count) entries; mongod allows at most \(limit)") }
         var result: [ReplyFields] = []
+        result.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             guard case .document(let nested) = item else { throw failure("\(key)[\(index)]", "is \(item.shortDescription), not a document") }
-            result.append(ReplyFields(nested, path: name("\(key)[\(index)]")))
+            result.append(ReplyFields(nested, location: .element(location, key, index)))
         }
         return result
     }
@@ -157,6 +184,8 @@ extension StringProtocol {
     /// Text from a node made safe to print: control characters (a terminal escape sequence, a
     /// forged log line) become `\u{…}`, and at most `limit` characters are kept.
     public func printable(limit: Int = 300) -> String {
+        // Most text is short printable ASCII, kept as it is without looking up each character.
+        if utf8.count <= limit && utf8.allSatisfy({ (0x20..<0x7F).contains($0) }) { return String(self) }
         var result = ""
         var count = 0
         for scalar in unicodeScalars {

@@ -20,8 +20,10 @@ public struct Summary: Hashable, Sendable {
     public var members: [MemberReport]
     /// The write commands this run sent, in order, with their result.
     public var actions: [ActionRecord]
-    /// Things the user should know (non-voting members added, members kept that --nodes omits, …).
+    /// Things the user should know, from building the spec (non-voting members added, …).
     public var notes: [String]
+    /// Members in the set's config that were not requested and stay (no `--remove-members`).
+    public var keptMembers: [HostAddress] = []
     /// Given names (`--nodes`) that the set records its members under other names, given → recorded.
     public var recordedNames: [HostAddress: HostAddress] = [:]
 }
@@ -102,23 +104,32 @@ public struct Plan: Hashable, Sendable {
     public var requested: [RequestedMember] = []
     public var steps: [Step]
     public var notes: [String]
+    /// See `Summary.keptMembers`.
+    public var keptMembers: [HostAddress] = []
 }
 
-public struct NodeReport: Hashable, Sendable, CustomStringConvertible {
-    /// What was last seen of a node, for machine-readable output (`status` says it in words).
-    public enum Observation: Hashable, Sendable {
+public struct NodeReport: Hashable, Sendable {
+    /// What was last seen of a node.
+    public enum Observation: Hashable, Sendable, CustomStringConvertible {
         case notReached
         case unreachable(MongoError)
         /// It answered hello without a config; replSetGetStatus has not told fresh from removed yet.
         case noConfig
         case known(NodeStatus)
+
+        /// In words, for a dry run's plan and a timeout's report.
+        public var description: String {
+            switch self {
+            case .notReached: return "not reached"
+            case .unreachable(let error): return "unreachable: \(error.message)"
+            case .noConfig: return "no config (status unknown)"
+            case .known(let status): return status.description
+            }
+        }
     }
 
     public var host: HostAddress
-    public var status: String
     public var observation: Observation = .notReached
-
-    public var description: String { "\(host): \(status)" }
 }
 
 /// A requested member and its options, as a dry run reports it.
@@ -205,7 +216,7 @@ public enum Blocker: Hashable, Sendable, CustomStringConvertible {
     /// The node answered replSetInitiate ok but has not shown a config since.
     case initiateWithoutEffect(HostAddress)
     /// Nothing else names the node: what was last seen of it.
-    case observed(HostAddress, String)
+    case observed(HostAddress, NodeReport.Observation)
     /// What would probably fix it.
     case hint(String)
     /// `--from-srv`: the Service's SRV records did not (yet) name the members: why.

@@ -7,8 +7,8 @@
 /// written with the names it already has.
 extension ReplicaSetStateMachine {
     /// The name the wanted set records this node under, from its own hello.
-    func recordedName(of node: TrackedNode) -> HostAddress? {
-        guard let hello = node.hello?.value, hello.setName == configuration.spec.name else { return nil }
+    func recordedName(of index: Int) -> HostAddress? {
+        guard let hello = nodes[index].hello?.value, hello.setName == configuration.spec.name else { return nil }
         return hello.me
     }
 
@@ -32,7 +32,7 @@ extension ReplicaSetStateMachine {
 
     /// The node's name in the set: what it answers as, else the name it was reached by.
     func memberName(_ index: Int) -> HostAddress {
-        recordedName(of: nodes[index]) ?? nodes[index].host
+        recordedName(of: index) ?? nodes[index].host
     }
 
     /// The node that is the config member `host`: the listed node the set records under that
@@ -44,30 +44,33 @@ extension ReplicaSetStateMachine {
 
     /// A member found in a config that is a listed node under another name: watched through
     /// the listed node, never counted twice.
-    func isShadowed(_ node: TrackedNode) -> Bool {
-        !node.listed && recordedNames.values.contains(node.host)
+    func isShadowed(_ index: Int) -> Bool {
+        !nodes[index].listed && recordedNames.values.contains(nodes[index].host)
     }
 
     /// After a hello from a listed node: the name the set records it under, when it is not the
     /// one given. Two given names for one member are refused: each must be a node of its own.
     mutating func noteRecordedName(at index: Int) -> [Action] {
-        let node = nodes[index]
-        guard node.listed, let recorded = recordedName(of: node) else { return [] }
-        if let other = nodes.first(where: { $0.listed && $0.host != node.host && ($0.host == recorded || recordedNames[$0.host] == recorded) }) {
-            return finish(.refused(.sameMember(node.host, other.host, recorded: recorded)))
+        guard nodes[index].listed, let recorded = recordedName(of: index) else { return [] }
+        let host = nodes[index].host
+        // By index: a node is a large value, and this is asked at every hello.
+        // Usually no name is recorded otherwise: then no lookup per node.
+        if let other = nodes.indices.first(where: { nodes[$0].listed && nodes[$0].host != host && (nodes[$0].host == recorded || !recordedNames.isEmpty && recordedNames[nodes[$0].host] == recorded) }) {
+            return finish(.refused(.sameMember(host, nodes[other].host, recorded: recorded)))
         }
-        if recorded.isSpelledLike(node.host) {
-            guard recordedNames.removeValue(forKey: node.host) != nil else { return [] }
+        if recorded.isSpelledLike(host) {
+            guard recordedNames.removeValue(forKey: host) != nil else { return [] }
         } else {
-            guard !(recordedNames[node.host]?.isSpelledLike(recorded) ?? false) else { return [] }
-            recordedNames[node.host] = recorded
+            guard !(recordedNames[host]?.isSpelledLike(recorded) ?? false) else { return [] }
+            recordedNames[host] = recorded
         }
+        refreshWatched()
         mappedSpec = configuration.spec
         // With --rename-members the given names stay: the set is brought to them.
         for member in mappedSpec.members.indices where !configuration.renameMembers {
             if let name = recordedNames[mappedSpec.members[member].host] { mappedSpec.members[member].host = name }
         }
-        return recorded.isSpelledLike(node.host) ? [] : [.report(.recordedAs(node.host, recorded))]
+        return recorded.isSpelledLike(host) ? [] : [.report(.recordedAs(host, recorded))]
     }
 }
 
@@ -85,10 +88,10 @@ extension ReplicaSetStateMachine {
     /// password is decided by what the other nodes say (`credentialsVerdict`); meanwhile its
     /// reads are tried again slowly.
     mutating func credentialsRejected(_ error: MongoError, at index: Int) -> [Action] {
-        nodes[index].rejectedCredentials = error
-        nodes[index].lastCommandError = error
-        nodes[index].commandFailures += 1
-        nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
+        nodes[index].credentials.rejected = error
+        nodes[index].commands.lastError = error
+        nodes[index].commands.failures += 1
+        nodes[index].commands.notBefore = now + configuration.retry.delay(afterFailures: nodes[index].commands.failures, random: &random)
         guard !(nodes[index].hello?.value.hasConfig ?? true) else { return [] }
         return setStatus(.known(.newWithoutUsers), at: index)
     }
@@ -100,24 +103,24 @@ extension ReplicaSetStateMachine {
     /// node confirmed fresh, which takes its credentials): once the other nodes have answered,
     /// the run ends with exit 77 saying which case it is. Nil: nothing to decide yet.
     mutating func credentialsVerdict() -> [Action]? {
-        guard let rejecting = nodes.firstIndex(where: { $0.rejectedCredentials != nil }),
-              let error = nodes[rejecting].rejectedCredentials else { return nil }
+        guard let rejecting = nodes.firstIndex(where: { $0.credentials.rejected != nil }),
+              let error = nodes[rejecting].credentials.rejected else { return nil }
         if currentConfig != nil {
-            guard let accepted = nodes.first(where: { $0.acceptedCredentials && $0.config?.value.name == spec.name }) else { return nil }
+            guard let accepted = nodes.first(where: { $0.credentials.accepted && $0.config?.value.name == spec.name }) else { return nil }
             var actions: [Action] = []
-            for index in nodes.indices where nodes[index].rejectedCredentials != nil && !nodes[index].awaitingUsers {
-                nodes[index].awaitingUsers = true
+            for index in nodes.indices where nodes[index].credentials.rejected != nil && !nodes[index].credentials.awaitingUsers {
+                nodes[index].credentials.awaitingUsers = true
                 actions.append(.report(.waiting("\(nodes[index].host) rejects the credentials that \(accepted.host) accepts and is new: its users arrive with its initial sync, so it is treated as a new member, not as a wrong password")))
             }
             return actions
         }
-        let settled = nodes.filter { $0.listed && $0.rejectedCredentials == nil }.allSatisfy { $0.acceptedCredentials || $0.isUnreachable }
+        let settled = nodes.filter { $0.listed && $0.credentials.rejected == nil }.allSatisfy { $0.credentials.accepted || $0.isUnreachable }
         return settled ? finish(.notAuthorized(explained(error))) : nil
     }
 
     /// An access denial, with what the other nodes said of the same credentials.
     func explained(_ error: MongoError) -> MongoError {
-        guard error.isAuthenticationFailure, let accepted = nodes.first(where: { $0.acceptedCredentials && $0.host != error.host }) else { return error }
+        guard error.isAuthenticationFailure, let accepted = nodes.first(where: { $0.credentials.accepted && $0.host != error.host }) else { return error }
         var explained = error
         explained.message += " (\(accepted.host) accepts the same credentials: this node does not know the user. A new mongod has no users until its initial sync, so it cannot be confirmed fresh for an initiate; create the user on it, as the official image does with MONGO_INITDB_ROOT_USERNAME, or check that it is the node meant)"
         return explained

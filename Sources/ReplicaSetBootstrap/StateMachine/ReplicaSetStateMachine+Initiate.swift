@@ -5,8 +5,9 @@ extension ReplicaSetStateMachine {
         let confirmedFresh = { [initiate] (node: TrackedNode) in
             node.isFresh && node.isConfirmedFresh(since: initiate) && !(node.hello?.value.hasConfig ?? true)
         }
-        let initiator = spec.initiator
         let listed = nodes.lazy.filter(\.listed)
+        // Worked out only once something may be initiated: it sorts the members.
+        var initiator: HostAddress { spec.initiator }
         let config: ReplicaSetConfig
         if listed.allSatisfy(confirmedFresh) {
             // Invariant 1: every listed node reached and reported no config since the last attempt.
@@ -25,7 +26,7 @@ extension ReplicaSetStateMachine {
             return finish(.planned(plan(steps: [.initiate(initiator, config)])))
         }
         guard now >= initiate.retry.notBefore else { return wakeUp(at: initiate.retry.notBefore, now: now) }
-        guard let index = nodeIndex(forMember: initiator), nodes[index].command == nil else { return [] }
+        guard let index = nodeIndex(forMember: initiator), nodes[index].commands.pending == nil else { return [] }
         initiate.sent(at: sequence)
         return [.report(.initiating(initiator, config)), send(.initiate(config), to: index)]
     }

@@ -5,7 +5,7 @@ extension ReplicaSetStateMachine {
     mutating func reconfigure(_ now: Duration, primary: Int) -> [Action] {
         reconfiguration.majorityLostSince = nil
         // Like every write, only once each node was seen, so the refusal checks had their say.
-        guard observationComplete, !writeInFlight, nodes[primary].command == nil,
+        guard observationComplete, !writeInFlight, nodes[primary].commands.pending == nil,
               let config = committedConfig(of: primary) else { return [] }
         // mongod checks that the primary finds itself in each new config under its recorded name.
         let host = memberName(primary)
@@ -142,7 +142,7 @@ extension ReplicaSetStateMachine {
             return hello.isWritablePrimary || hello.primary != nil
         }
         // Like every write, only once each node was seen, so the refusal checks had their say.
-        guard !primaryKnown, nodes[index].command == nil, !writeInFlight, observationComplete else { return [] }
+        guard !primaryKnown, nodes[index].commands.pending == nil, !writeInFlight, observationComplete else { return [] }
         // Members vote only once they hold the config: before a majority of voters show it, a
         // step-up can only fail (and bump the term).
         let voters = config.members.filter(\.options.isVoter).map(\.host)
@@ -162,14 +162,21 @@ extension ReplicaSetStateMachine {
     /// of voters is reachable, or when the config has voters this run does not watch (it cannot
     /// tell whether they are lost).
     func lostMajority(_ config: ReplicaSetConfig) -> (reachable: [HostAddress], lost: [HostAddress])? {
-        let voters = config.members.filter(\.options.isVoter).map(\.host)
-        guard voters.allSatisfy({ nodeIndex(forMember: $0) != nil }) else { return nil }
-        let reachable = config.members.map(\.host).filter { host in
-            guard let node = nodeIndex(forMember: host).map({ nodes[$0] }), let hello = node.hello?.value else { return false }
-            return hello.setName == config.name
+        // One pass, one lookup per member: this is asked at every event while no primary is elected.
+        var reachable: [HostAddress] = [], lost: [HostAddress] = [], voters = 0
+        for member in config.members {
+            let index = nodeIndex(forMember: member.host)
+            if member.options.isVoter {
+                voters += 1
+                if index == nil { return nil }
+            }
+            if let index, nodes[index].hello?.value.setName == config.name {
+                reachable.append(member.host)
+            } else if member.options.isVoter {
+                lost.append(member.host)
+            }
         }
-        let lost = voters.filter { !reachable.contains($0) }
-        guard (voters.count - lost.count) * 2 <= voters.count else { return nil }
+        guard (voters - lost.count) * 2 <= voters else { return nil }
         return (reachable, lost)
     }
 
@@ -201,7 +208,7 @@ extension ReplicaSetStateMachine {
         // The newest data wins; among equals, sorted host order.
         let dataBearing = reachable.filter { !(config.member($0)?.options.arbiterOnly ?? true) }.compactMap(nodeIndex(forMember:))
         guard let target = dataBearing.min(by: { hasNewerWrite(nodes[$0], than: nodes[$1]) }) else { return nil }
-        guard nodes[target].command == nil else { return [] }
+        guard nodes[target].commands.pending == nil else { return [] }
         // After a write (a force among them) the target's config must be read again first: a
         // force that took leaves nothing to force.
         guard let targetConfig = nodes[target].config, isAfterLastWrite(targetConfig.requestSeq) else { return [] }

@@ -7,19 +7,20 @@ extension ReplicaSetStateMachine {
     func verifiedOutcome() -> Outcome? {
         // A write still in flight may yet change what was verified (a step-up, say).
         guard observationComplete, !writeInFlight else { return nil }
-        for node in nodes {
-            guard let hello = node.hello, hello.value.isWritablePrimary, isAfterLastWrite(hello.requestSeq),
-                  let config = node.config, isAfterLastWrite(config.requestSeq),
-                  node.configCommitted == true || !needsCommitment(config.value) || commitmentStatusUnsupported,
+        // By index: a node is a large value, and this is asked at every event.
+        for index in nodes.indices where nodes[index].hello?.value.isWritablePrimary == true {
+            guard let hello = nodes[index].hello, isAfterLastWrite(hello.requestSeq),
+                  let config = nodes[index].config, isAfterLastWrite(config.requestSeq),
+                  nodes[index].configCommitted == true || !needsCommitment(config.value) || commitmentStatusUnsupported,
                   config.value.name == spec.name, config.value.version == hello.value.setVersion,
                   fullPlanner(from: config.value).isSatisfied(by: config.value), nextRename(of: config.value) == nil
             else { continue }
             if configuration.waitFor == .all {
-                let healthy = watchedNodes.allSatisfy { $0.hello?.value.memberState.isHealthy ?? false }
+                let healthy = watchedIndices.allSatisfy { nodes[$0].hello?.value.memberState.isHealthy ?? false }
                 guard healthy else { return nil }
             }
             if configuration.dryRun { return .planned(plan(steps: [])) }
-            return .converged(summary(primary: node.host, config: config.value))
+            return .converged(summary(primary: nodes[index].host, config: config.value))
         }
         return nil
     }
@@ -32,43 +33,29 @@ extension ReplicaSetStateMachine {
                 votes: member.options.votes, priority: member.options.priority, arbiterOnly: member.options.arbiterOnly)
         }
         return Summary(setName: config.name, primary: primary, configVersion: config.version, members: members,
-                       actions: records, notes: notes(for: config), recordedNames: recordedNames)
+                       actions: records, notes: configuration.notes, keptMembers: keptMembers(of: config), recordedNames: recordedNames)
     }
 
-    func notes(for config: ReplicaSetConfig?) -> [String] {
-        var notes = configuration.notes
-        if let config, !configuration.removeMembers {
-            let extra = spec.difference(from: config).extra
-            if !extra.isEmpty {
-                notes.append("kept \(extra.map(\.description).joined(separator: ", ")): in the set's config but not requested (--remove-members would remove them)")
-            }
-        }
-        return notes
+    /// Members of `config` not requested that stay: without `--remove-members` none is removed.
+    func keptMembers(of config: ReplicaSetConfig?) -> [HostAddress] {
+        guard let config, !configuration.removeMembers else { return [] }
+        return spec.difference(from: config).extra
     }
 
-    /// What was last seen of a node, in words.
-    func observation(of node: TrackedNode) -> String {
+    /// What was last seen of a node.
+    func observation(of node: TrackedNode) -> NodeReport.Observation {
         switch node.status {
-        case .unknown: return "not reached"
-        case .unreachable(let error): return "unreachable: \(error.message)"
-        case .awaitingStatus: return "no config (status unknown)"
-        case .known(let status): return status.description
+        case .unknown: .notReached
+        case .unreachable(let error): .unreachable(error)
+        case .awaitingStatus: .noConfig
+        case .known(let status): .known(status)
         }
     }
 
     func plan(steps: [Plan.Step]) -> Plan {
-        let observed = watchedNodes.map { node -> NodeReport in
-            let seen: NodeReport.Observation = switch node.status {
-            case .unknown: .notReached
-            case .unreachable(let error): .unreachable(error)
-            case .awaitingStatus: .noConfig
-            case .known(let status): .known(status)
-            }
-            return NodeReport(host: node.host, status: observation(of: node), observation: seen)
-        }
-        return Plan(setName: spec.name, observed: observed,
-                    requested: spec.members.map { RequestedMember(host: $0.host, options: $0.resolvedOptions) },
-                    steps: steps, notes: notes(for: currentConfig?.value))
+        Plan(setName: spec.name, observed: watchedNodes.map { NodeReport(host: $0.host, observation: observation(of: $0)) },
+             requested: spec.members.map { RequestedMember(host: $0.host, options: $0.resolvedOptions) },
+             steps: steps, notes: configuration.notes, keptMembers: keptMembers(of: currentConfig?.value))
     }
 
     /// What is still missing, for a run that ends without converging: what holds the run up,
@@ -76,7 +63,7 @@ extension ReplicaSetStateMachine {
     func blockers() -> [Blocker] {
         var blockers = obstacles()
         for node in watchedNodes where !blockers.contains(where: { $0.host == node.host }) {
-            if let error = node.lastCommandError {
+            if let error = node.commands.lastError {
                 blockers.append(.unanswered(node.host, error.command ?? "a command", error))
             }
         }
@@ -97,7 +84,7 @@ extension ReplicaSetStateMachine {
             switch node.status {
             case .unknown: blockers.append(.unreachable(node.host, nil))
             case .unreachable(let error): blockers.append(.unreachable(node.host, error))
-            case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.lastCommandError))
+            case .awaitingStatus: blockers.append(.unanswered(node.host, "replSetGetStatus", node.commands.lastError))
             case .known(.removed) where newest?.member(node.host) != nil: blockers.append(.notFindingItself(node.host))
             case .known: break
             }

@@ -139,41 +139,23 @@ public struct ReplicaSetStateMachine: Sendable {
         var config: Observed<ReplicaSetConfig>?
         /// Whether `config` is majority committed, when it was read with commitmentStatus.
         var configCommitted: Bool?
+        /// Polls of a config not yet committed, for their backoff.
+        var commitmentPolls = 0
         /// requestSeq of the last `replSetGetStatus` that answered NotYetInitialized (94).
         var freshConfirmedSeq: Int?
         /// The hello (by requestSeq) for which a status was already asked.
         var statusAskedForHello: Int?
-        var monitorRequestSeq: Int?
-        var command: (command: NodeCommand, requestSeq: Int)?
-        var commandNotBefore: Duration = .zero
-        var commandFailures = 0
-        /// The last failure on the command connection, for the final report.
-        var lastCommandError: MongoError?
-        var connectFailures = 0
-        /// Polls of a config not yet committed, for their backoff.
-        var commitmentPolls = 0
         /// How this node sees the set (`replSetGetStatus`), for a forced reconfig.
         var health: Observed<SetHealth>?
-        /// The write in flight on this node, as an index into `records`.
-        var pendingRecord: Int?
         /// The last classification reported, so a polled node is not reported again and again.
         var reported: NodeStatus?
         /// Commands to this node, paced whatever it answers.
         var pacing: CommandPacing
-        /// Whether each connection is open (its next command costs no handshake), as far as the
-        /// replies tell: a network error makes the driver start a new one.
-        var monitorConnected = false
-        var commandConnected = false
-        /// What the last monitor and command requests were charged, to refund an attempt that
-        /// never reached the node.
-        var monitorCharge = 0
-        var commandCharge = 0
-        /// A command on this node was answered as an authenticated one.
-        var acceptedCredentials = false
-        /// The credentials this new node rejected (see `credentialsRejected`), and whether it
-        /// was found to be waiting for the set's users while other members accept them.
-        var rejectedCredentials: MongoError?
-        var awaitingUsers = false
+        /// The connection that waits in `hello` for the node's next change.
+        var monitor = MonitorConnection()
+        /// The connection for everything else.
+        var commands = CommandConnection()
+        var credentials = CredentialsSeen()
 
         init(host: HostAddress, listed: Bool = true, pacing: CommandPacing) {
             self.host = host
@@ -184,11 +166,58 @@ public struct ReplicaSetStateMachine: Sendable {
         var isFresh: Bool { status == .known(.fresh) }
     }
 
+    /// The monitoring connection: one awaitable `hello` at a time, and a reconnect backoff.
+    struct MonitorConnection: Sendable {
+        /// The event sequence number of the hello in flight.
+        var requestSeq: Int?
+        /// Open, as far as the replies tell: its next request costs no handshake. A network
+        /// error makes the driver start a new one.
+        var isOpen = false
+        /// What the last request was charged, to refund an attempt that never reached the node.
+        var charge = 0
+        /// Attempts in a row that did not reach the node, for the reconnect backoff.
+        var failures = 0
+    }
+
+    /// The command connection: at most one command in flight, and a backoff after failures.
+    struct CommandConnection: Sendable {
+        var pending: (command: NodeCommand, requestSeq: Int)?
+        /// The write in flight, as an index into `records`.
+        var pendingRecord: Int?
+        /// Open, as far as the replies tell (see `MonitorConnection.isOpen`).
+        var isOpen = false
+        /// What the last read was charged (writes are not), to refund one that never reached the node.
+        var charge = 0
+        /// Reads that failed in a row, for the retry backoff.
+        var failures = 0
+        /// No read before this (the backoff after a failure, or between commitment polls).
+        var notBefore: Duration = .zero
+        /// The last failure, for the final report.
+        var lastError: MongoError?
+    }
+
+    /// How the node answered the credentials, for telling a wrong password from a new member
+    /// that has no users yet (`credentialsVerdict`).
+    struct CredentialsSeen: Sendable {
+        /// A command on this node was answered as an authenticated one.
+        var accepted = false
+        /// The credentials this new node rejected (see `credentialsRejected`).
+        var rejected: MongoError?
+        /// Found to be waiting for the set's users while other members accept them.
+        var awaitingUsers = false
+    }
+
     public let configuration: Configuration
     /// Only ever appended to, through `appendNode`, which keeps `nodeIndices`.
     var nodes: [TrackedNode]
     /// Where each host is in `nodes`: looked up for every reply and every config member.
     private var nodeIndices: [HostAddress: Int] = [:]
+    /// The node whose config is `currentConfig`, and the nodes `watchedIndices` lists: asked
+    /// for several times at every event, they change only when a config is read or dropped, a
+    /// node is added or a recorded name is learnt, so they are kept up to date then (a run has
+    /// events in proportion to the members: a pass over every node at each one is quadratic).
+    private var newestConfigIndex: Int?
+    private(set) var watchedIndices: [Int] = []
     var sequence = 0
     /// Sequence number of the event that completed (or failed) the last write; nil before.
     var lastWriteSeq: Int?
@@ -217,6 +246,7 @@ public struct ReplicaSetStateMachine: Sendable {
         self.mappedSpec = configuration.spec
         self.random = SplitMix64(seed: configuration.seed)
         for host in configuration.spec.hosts { appendNode(TrackedNode(host: host, pacing: configuration.pacing)) }
+        refreshWatched()
     }
 
     public var isFinished: Bool { finished }
@@ -236,16 +266,16 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     public mutating func helloReceived(_ hello: HelloResponse, from host: HostAddress, at now: Duration) -> [Action] {
-        guard !finished, let index = index(of: host), let requestSeq = nodes[index].monitorRequestSeq else { return [] }
+        guard !finished, let index = index(of: host), let requestSeq = nodes[index].monitor.requestSeq else { return [] }
         sequence += 1
         self.now = now
-        nodes[index].monitorRequestSeq = nil
-        nodes[index].monitorConnected = true
-        nodes[index].connectFailures = 0
+        nodes[index].monitor.requestSeq = nil
+        nodes[index].monitor.isOpen = true
+        nodes[index].monitor.failures = 0
         // Only a hello that says the same as the last one counts against the node's pacing: a
         // mongod answers an awaitable hello early only when its state changed.
         if nodes[index].hello.map({ !$0.value.saysTheSame(as: hello) }) ?? true {
-            nodes[index].pacing.refund(cost: nodes[index].monitorCharge)
+            nodes[index].pacing.refund(cost: nodes[index].monitor.charge)
         }
         var actions = record(hello, requestSeq: requestSeq, at: index)
         if let version = hello.topologyVersion {
@@ -257,51 +287,48 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     public mutating func helloFailed(_ error: MongoError, from host: HostAddress, at now: Duration) -> [Action] {
-        guard !finished, let index = index(of: host), nodes[index].monitorRequestSeq != nil else { return [] }
+        guard !finished, let index = index(of: host), nodes[index].monitor.requestSeq != nil else { return [] }
         sequence += 1
         self.now = now
-        nodes[index].monitorRequestSeq = nil
+        nodes[index].monitor.requestSeq = nil
         if error.isAccessDenied { return finish(.notAuthorized(error)) }
         if error.kind == .invalidReply { return finish(.refused(.invalidReply(error))) }
-        if error.dropsConnection { nodes[index].monitorConnected = false }
-        if !error.reachedNode { nodes[index].pacing.refund(cost: nodes[index].monitorCharge) }
-        nodes[index].connectFailures += 1
+        if error.dropsConnection { nodes[index].monitor.isOpen = false }
+        if !error.reachedNode { nodes[index].pacing.refund(cost: nodes[index].monitor.charge) }
+        nodes[index].monitor.failures += 1
         nodes[index].hello = nil
         var actions: [Action] = []
         if case .unreachable(let previous) = nodes[index].status, previous.kind == error.kind {
             // Same trouble as before: no new progress line.
-        } else if isShadowed(nodes[index]) {
+        } else if isShadowed(index) {
             // Watched through the listed node it is.
         } else {
             actions.append(.report(.unreachable(host, error)))
         }
         nodes[index].status = .unreachable(error)
-        if error.suggestsTLS && !configuration.usesTLS && nodes[index].connectFailures >= 3 && !tlsHintGiven {
+        if error.suggestsTLS && !configuration.usesTLS && nodes[index].monitor.failures >= 3 && !tlsHintGiven {
             tlsHintGiven = true
             actions.append(.report(.waiting("hint: \(Blocker.tlsHint(host))")))
         }
         // Spica's limit is about the nodes the user listed, not members found in a config.
-        if let limit = configuration.maxConnectionAttempts, nodes[index].listed, nodes[index].connectFailures >= limit {
+        if let limit = configuration.maxConnectionAttempts, nodes[index].listed, nodes[index].monitor.failures >= limit {
             return actions + finish(.timedOut(blockers()))
         }
         let backoff = error.kind == .connectionRefused ? configuration.reconnectAfterRefusal : configuration.reconnect
-        let delay = backoff.delay(afterFailures: nodes[index].connectFailures, random: &random)
+        let delay = backoff.delay(afterFailures: nodes[index].monitor.failures, random: &random)
         actions.append(sendHello(index, topologyVersion: nil, after: delay))
         return actions + evaluate(now)
     }
 
     public mutating func commandSucceeded(_ reply: CommandReply, from host: HostAddress, at now: Duration) -> [Action] {
-        guard !finished, let index = index(of: host), let pending = nodes[index].command else { return [] }
-        sequence += 1
-        self.now = now
-        nodes[index].command = nil
-        nodes[index].commandConnected = true
-        nodes[index].acceptedCredentials = true
-        nodes[index].rejectedCredentials = nil
-        nodes[index].awaitingUsers = false
-        nodes[index].commandFailures = 0
-        if tellsSomethingNew(reply, at: index) { nodes[index].pacing.refund(cost: nodes[index].commandCharge) }
-        nodes[index].lastCommandError = nil
+        guard let (index, pending) = takePendingCommand(on: host, at: now) else { return [] }
+        nodes[index].commands.isOpen = true
+        nodes[index].credentials.accepted = true
+        nodes[index].credentials.rejected = nil
+        nodes[index].credentials.awaitingUsers = false
+        nodes[index].commands.failures = 0
+        if tellsSomethingNew(reply, at: index) { nodes[index].pacing.refund(cost: nodes[index].commands.charge) }
+        nodes[index].commands.lastError = nil
         var actions: [Action] = []
         // A reply that does not answer the command is the runner's bug, not the server's.
         let mismatch = { preconditionFailure("reply \(reply) does not answer \(pending.command)") as Never }
@@ -321,13 +348,13 @@ public struct ReplicaSetStateMachine: Sendable {
         case .config(let config):
             guard pending.command == .getConfig else { mismatch() }
             if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
-            nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
+            setConfig(Observed(value: config, requestSeq: pending.requestSeq), at: index)
             nodes[index].configCommitted = nil
             actions += watchMembers(of: config, from: index)
         case .committedConfig(let config, let committed):
             guard pending.command == .getCommittedConfig else { mismatch() }
             if let contradiction = contradiction(config, at: index) { return finish(.refused(.invalidReply(contradiction))) }
-            nodes[index].config = Observed(value: config, requestSeq: pending.requestSeq)
+            setConfig(Observed(value: config, requestSeq: pending.requestSeq), at: index)
             nodes[index].configCommitted = committed
             actions += watchMembers(of: config, from: index)
             if committed == nil {
@@ -336,7 +363,7 @@ public struct ReplicaSetStateMachine: Sendable {
             } else if committed == false {
                 // Ask again, less and less often: mongod is propagating it to a majority of voters.
                 nodes[index].commitmentPolls += 1
-                nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commitmentPolls, random: &random)
+                nodes[index].commands.notBefore = now + configuration.retry.delay(afterFailures: nodes[index].commitmentPolls, random: &random)
             } else {
                 nodes[index].commitmentPolls = 0
             }
@@ -360,23 +387,20 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     public mutating func commandFailed(_ error: MongoError, from host: HostAddress, at now: Duration) -> [Action] {
-        guard !finished, let index = index(of: host), let pending = nodes[index].command else { return [] }
-        sequence += 1
-        self.now = now
-        nodes[index].command = nil
+        guard let (index, pending) = takePendingCommand(on: host, at: now) else { return [] }
         if error.isAccessDenied {
             if error.isAuthenticationFailure, !pending.command.isWrite, isNew(index) {
                 return credentialsRejected(error, at: index) + evaluate(now)
             }
             return finish(.notAuthorized(explained(error)))
         }
-        if case .server = error.kind { nodes[index].acceptedCredentials = true }
+        if case .server = error.kind { nodes[index].credentials.accepted = true }
         if error.kind == .invalidReply {
             if pending.command.isWrite { completeWrite(on: index, error: error) }
             return finish(.refused(.invalidReply(error)))
         }
-        nodes[index].commandConnected = !error.dropsConnection
-        if !error.reachedNode { nodes[index].pacing.refund(cost: nodes[index].commandCharge) }
+        nodes[index].commands.isOpen = !error.dropsConnection
+        if !error.reachedNode { nodes[index].pacing.refund(cost: nodes[index].commands.charge) }
         var actions: [Action] = []
         // A status answer older than a hello that already shows a config says nothing new.
         let staleStatus = pending.command == .getStatus && (nodes[index].hello?.value.hasConfig ?? false)
@@ -395,9 +419,9 @@ public struct ReplicaSetStateMachine: Sendable {
         case .awaitHello, .hello, .getStatus, .getConfig, .getCommittedConfig:
             // Ask again after the backoff, even for the same hello.
             if pending.command == .getStatus { nodes[index].statusAskedForHello = nil }
-            nodes[index].lastCommandError = error
-            nodes[index].commandFailures += 1
-            nodes[index].commandNotBefore = now + configuration.retry.delay(afterFailures: nodes[index].commandFailures, random: &random)
+            nodes[index].commands.lastError = error
+            nodes[index].commands.failures += 1
+            nodes[index].commands.notBefore = now + configuration.retry.delay(afterFailures: nodes[index].commands.failures, random: &random)
         case .initiate:
             actions += initiateFailed(error, on: index, at: now)
         case .stepUp:
@@ -410,6 +434,17 @@ public struct ReplicaSetStateMachine: Sendable {
             actions += stepDownFailed(error, on: index, at: now)
         }
         return actions + evaluate(now)
+    }
+
+    /// The command in flight on the node's command connection, which the event at `now`
+    /// answers: counted as an event, and the connection free again. Nil when the event answers
+    /// nothing (the run finished, an unknown host, nothing in flight).
+    private mutating func takePendingCommand(on host: HostAddress, at now: Duration) -> (index: Int, pending: (command: NodeCommand, requestSeq: Int))? {
+        guard !finished, let index = index(of: host), let pending = nodes[index].commands.pending else { return nil }
+        sequence += 1
+        self.now = now
+        nodes[index].commands.pending = nil
+        return (index, pending)
     }
 
     public mutating func timerFired(at now: Duration) -> [Action] {
@@ -438,7 +473,7 @@ public struct ReplicaSetStateMachine: Sendable {
         nodes[index].hello = Observed(value: hello, requestSeq: requestSeq)
         if !hello.hasConfig {
             // A config read before is gone (restarted with an empty dbpath, or removed).
-            nodes[index].config = nil
+            setConfig(nil, at: index)
         }
         let status: NodeStatusTracking
         if hello.isMongos {
@@ -462,7 +497,7 @@ public struct ReplicaSetStateMachine: Sendable {
         if finished { return actions }
         actions += setStatus(status, at: index)
         let member = memberName(index)
-        if hello.isWritablePrimary, reportedPrimary != member, hello.setName == spec.name, !isShadowed(nodes[index]) {
+        if hello.isWritablePrimary, reportedPrimary != member, hello.setName == spec.name, !isShadowed(index) {
             reportedPrimary = member
             actions.append(.report(.primaryWritable(nodes[index].host)))
         }
@@ -476,7 +511,7 @@ public struct ReplicaSetStateMachine: Sendable {
     private mutating func watchMembers(of config: ReplicaSetConfig, from index: Int) -> [Action] {
         guard config.name == spec.name else { return [] }
         let new = config.members.map(\.host).filter { nodeIndex(forMember: $0) == nil }
-        let found = nodes.filter { !$0.listed }.count
+        let found = nodes.indices.count { !nodes[$0].listed }
         guard found + new.count <= ReplicaSetSpec.maxMembers else {
             let error = MongoError(.invalidReply, host: nodes[index].host,
                                    message: "replSetGetConfig reply: its members and those of the configs read before name \(found + new.count) hosts not in --nodes, more than a replica set can have (\(ReplicaSetSpec.maxMembers))",
@@ -488,6 +523,7 @@ public struct ReplicaSetStateMachine: Sendable {
             appendNode(TrackedNode(host: host, listed: false, pacing: configuration.pacing))
             actions.append(sendHello(nodes.count - 1, topologyVersion: nil))
         }
+        if !new.isEmpty { refreshWatched() }
         return actions
     }
 
@@ -502,7 +538,7 @@ public struct ReplicaSetStateMachine: Sendable {
 
     mutating func setStatus(_ status: NodeStatusTracking, at index: Int) -> [Action] {
         nodes[index].status = status
-        guard case .known(let known) = status, nodes[index].reported != known, !isShadowed(nodes[index]) else { return [] }
+        guard case .known(let known) = status, nodes[index].reported != known, !isShadowed(index) else { return [] }
         nodes[index].reported = known
         return [.report(.classified(nodes[index].host, known))]
     }
@@ -531,38 +567,49 @@ public struct ReplicaSetStateMachine: Sendable {
 
     /// The newest config of the wanted set among those read.
     var currentConfig: Observed<ReplicaSetConfig>? {
-        var newest: Observed<ReplicaSetConfig>?
-        // By index: a node is a large value, and copying each one is most of the cost.
-        for index in nodes.indices {
-            guard let config = nodes[index].config, config.value.name == spec.name else { continue }
-            if newest == nil || config.value.isNewer(than: newest!.value) { newest = config }
-        }
-        return newest
+        newestConfigIndex.flatMap { nodes[$0].config }
     }
 
     /// The nodes that matter now: the listed ones, and the members of the set's config.
     var watchedNodes: [TrackedNode] {
+        watchedIndices.map { nodes[$0] }
+    }
+
+    /// The node's config, read (or gone); the facts derived from the configs follow it.
+    mutating func setConfig(_ config: Observed<ReplicaSetConfig>?, at index: Int) {
+        let watchedMembers = currentConfig?.value.members
+        nodes[index].config = config
+        var newest: Int?
+        for candidate in nodes.indices {
+            guard let config = nodes[candidate].config, config.value.name == spec.name else { continue }
+            if let newest, !config.value.isNewer(than: nodes[newest].config!.value) { continue }
+            newest = candidate
+        }
+        newestConfigIndex = newest
+        if currentConfig?.value.members != watchedMembers { refreshWatched() }
+    }
+
+    /// After a change to what `watchedIndices` derives from.
+    mutating func refreshWatched() {
         let members = Set(currentConfig?.value.members.map(\.host) ?? [])
-        let isWatched = { (node: TrackedNode) in node.listed || (members.contains(node.host) && !isShadowed(node)) }
-        // Usually every node is: then no copy of the nodes is made. This is asked many times per event.
-        return nodes.allSatisfy(isWatched) ? nodes : nodes.filter(isWatched)
+        watchedIndices = nodes.indices.filter { nodes[$0].listed || (members.contains(nodes[$0].host) && !isShadowed($0)) }
     }
 
     /// Every node has answered at least once (or is unreachable), and every member's config is read.
     var observationComplete: Bool {
-        watchedNodes.allSatisfy { node in
-            switch node.status {
+        watchedIndices.allSatisfy { index in
+            switch nodes[index].status {
             case .unknown, .awaitingStatus: return false
             case .unreachable: return true
             // A new member without the set's users yet cannot show its config; the primary's counts.
-            case .known(.member): return node.config != nil || node.awaitingUsers
+            case .known(.member): return nodes[index].config != nil || nodes[index].credentials.awaitingUsers
             case .known: return true
             }
         }
     }
 
     var allNodesReached: Bool {
-        watchedNodes.allSatisfy { if case .known = $0.status { return true } else { return false } }
+        watchedIndices.allSatisfy { if case .known = nodes[$0].status { return true } else { return false } }
     }
 
     /// The node that says it is the writable primary of the wanted set.
@@ -571,31 +618,44 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     private func refusal() -> Refusal? {
-        let watched = watchedNodes
-        for node in watched {
-            switch node.status {
+        for index in watchedIndices {
+            switch nodes[index].status {
             case .known(.member(let setName, _, _)) where setName != spec.name:
-                return .foreignSet(node.host, setName: setName, wanted: spec.name)
-            case .known(.standalone): return .standalone(node.host)
-            case .known(.mongos): return .mongos(node.host)
+                return .foreignSet(nodes[index].host, setName: setName, wanted: spec.name)
+            case .known(.standalone): return .standalone(nodes[index].host)
+            case .known(.mongos): return .mongos(nodes[index].host)
             case .unknown, .unreachable, .awaitingStatus, .known: continue
             }
         }
-        var ids: [HostAddress: ObjectIdText] = [:]
-        for node in watched {
-            if let config = node.config?.value, config.name == spec.name, let id = config.replicaSetId {
-                ids[node.host] = id.hex
-            }
-        }
-        if Set(ids.values).count > 1 { return .splitBrain(setName: spec.name, ids) }
+        if let ids = replicaSetIds(), Set(ids.values).count > 1 { return .splitBrain(setName: spec.name, ids) }
         // A removed node is refused only when nothing reachable could still list it; while a
         // config lists it, it is a member that cannot find itself yet (DNS not ready). A member
         // found in a config and removed since (by this run, say) is no longer watched.
-        for node in nodes where node.listed && node.status == .known(.removed) && !reconfiguration.removes(node.host) {
-            if let current = currentConfig?.value, current.member(node.host) != nil { continue }
-            if allNodesReached && observationComplete { return .removedMember(node.host) }
+        for index in nodes.indices where nodes[index].listed && nodes[index].status == .known(.removed) && !reconfiguration.removes(nodes[index].host) {
+            if let current = currentConfig?.value, current.member(nodes[index].host) != nil { continue }
+            if allNodesReached && observationComplete { return .removedMember(nodes[index].host) }
         }
         return nil
+    }
+
+    /// The replica set id each watched node's config of the wanted set bears, when they are
+    /// not all the same one; nil when they are (the usual case, told without writing any out).
+    private func replicaSetIds() -> [HostAddress: ObjectIdText]? {
+        var first: Int?
+        var differ = false
+        for index in watchedIndices {
+            guard let config = nodes[index].config, config.value.name == spec.name, let id = config.value.replicaSetId else { continue }
+            guard let first else { first = index; continue }
+            if nodes[first].config?.value.replicaSetId != id { differ = true }
+        }
+        guard differ else { return nil }
+        var ids: [HostAddress: ObjectIdText] = [:]
+        for index in watchedIndices {
+            if let config = nodes[index].config?.value, config.name == spec.name, let id = config.replicaSetId {
+                ids[nodes[index].host] = id.hex
+            }
+        }
+        return ids
     }
 
     /// Reads each node needs now, on its command connection.
@@ -604,17 +664,17 @@ public struct ReplicaSetStateMachine: Sendable {
         var earliestRetry: Duration?
         let setExists = currentConfig != nil
         for index in nodes.indices {
-            guard nodes[index].command == nil, let read = neededRead(index, setExists: setExists) else { continue }
+            guard nodes[index].commands.pending == nil, let read = neededRead(index, setExists: setExists) else { continue }
             let cost = commandCost(index)
-            let allowed = max(nodes[index].commandNotBefore, nodes[index].pacing.earliest(cost: cost, at: now))
+            let allowed = max(nodes[index].commands.notBefore, nodes[index].pacing.earliest(cost: cost, at: now))
             if now < allowed {
                 earliestRetry = min(earliestRetry ?? allowed, allowed)
                 continue
             }
             nodes[index].pacing.charge(cost: cost, at: now)
-            nodes[index].commandCharge = cost
+            nodes[index].commands.charge = cost
             if read == .getStatus, let hello = nodes[index].hello { nodes[index].statusAskedForHello = hello.requestSeq }
-            nodes[index].command = (read, sequence)
+            nodes[index].commands.pending = (read, sequence)
             actions.append(.send(read, to: nodes[index].host))
         }
         if let earliestRetry { actions += wakeUp(at: earliestRetry, now: now) }
@@ -622,18 +682,18 @@ public struct ReplicaSetStateMachine: Sendable {
     }
 
     private func neededRead(_ index: Int, setExists: Bool) -> NodeCommand? {
-        let node = nodes[index]
-        guard let hello = node.hello else { return nil }
-        switch node.status {
-        case .awaitingStatus where node.statusAskedForHello != hello.requestSeq:
+        // Fields read in place: copying the node, at every event for every node, was most of the cost.
+        guard let hello = nodes[index].hello else { return nil }
+        switch nodes[index].status {
+        case .awaitingStatus where nodes[index].statusAskedForHello != hello.requestSeq:
             return .getStatus
-        case .known(.fresh) where !setExists && initiate.lastFailed && !node.isConfirmedFresh(since: initiate):
+        case .known(.fresh) where !setExists && initiate.lastFailed && !nodes[index].isConfirmedFresh(since: initiate):
             // Confirm again before another attempt (invariant 1).
             return .getStatus
         case .known(.member(let setName, _, _)) where setName == spec.name:
             // The primary's config is read with its commitment: reconfigs wait for it.
             let read: NodeCommand = hello.value.isWritablePrimary && !commitmentStatusUnsupported ? .getCommittedConfig : .getConfig
-            guard let config = node.config else { return read }
+            guard let config = nodes[index].config else { return read }
             if let version = hello.value.setVersion, config.value.version > version {
                 // The hello is older than the config read: ask for a fresh one, not the config again.
                 return !isAfterLastWrite(hello.requestSeq) || hello.requestSeq < config.requestSeq ? .hello : nil
@@ -641,7 +701,7 @@ public struct ReplicaSetStateMachine: Sendable {
             guard config.value.version == hello.value.setVersion else { return read }
             if hello.value.isWritablePrimary {
                 if !isAfterLastWrite(config.requestSeq) { return read }
-                if needsCommitment(config.value) && read == .getCommittedConfig && node.configCommitted != true { return read }
+                if needsCommitment(config.value) && read == .getCommittedConfig && nodes[index].configCommitted != true { return read }
                 if !isAfterLastWrite(hello.requestSeq) { return .hello }
             }
             return nil
@@ -670,7 +730,7 @@ public struct ReplicaSetStateMachine: Sendable {
 
     /// Some node has a write in flight.
     var writeInFlight: Bool {
-        nodes.contains { $0.command?.command.isWrite ?? false }
+        nodes.contains { $0.commands.pending?.command.isWrite ?? false }
     }
 
     // MARK: - Helpers
@@ -687,10 +747,10 @@ public struct ReplicaSetStateMachine: Sendable {
 
     /// The next monitor hello, no sooner than `delay` from now and than the node's pacing allows.
     private mutating func sendHello(_ index: Int, topologyVersion: TopologyVersion?, after delay: Duration = .zero) -> Action {
-        nodes[index].monitorRequestSeq = sequence
-        let cost = nodes[index].monitorConnected ? 1 : 2
+        nodes[index].monitor.requestSeq = sequence
+        let cost = nodes[index].monitor.isOpen ? 1 : 2
         let delay = nodes[index].pacing.schedule(cost: cost, at: now + delay) - now
-        nodes[index].monitorCharge = cost
+        nodes[index].monitor.charge = cost
         let command = NodeCommand.awaitHello(topologyVersion, maxAwait: configuration.maxAwaitTime)
         return delay > .zero ? .sendLater(command, to: nodes[index].host, after: delay) : .send(command, to: nodes[index].host)
     }
@@ -726,15 +786,15 @@ public struct ReplicaSetStateMachine: Sendable {
 
     /// What the next command on the node's command connection costs, its handshake included.
     private func commandCost(_ index: Int) -> Int {
-        1 + (nodes[index].commandConnected ? 0 : configuration.messagesPerConnection)
+        1 + (nodes[index].commands.isOpen ? 0 : configuration.messagesPerConnection)
     }
 
     /// Sends a command on the node's command connection; a write is recorded at once, pending.
     mutating func send(_ command: NodeCommand, to index: Int, change: String = "") -> Action {
         let command = inServerDialect(command, for: index)
-        nodes[index].command = (command, sequence)
+        nodes[index].commands.pending = (command, sequence)
         // Writes are not paced: their own backoffs and the safe-reconfig rules space them.
-        nodes[index].commandCharge = 0
+        nodes[index].commands.charge = 0
         let recorded: ActionRecord.Command?
         switch command {
         case .initiate(let config): recorded = .initiate(config)
@@ -745,17 +805,17 @@ public struct ReplicaSetStateMachine: Sendable {
         }
         if let recorded {
             records.append(ActionRecord(command: recorded, host: nodes[index].host, pending: true))
-            nodes[index].pendingRecord = records.count - 1
+            nodes[index].commands.pendingRecord = records.count - 1
         }
         return .send(command, to: nodes[index].host)
     }
 
     /// The write on this node is answered (error nil) or failed.
     mutating func completeWrite(on index: Int, error: MongoError?) {
-        if let record = nodes[index].pendingRecord {
+        if let record = nodes[index].commands.pendingRecord {
             records[record].pending = false
             records[record].error = error
-            nodes[index].pendingRecord = nil
+            nodes[index].commands.pendingRecord = nil
         }
         writeCompleted()
     }

@@ -154,7 +154,7 @@ extension FakeReplicaSet {
             guard nodes.allSatisfy({ $0.config == nil }), nodes.indices.allSatisfy(isListening) else { return }
             install(spec.initiateConfig, on: nodes.firstIndex { $0.host == spec.initiator }!)
         case .restartEmpty(let index):
-            nodes[index] = Node(host: nodes[index].host, listeningAt: now + .milliseconds(50))
+            nodes[index] = Mongod(host: nodes[index].host, listeningAt: now + .milliseconds(50))
             dropWaiters(on: index)
             replicaSetIds = Set(nodes.compactMap { $0.config?.replicaSetId?.hex })
             if let surviving = nodes.first(where: { $0.config != nil })?.config {

@@ -15,7 +15,8 @@ import MongoBSON
 /// Not modelled: data and oplogs (the commit point is a random 308), the implicit default write
 /// concern check (as if a cluster-wide one were set), the PSA reconfig rule, catch-up takeover.
 struct FakeReplicaSet {
-    struct Node {
+    /// One simulated mongod process: what it holds and when it does what, on virtual time.
+    struct Mongod {
         let host: HostAddress
         var listeningAt: Duration
         var config: ReplicaSetConfig?
@@ -60,7 +61,7 @@ struct FakeReplicaSet {
     // Ground truth and schedule.
     let scenario: Scenario
     var spec: ReplicaSetSpec { scenario.spec }
-    var nodes: [Node]
+    var nodes: [Mongod]
     var now: Duration = .zero
     var queue = EventQueue()
     var waiters: [Int: Waiter] = [:]
@@ -102,7 +103,7 @@ struct FakeReplicaSet {
         random = SplitMix64(seed: scenario.seed ^ 0x5EED)
         electionsToFail = scenario.failedElections
         nodes = scenario.hosts.enumerated().map { index, host in
-            Node(host: host, listeningAt: scenario.lost.contains(index) ? .seconds(1_000_000) : .milliseconds(scenario.lateMilliseconds[index]))
+            Mongod(host: host, listeningAt: scenario.lost.contains(index) ? .seconds(1_000_000) : .milliseconds(scenario.lateMilliseconds[index]))
         }
         if let existing = scenario.existing {
             switch scenario.shape {

@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // The tests' child processes (TestSupport's ToolProcess).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // libmongoc and libbson from the system (Debian: libmongoc-dev).
@@ -97,7 +99,11 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets: running the built binary, loopback listeners.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "CLITests",
             dependencies: ["mongo-rs-bootstrap", "TestSupport"]

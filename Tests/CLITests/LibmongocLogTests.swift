@@ -14,7 +14,7 @@ struct LibmongocLogTests {
     /// libmongoc cannot make its counter file there and warns, at start-up.
     func runWithReadOnlyShm(_ arguments: [String]) async throws -> BoundedRun.Result {
         let script = "mount -t tmpfs -o ro tmpfs /dev/shm || exit 99; exec \"$0\" \"$@\""
-        let run = try BoundedRun(["-m", "/bin/sh", "-c", script, ToolProcess.binary.path] + arguments,
+        let run = try await BoundedRun(["-m", "/bin/sh", "-c", script, ToolProcess.binary.path] + arguments,
                                  executable: URL(fileURLWithPath: "/usr/bin/unshare"))
         return await run.finish(within: .seconds(20))
     }

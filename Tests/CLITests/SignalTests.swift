@@ -27,7 +27,7 @@ struct SignalTests {
     /// libmongoc), interrupted after half a second.
     private func interruptRun(_ signal: Int32) async throws -> (ToolProcess.Result, Duration) {
         let listener = try SilentListener()
-        let running = try ToolProcess.start(["--nodes", listener.address, "--timeout", "1m", "--output", "json"])
+        let running = try await ToolProcess.start(["--nodes", listener.address, "--timeout", "1m", "--output", "json"])
         // Waiting for the exit starts now, so the exit is seen when it happens.
         let finished = Task { await running.finished() }
         #expect(try await running.waitUntilCatching(signal), "the tool never installed a handler for signal \(signal)")

@@ -37,8 +37,8 @@ struct BootstrapScenarioTests {
             for (nodes, timeout, signal) in [([simulator.hosts[0]], "30s", Int32?.none), ([simulator.hosts[0], closed], "2s", nil),
                                              ([simulator.hosts[0], closed], "30s", SIGTERM)] {
                 let started = Date()
-                let run = try ToolProcess.start(["--nodes", nodes.joined(separator: ","), "--timeout", timeout])
-                let counters = "/dev/shm/mongoc-\(run.process.processIdentifier)"
+                let run = try await ToolProcess.start(["--nodes", nodes.joined(separator: ","), "--timeout", timeout])
+                let counters = "/dev/shm/mongoc-\(run.processIdentifier)"
                 if let signal {
                     #expect(try await run.waitUntilCatching(signal))
                     try await Task.sleep(for: .milliseconds(300))
@@ -71,7 +71,7 @@ struct BootstrapScenarioTests {
     func lateMembers() async throws {
         try await withSimulator(members: 3, start: false) { simulator in
             try await simulator.start(0)
-            let run = try ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "30s"])
+            let run = try await ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "30s"])
             try await Task.sleep(for: .seconds(1))
             try await simulator.start(1)
             try await Task.sleep(for: .seconds(1))
@@ -103,8 +103,8 @@ struct BootstrapScenarioTests {
     func concurrentRuns() async throws {
         try await withSimulator(members: 3) { simulator in
             let arguments = ["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "30s"]
-            let one = try ToolProcess.start(arguments)
-            let two = try ToolProcess.start(["--nodes", simulator.hosts.reversed().joined(separator: ","), "--timeout", "30s"])
+            let one = try await ToolProcess.start(arguments)
+            let two = try await ToolProcess.start(["--nodes", simulator.hosts.reversed().joined(separator: ","), "--timeout", "30s"])
             let (first, second) = await (one.finished(), two.finished())
             #expect(first.exitCode == 0, "\(first.stderr)")
             #expect(second.exitCode == 0, "\(second.stderr)")
@@ -206,7 +206,7 @@ struct BootstrapScenarioTests {
     func initiatorRestarts() async throws {
         try await withSimulator(members: 3) { simulator in
             let initiator = simulator.hosts.firstIndex(of: simulator.hosts.sorted()[0])!
-            let run = try ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "60s"])
+            let run = try await ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "60s"])
             try await simulator.waitUntil(timeout: .seconds(10), "the initiate") { $0[initiator].configVersion == 1 }
             try await simulator.restart(initiator, keepingData: true)
             let result = await run.finished()
@@ -233,7 +233,7 @@ struct BootstrapScenarioTests {
     func sigterm() async throws {
         try await withSimulator(members: 3, start: false) { simulator in
             try await simulator.start(0)
-            let run = try ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "60s"])
+            let run = try await ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "60s"])
             let finished = Task { await run.finished() }
             #expect(try await run.waitUntilCatching(SIGTERM))
             try await Task.sleep(for: .milliseconds(300))
@@ -307,7 +307,7 @@ struct BootstrapScenarioTests {
     func flakyMember() async throws {
         try await withSimulator(members: 3) { simulator in
             try await simulator.inject(.closeConnectionsOnAccept, into: 1)
-            let run = try ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "30s"])
+            let run = try await ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--timeout", "30s"])
             try await Task.sleep(for: .seconds(1))
             #expect(await simulator.writeCommands.isEmpty)
             try await simulator.clearFaults(of: 1)

@@ -119,7 +119,7 @@ struct ToolRun {
     /// running `HostilePolicy.watchdogSlack` after `timeout`.
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration) async throws -> ToolRun {
         let started = ContinuousClock.now
-        let running = try ToolProcess.start(arguments, environment: environment)
+        let running = try await ToolProcess.start(arguments, environment: environment)
         let killed = Atomic<Bool>(false)
         let finished = Atomic<Bool>(false)
         let watchdog = Thread {
@@ -128,16 +128,13 @@ struct ToolRun {
                 if finished.load(ordering: .relaxed) { return }
                 usleep(20_000)
             }
-            if running.process.isRunning {
-                killed.store(true, ordering: .relaxed)
-                running.signal(SIGKILL)
-            }
+            killed.store(true, ordering: .relaxed)
+            running.signal(SIGKILL)
         }
         watchdog.start()
         let result = await running.finished()
         finished.store(true, ordering: .relaxed)
-        let signal = running.process.terminationReason == .uncaughtSignal ? running.process.terminationStatus : nil
-        return ToolRun(result: result, signal: signal, killedByWatchdog: killed.load(ordering: .relaxed),
+        return ToolRun(result: result, signal: result.signal, killedByWatchdog: killed.load(ordering: .relaxed),
                        duration: started.duration(to: result.exitedAt))
     }
 }

@@ -89,6 +89,14 @@ public struct ToolProcess {
             kill(processIdentifier, number)
         }
 
+        /// Whether the process has not exited yet (/proc/PID/stat is there and not a zombie's),
+        /// whatever the task that waits for it has seen so far.
+        public var isRunning: Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(processIdentifier)/stat", encoding: .utf8),
+                  let name = stat.lastIndex(of: ")") else { return false }
+            return stat[name...].dropFirst().drop { $0 == " " }.first != "Z"
+        }
+
         /// Waits until the process has a handler for `number` (Linux: the SigCgt mask in
         /// /proc/PID/status), so a signal sent next is caught rather than fatal.
         public func waitUntilCatching(_ number: Int32, timeout: Duration = .seconds(10)) async throws -> Bool {

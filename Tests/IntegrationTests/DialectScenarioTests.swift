@@ -25,7 +25,7 @@ struct DialectScenarioTests {
 
     /// One command, authenticated as the scenario user, on `host` (what an operator would type).
     func command(_ host: String, _ document: BSONDocument) throws -> BSONDocument {
-        let client = try MongoClient(host: try HostAddress(parsing: host), connectTimeout: .seconds(2), socketTimeout: .seconds(10),
+        let client = try MongoClient(host: try HostAddress(parsing: host), connectTimeout: .seconds(10), socketTimeout: .seconds(10),
                                      credentials: ScenarioCredentials.credentials)
         return try client.runCommand(document)
     }

@@ -104,7 +104,8 @@ struct DiscoveryScenarioTests {
         try await withPods(3) { pods in
             let dns = try await DNSServer(pods.records([]))
             let running = try await start(dns, ["--service", "mongo", "--replicas", "3"])
-            try await Task.sleep(for: .seconds(1))
+            // The run has been told about both names (the second one it asks) before the records appear.
+            #expect(try await dns.waitUntilAnswered("mongo.\(DNSServer.namespace).svc.cluster.local"))
             try await dns.replace(pods.records(0..<3))
             let result = await running.finished()
             #expect(result.exitCode == 0, "\(result.stderr)")
@@ -178,7 +179,8 @@ struct DiscoveryScenarioTests {
             let dns = try await DNSServer(DNSServer.Records())
             let running = try await start(dns, ["--service", "mongo", "--replicas", "1"], timeout: "60s")
             #expect(try await running.waitUntilCatching(SIGTERM))
-            try await Task.sleep(for: .milliseconds(200))
+            // In the discovery: it has asked, and been told there is nothing.
+            #expect(try await dns.waitUntilAnswered("_mongodb._tcp.mongo.\(DNSServer.namespace).svc.cluster.local"))
             running.signal(SIGTERM)
             let result = await running.finished()
             #expect(result.exitCode == 143, "\(result.stderr)")

@@ -130,11 +130,27 @@ public final class DNSServer: @unchecked Sendable {
 
     /// The queries the server was asked, from its log.
     public var queries: [String] {
-        let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
-        return log.split(separator: "\n").compactMap { line in
+        logLines.compactMap { line in
             guard let range = line.range(of: "query[") else { return nil }
             return String(line[range.lowerBound...])
         }
+    }
+
+    private var logLines: [Substring] {
+        let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
+        return log.split(separator: "\n")
+    }
+
+    /// Waits until the server has answered a query for `name` (its log's "config NAME is …"),
+    /// so a test can change the records after a run has seen the old ones, however long the
+    /// run took to start.
+    public func waitUntilAnswered(_ name: String, timeout: Duration = .seconds(30)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if logLines.contains(where: { $0.contains("config \(name) is ") }) { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
     }
 }
 

@@ -117,7 +117,18 @@ func specFile(_ text: String) throws -> String {
 /// What an operator does before adding an arbiter to a running set (mongod 5.0+).
 func setClusterWideWriteConcern(_ simulator: ReplicaSetSimulator) async throws {
     let primary = try #require(await simulator.snapshot.primary?.host)
-    let client = try MongoClient(host: try HostAddress(parsing: primary), connectTimeout: .seconds(10), socketTimeout: .seconds(10),
-                                 credentials: ScenarioCredentials.credentials)
-    _ = try client.runCommand(["setDefaultRWConcern": 1, "defaultWriteConcern": ["w": "majority"]])
+    _ = try await command(primary, ["setDefaultRWConcern": 1, "defaultWriteConcern": ["w": "majority"]])
+}
+
+/// One command, authenticated as the scenario user, on `host` (what an operator would type). On
+/// a thread of its own: libmongoc's call blocks, and the simulator that answers it runs on the
+/// concurrency pool, whose two threads other tests' blocking calls would otherwise hold.
+func command(_ host: String, _ document: BSONDocument) async throws -> BSONDocument {
+    try await offload {
+        Result {
+            let client = try MongoClient(host: try HostAddress(parsing: host), connectTimeout: .seconds(10), socketTimeout: .seconds(10),
+                                         credentials: ScenarioCredentials.credentials)
+            return try client.runCommand(document)
+        }
+    }.get()
 }

@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // The tests' child processes (TestSupport's SpawnedProcess).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // libmongoc and libbson from the system (Debian: libmongoc-dev).
@@ -108,10 +110,14 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets: running the built binary, loopback listeners.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["mongo-rs-bootstrap", "TestSupport"]
+            dependencies: ["mongo-rs-bootstrap", "TestSupport", .product(name: "Subprocess", package: "swift-subprocess")]
         ),
         // The real binary, spawned as a process, against simulated members.
         .testTarget(
@@ -120,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MongoSimulatorTests",
-            dependencies: ["MongoSimulator", "MongoBSON", "CMongoc", "TestSupport"]
+            dependencies: ["MongoSimulator", "MongoBSON", "CMongoc", "TestSupport", .product(name: "Subprocess", package: "swift-subprocess")]
         ),
         // The real binary against nodes that answer what mongod never would (issue 10, "Never
         // trust a node"): a wire-protocol server of the tests' own, scripted or in front of a

@@ -1,4 +1,5 @@
 import Foundation
+import Subprocess
 import TestSupport
 import Testing
 
@@ -37,16 +38,8 @@ struct CompletionTests {
         _mongo-rs-bootstrap mongo-rs-bootstrap '\(current)' '\(words.last ?? "mongo-rs-bootstrap")'
         printf '%s\\n' "${COMPREPLY[@]}"
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", program]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let run = try await Subprocess.run(.path("/bin/bash"), arguments: ["-c", program], output: .bytes(limit: .max))
+        return String(decoding: run.standardOutput, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     @Test("bash completes the values of every enum option, and files for every file option")

@@ -89,7 +89,7 @@ struct OutputFormatTests {
     func signalBeforeRun(signal: Int32, code: Int32, name: String) async throws {
         let input = Pipe()
         let listener = try SilentListener()
-        let run = try BoundedRun(["--nodes", listener.address, "--config", "/dev/stdin"], environment: ["MONGO_RS_OUTPUT": "json", "MONGO_RS_LOG_FORMAT": "json"],
+        let run = try await BoundedRun(["--nodes", listener.address, "--config", "/dev/stdin"], environment: ["MONGO_RS_OUTPUT": "json", "MONGO_RS_LOG_FORMAT": "json"],
                                  stdin: input)
         #expect(await run.waitUntilCatching(signal))
         try await Task.sleep(for: .milliseconds(300))
@@ -113,7 +113,7 @@ struct OutputFormatTests {
     func backstopInput() async throws {
         let input = Pipe()
         let listener = try SilentListener()
-        let run = try BoundedRun(["--nodes", listener.address, "--config", "/dev/stdin", "--timeout", "300ms", "--output", "json", "--log-format", "json"],
+        let run = try await BoundedRun(["--nodes", listener.address, "--config", "/dev/stdin", "--timeout", "300ms", "--output", "json", "--log-format", "json"],
                                  stdin: input)
         let result = await run.finish(within: .seconds(15))
         withExtendedLifetime(input) {}
@@ -162,7 +162,7 @@ struct OutputFormatTests {
     func openFileLimit() async throws {
         let port = try SilentListener.closedPort()
         let nodes = (1...50).map { "127.0.0.\($0):\(port)" }.joined(separator: ",")
-        let run = try BoundedRun(["-c", "ulimit -n 40 || exit 99; exec \"$0\" \"$@\"", ToolProcess.binary.path, "--nodes", nodes, "--timeout", "5s",
+        let run = try await BoundedRun(["-c", "ulimit -n 40 || exit 99; exec \"$0\" \"$@\"", ToolProcess.binary.path, "--nodes", nodes, "--timeout", "5s",
                                   "--output", "json", "--log-format", "json"], executable: URL(fileURLWithPath: "/bin/sh"))
         let result = await run.finish(within: .seconds(20))
         #expect(result.exitCode == 70, "stderr: \(result.stderr.suffix(800))")
@@ -176,7 +176,7 @@ struct OutputFormatTests {
     @Test("an interrupted run's message gives the time in the unit that fits: 1.2s, not 1234ms (or 0h)")
     func interruptedDuration() async throws {
         let listener = try SilentListener()
-        let running = try ToolProcess.start(["--nodes", listener.address, "--timeout", "1m"])
+        let running = try await ToolProcess.start(["--nodes", listener.address, "--timeout", "1m"])
         let finished = Task { await running.finished() }
         #expect(await RunStarted.wait(forConnectionTo: listener.port))
         try await Task.sleep(for: .milliseconds(1200))

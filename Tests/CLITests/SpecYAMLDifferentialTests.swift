@@ -1,4 +1,5 @@
 import Foundation
+import Subprocess
 @testable import mongo_rs_bootstrap
 import TestSupport
 import Testing
@@ -78,26 +79,15 @@ struct SpecYAMLDifferentialTests {
         }
     }
 
-    static func pyYAML(_ documents: [String]) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", readerScript]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+    /// Through swift-subprocess, which writes the input while it reads the outputs (the script
+    /// answers only after reading all of it) without holding a thread.
+    static func pyYAML(_ documents: [String]) async throws -> [String] {
         let data = try JSONSerialization.data(withJSONObject: documents)
-        // Written on a thread of its own: the script answers only after reading all of it.
-        let writer = Thread {
-            input.fileHandleForWriting.write(data)
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let (stdout, stderr) = readBoth(output, errors)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let readings = try JSONSerialization.jsonObject(with: stdout) as? [String] else {
-            throw Failure(description: "python3: \(String(decoding: stderr, as: UTF8.self))")
+        let run = try await Subprocess.run(.path(.init(python)), arguments: ["-c", readerScript], input: .array([UInt8](data)),
+                                           output: .bytes(limit: .max), error: .bytes(limit: .max))
+        guard case .exited(0) = run.terminationStatus,
+              let readings = try JSONSerialization.jsonObject(with: Data(run.standardOutput)) as? [String] else {
+            throw Failure(description: "python3: \(String(decoding: run.standardError, as: UTF8.self))")
         }
         return readings
     }
@@ -106,10 +96,10 @@ struct SpecYAMLDifferentialTests {
 
     @Test("1,000 generated documents: PyYAML's reading, or a refusal with a line where one is allowed",
           .enabled(if: pyYAMLAvailable, "needs /usr/bin/python3 with PyYAML: apt-get install python3-yaml (scripts/test installs it)"))
-    func againstPyYAML() throws {
+    func againstPyYAML() async throws {
         var generator = SpecDocumentGenerator(seed: 20_240_611)
         let documents = (0..<1000).map { _ in generator.document() }
-        let readings = try Self.pyYAML(documents.map(\.text))
+        let readings = try await Self.pyYAML(documents.map(\.text))
         try #require(readings.count == documents.count)
         var same = 0, bothRefused = 0, refused = 0
         for (document, python) in zip(documents, readings) {

@@ -23,17 +23,10 @@ struct DialectScenarioTests {
         }
     }
 
-    /// One command, authenticated as the scenario user, on `host` (what an operator would type).
-    func command(_ host: String, _ document: BSONDocument) throws -> BSONDocument {
-        let client = try MongoClient(host: try HostAddress(parsing: host), connectTimeout: .seconds(2), socketTimeout: .seconds(10),
-                                     credentials: ScenarioCredentials.credentials)
-        return try client.runCommand(document)
-    }
-
     /// The members of the config the primary holds, as the server writes them.
     func serverConfigMembers(_ simulator: ReplicaSetSimulator) async throws -> [BSONDocument] {
         let primary = try #require(await simulator.snapshot.primary?.host)
-        let config = try command(primary, ["replSetGetConfig": 1])["config"]?.documentValue
+        let config = try await command(primary, ["replSetGetConfig": 1])["config"]?.documentValue
         return (config?["members"]?.arrayValue ?? []).compactMap(\.documentValue)
     }
 
@@ -92,7 +85,7 @@ struct DialectScenarioTests {
             let h = simulator.hosts
             let members: [BSON] = [["_id": 0, "host": .string(h[0])],
                                    ["_id": 1, "host": .string(h[1]), "priority": 0, "hidden": true, .init(delayField(version)): 600]]
-            _ = try command(h[0], ["replSetInitiate": ["_id": "rs0", "version": 1, "members": .array(members)]])
+            _ = try await command(h[0], ["replSetInitiate": ["_id": "rs0", "version": 1, "members": .array(members)]])
             try await simulator.waitUntil(timeout: .seconds(10), "member 0 primary") { $0.primary?.index == 0 }
             let result = try await bootstrap(h)
             #expect(result.exitCode == 0, "\(version.rawValue): \(result.stderr)")

@@ -44,11 +44,11 @@ struct DiscoveryScenarioTests {
     }
 
     /// Starts `mongo-rs-bootstrap --from-srv true <arguments>` with `dns` as its resolver.
-    func start(_ dns: DNSServer, _ arguments: [String], timeout: String = "20s") throws -> ToolProcess.Running {
+    func start(_ dns: DNSServer, _ arguments: [String], timeout: String = "20s") async throws -> ToolProcess.Running {
         var context = ToolProcess.context
         context.launcher = dns.launcher
-        return try ToolProcess.$context.withValue(context) {
-            try ToolProcess.start(["--from-srv", "true", "--timeout", timeout, "--output", "json"] + arguments)
+        return try await ToolProcess.$context.withValue(context) {
+            try await ToolProcess.start(["--from-srv", "true", "--timeout", timeout, "--output", "json"] + arguments)
         }
     }
 
@@ -63,7 +63,7 @@ struct DiscoveryScenarioTests {
     @Test("a fresh set of 3 found in the Service's SRV records: initiated once, on ordinal 0, under the pods' names")
     func freshSet() async throws {
         try await withPods(3) { pods in
-            let dns = try DNSServer(pods.records(0..<3))
+            let dns = try await DNSServer(pods.records(0..<3))
             let result = try await discover(dns, ["--service", "mongo", "--replicas", "3"])
             #expect(result.exitCode == 0, "\(result.stderr)")
             #expect(result.stderr.contains("found in the SRV records of \(Self.portRecords): \(pods.member(0)), \(pods.member(1)), \(pods.member(2))"), "\(result.stderr)")
@@ -79,12 +79,12 @@ struct DiscoveryScenarioTests {
     @Test("scaled from 3 to 5: a re-run with --replicas 5 finds the new pods and adds them one voter at a time")
     func scaleUp() async throws {
         try await withPods(5) { pods in
-            let dns = try DNSServer(pods.records(0..<3))
+            let dns = try await DNSServer(pods.records(0..<3))
             let first = try await discover(dns, ["--service", "mongo", "--replicas", "3"])
             #expect(first.exitCode == 0, "\(first.stderr)")
             #expect(try await memberHosts(pods.simulator) == (0..<3).map(pods.member))
 
-            try dns.replace(pods.records(0..<5))
+            try await dns.replace(pods.records(0..<5))
             let second = try await discover(dns, ["--service", "mongo", "--replicas", "5"])
             #expect(second.exitCode == 0, "\(second.stderr)")
             #expect(try await memberHosts(pods.simulator) == (0..<5).map(pods.member))
@@ -102,10 +102,11 @@ struct DiscoveryScenarioTests {
     @Test("records that appear while the run waits (the pods start late): found at once, the wait reported")
     func lateRecords() async throws {
         try await withPods(3) { pods in
-            let dns = try DNSServer(pods.records([]))
-            let running = try start(dns, ["--service", "mongo", "--replicas", "3"])
-            try await Task.sleep(for: .seconds(1))
-            try dns.replace(pods.records(0..<3))
+            let dns = try await DNSServer(pods.records([]))
+            let running = try await start(dns, ["--service", "mongo", "--replicas", "3"])
+            // The run has been told about both names (the second one it asks) before the records appear.
+            #expect(try await dns.waitUntilAnswered("mongo.\(DNSServer.namespace).svc.cluster.local"))
+            try await dns.replace(pods.records(0..<3))
             let result = await running.finished()
             #expect(result.exitCode == 0, "\(result.stderr)")
             // The pods' names exist, so the Service's name does too (an empty non-terminal), without records.
@@ -116,7 +117,7 @@ struct DiscoveryScenarioTests {
     @Test("the Service's own records when mongod's port is not named")
     func unnamedPort() async throws {
         try await withPods(3) { pods in
-            let dns = try DNSServer(pods.records(0..<3, under: Self.service))
+            let dns = try await DNSServer(pods.records(0..<3, under: Self.service))
             let result = try await discover(dns, ["--service", Self.service, "--replicas", "3"])
             #expect(result.exitCode == 0, "\(result.stderr)")
             #expect(result.stderr.contains("found in the SRV records of \(Self.service):"), "\(result.stderr)")
@@ -130,7 +131,7 @@ struct DiscoveryScenarioTests {
             // A pod of the StatefulSet (or the Job given subdomain: mongo): its name resolves,
             // and its address resolves back to its full name.
             records.hosts.append(("job-7xk2p.\(Self.service)", "127.53.200.9"))
-            let dns = try DNSServer(records)
+            let dns = try await DNSServer(records)
             let result = try await discover(dns, ["--hostname", "job-7xk2p.\(Self.service)", "--replicas", "3"])
             #expect(result.exitCode == 0, "\(result.stderr)")
             #expect(result.stderr.contains("this host's full name (job-7xk2p.\(Self.service) without its first label)"), "\(result.stderr)")
@@ -140,7 +141,7 @@ struct DiscoveryScenarioTests {
     @Test("no such Service until the deadline: exit 69 naming the Service and what DNS answered")
     func noSuchService() async throws {
         try await withPods(1) { pods in
-            let dns = try DNSServer(DNSServer.Records())
+            let dns = try await DNSServer(DNSServer.Records())
             let result = try await discover(dns, ["--service", "mongo", "--replicas", "3"], timeout: "1s")
             #expect(result.exitCode == 69, "\(result.stderr)")
             #expect(result.stderr.contains("members of Service mongo not discovered: no SRV records for Service mongo (_mongodb._tcp.mongo: no such name (NXDOMAIN); mongo: no such name (NXDOMAIN))"), "\(result.stderr)")
@@ -154,7 +155,7 @@ struct DiscoveryScenarioTests {
         try await withPods(1) { pods in
             var records = pods.records([])
             records.namesWithoutServices = [Self.portRecords, Self.service]
-            let dns = try DNSServer(records)
+            let dns = try await DNSServer(records)
             let result = try await discover(dns, ["--service", "mongo", "--replicas", "1"], timeout: "1s")
             #expect(result.exitCode == 69, "\(result.stderr)")
             #expect(result.stderr.contains("no SRV records for Service mongo (_mongodb._tcp.mongo: no SRV records; mongo: no SRV records)"), "\(result.stderr)")
@@ -164,7 +165,7 @@ struct DiscoveryScenarioTests {
     @Test("fewer pods than --replicas until the deadline: exit 69 naming the pods missing")
     func missingPods() async throws {
         try await withPods(3) { pods in
-            let dns = try DNSServer(pods.records([0, 2]))
+            let dns = try await DNSServer(pods.records([0, 2]))
             let result = try await discover(dns, ["--service", "mongo", "--replicas", "3"], timeout: "1s")
             #expect(result.exitCode == 69, "\(result.stderr)")
             #expect(result.stderr.contains("the SRV records of \(Self.portRecords) list mongo-0, mongo-2; waiting for mongo-1 (--replicas 3)"), "\(result.stderr)")
@@ -175,10 +176,11 @@ struct DiscoveryScenarioTests {
     @Test("SIGTERM while DNS has no answer yet: exit 143 at once, nothing sent")
     func interruptedWhileDiscovering() async throws {
         try await withPods(1) { pods in
-            let dns = try DNSServer(DNSServer.Records())
-            let running = try start(dns, ["--service", "mongo", "--replicas", "1"], timeout: "60s")
+            let dns = try await DNSServer(DNSServer.Records())
+            let running = try await start(dns, ["--service", "mongo", "--replicas", "1"], timeout: "60s")
             #expect(try await running.waitUntilCatching(SIGTERM))
-            try await Task.sleep(for: .milliseconds(200))
+            // In the discovery: it has asked, and been told there is nothing.
+            #expect(try await dns.waitUntilAnswered("_mongodb._tcp.mongo.\(DNSServer.namespace).svc.cluster.local"))
             running.signal(SIGTERM)
             let result = await running.finished()
             #expect(result.exitCode == 143, "\(result.stderr)")
@@ -193,12 +195,12 @@ struct DiscoveryScenarioTests {
     @Test("concurrent runs that see different SRV answers make one set", arguments: 1...3)
     func concurrentRunsOnDifferentAnswers(_ round: Int) async throws {
         try await withPods(3) { pods in
-            let onePod = try DNSServer(pods.records([0]))
-            let allPods = try DNSServer(pods.records(0..<3))
-            let withoutOrdinalZero = try DNSServer(pods.records([1, 2]))
-            let small = try start(onePod, ["--service", "mongo", "--replicas", "1"])
-            let full = try start(allPods, ["--service", "mongo", "--replicas", "3"])
-            let blind = try start(withoutOrdinalZero, ["--service", "mongo", "--replicas", "2"], timeout: "2s")
+            let onePod = try await DNSServer(pods.records([0]))
+            let allPods = try await DNSServer(pods.records(0..<3))
+            let withoutOrdinalZero = try await DNSServer(pods.records([1, 2]))
+            let small = try await start(onePod, ["--service", "mongo", "--replicas", "1"])
+            let full = try await start(allPods, ["--service", "mongo", "--replicas", "3"])
+            let blind = try await start(withoutOrdinalZero, ["--service", "mongo", "--replicas", "2"], timeout: "2s")
             let (smallResult, fullResult, blindResult) = await (small.finished(), full.finished(), blind.finished())
             #expect(smallResult.exitCode == 0, "\(smallResult.stderr)")
             #expect(fullResult.exitCode == 0, "\(fullResult.stderr)")

@@ -28,10 +28,8 @@ struct IdentityScenarioTests {
         let specs = (0..<members).map { MongoSimulator.MemberSpec(aliases: [Self.recorded($0, names)]) }
         try await withSimulator(specs: specs, timings: .fast) { simulator in
             let config: BSONDocument = ["_id": "rs0", "members": .array((0..<initiated).map { .document(["_id": .int32(Int32($0)), "host": .string(Self.recorded($0, names))]) })]
-            let client = try MongoClient(host: try HostAddress(parsing: simulator.hosts[0]), connectTimeout: .seconds(2), socketTimeout: .seconds(10),
-                                         credentials: ScenarioCredentials.credentials)
-            _ = try client.runCommand(["replSetInitiate": .document(config)])
-            try await simulator.waitUntil(timeout: .seconds(10), "a primary and secondaries") { set in
+            _ = try await command(simulator.hosts[0], ["replSetInitiate": .document(config)])
+            try await simulator.waitUntil(timeout: .seconds(30), "a primary and secondaries") { set in
                 set.primary != nil && set.members.prefix(initiated).allSatisfy { $0.state == .primary || $0.state == .secondary }
             }
             try await body(simulator)

@@ -79,7 +79,7 @@ struct RealMongodTests {
             #expect(missing.exitCode == 69)
             #expect(missing.stderr.contains("\(cluster.hosts[2]) unreachable"))
             #expect(try await state(cluster.hosts[0]).config == nil, "initiated without every member")
-            let run = try ToolProcess.start(["--nodes", cluster.hosts.joined(separator: ","), "--timeout", "2m"])
+            let run = try await ToolProcess.start(["--nodes", cluster.hosts.joined(separator: ","), "--timeout", "2m"])
             try await Task.sleep(for: .seconds(2))
             try await cluster.start(2)
             let result = await run.finished()
@@ -113,7 +113,7 @@ struct RealMongodTests {
             #expect(plan.stdout.contains("1. replSetInitiate on"))
             #expect(try await state(cluster.hosts[0]).config == nil)
             cluster.stop(1)
-            let run = try ToolProcess.start(["--nodes", cluster.hosts.joined(separator: ","), "--timeout", "2m"])
+            let run = try await ToolProcess.start(["--nodes", cluster.hosts.joined(separator: ","), "--timeout", "2m"])
             let finished = Task { await run.finished() }
             #expect(try await run.waitUntilCatching(SIGTERM))
             try await Task.sleep(for: .milliseconds(300))

@@ -183,7 +183,7 @@ struct ReconfigurationScenarioTests {
     func incremental() async throws {
         try await withSimulator(members: 3, timings: .fast, start: false) { simulator in
             try await simulator.start(0)
-            let run = try ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--initiate-strategy", "incremental", "--timeout", "60s"])
+            let run = try await ToolProcess.start(["--nodes", simulator.hosts.joined(separator: ","), "--initiate-strategy", "incremental", "--timeout", "60s"])
             try await simulator.waitUntil(timeout: .seconds(10), "member 0 initiated alone") { $0[0].configVersion != nil }
             try await Task.sleep(for: .seconds(5))
             try await simulator.start(1)

@@ -14,7 +14,9 @@ enum ScenarioCredentials {
     static var user: SimulatorUser { SimulatorUser(name: username, password: password, roles: ["clusterManager"]) }
     /// The same user, for the tests' own reads through the tool's driver.
     static var credentials: Credentials { Credentials(username: username, password: Secret(password), source: "admin", mechanism: nil) }
-    static var connectionOptions: ConnectionOptions { ConnectionOptions(credentials: credentials) }
+    /// A connect timeout for a busy machine: SCRAM (thousands of PBKDF2 rounds on the simulator
+    /// side) happens within it, beside other tests.
+    static var connectionOptions: ConnectionOptions { ConnectionOptions(connectTimeout: .seconds(10), credentials: credentials) }
     static var context: ToolProcess.Context {
         ToolProcess.Context(environment: ["MONGO_USERNAME": username, "MONGO_PASSWORD": password], secrets: [password])
     }
@@ -115,7 +117,18 @@ func specFile(_ text: String) throws -> String {
 /// What an operator does before adding an arbiter to a running set (mongod 5.0+).
 func setClusterWideWriteConcern(_ simulator: ReplicaSetSimulator) async throws {
     let primary = try #require(await simulator.snapshot.primary?.host)
-    let client = try MongoClient(host: try HostAddress(parsing: primary), connectTimeout: .seconds(2), socketTimeout: .seconds(10),
-                                 credentials: ScenarioCredentials.credentials)
-    _ = try client.runCommand(["setDefaultRWConcern": 1, "defaultWriteConcern": ["w": "majority"]])
+    _ = try await command(primary, ["setDefaultRWConcern": 1, "defaultWriteConcern": ["w": "majority"]])
+}
+
+/// One command, authenticated as the scenario user, on `host` (what an operator would type). On
+/// a thread of its own: libmongoc's call blocks, and the simulator that answers it runs on the
+/// concurrency pool, whose two threads other tests' blocking calls would otherwise hold.
+func command(_ host: String, _ document: BSONDocument) async throws -> BSONDocument {
+    try await offload {
+        Result {
+            let client = try MongoClient(host: try HostAddress(parsing: host), connectTimeout: .seconds(10), socketTimeout: .seconds(10),
+                                         credentials: ScenarioCredentials.credentials)
+            return try client.runCommand(document)
+        }
+    }.get()
 }

@@ -12,18 +12,17 @@ struct AwaitableHelloTests {
         reply?.document["topologyVersion"]?.documentValue
     }
 
-    @Test("a current topologyVersion waits, and the reply comes within milliseconds of a state change")
+    @Test("a current topologyVersion waits, and the reply comes on a state change, not at maxAwaitTimeMS")
     func repliesOnChange() async throws {
         try await withSimulator(members: 1) { simulator in
             let connection = try #require(WireClient(simulator.hosts[0], timeout: 10))
             let first = try #require(topologyVersion(await connection.message(["hello": 1, "$db": "admin"])))
-            async let awaited = connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(first), "maxAwaitTimeMS": .int64(5000)])
+            // A minute's wait, longer than the client waits (10 s): a reply at all is one the
+            // change brought, however busy the machine (alone it takes milliseconds).
+            async let awaited = connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(first), "maxAwaitTimeMS": .int64(60_000)])
             try await waitForCommand(simulator, "hello", count: 2)
             #expect(try await simulator.client(0).run(["replSetInitiate": 1])["ok"] == 1.0)
-            let initiated = ContinuousClock.now
-            let reply = try #require(await awaited)
-            let latency = initiated.duration(to: .now)
-            #expect(latency < .milliseconds(250), "\(latency)")
+            let reply = try #require(await awaited, "no reply within the client's 10 s")
             let version = try #require(topologyVersion(reply))
             #expect(version["processId"] == first["processId"])
             #expect((version["counter"]?.intValue ?? 0) > 0)
@@ -41,7 +40,8 @@ struct AwaitableHelloTests {
             let waited = start.duration(to: .now)
             #expect(reply?.document["ok"] == 1.0)
             #expect(topologyVersion(reply) == version)
-            #expect(waited >= .milliseconds(300) && waited < .milliseconds(1000), "\(waited)")
+            // Not before maxAwaitTimeMS; a reply that never comes fails at the client's 10 s.
+            #expect(waited >= .milliseconds(300), "\(waited)")
         }
     }
 
@@ -49,20 +49,17 @@ struct AwaitableHelloTests {
     func staleVersions() async throws {
         try await withSimulator(members: 1) { simulator in
             let connection = try #require(WireClient(simulator.hosts[0], timeout: 10))
+            // maxAwaitTimeMS a minute, longer than the client waits (10 s): a reply is an answer at once.
             for version: BSONDocument in [["processId": .objectId(ObjectId.generate()), "counter": .int64(0)]] {
-                let start = ContinuousClock.now
-                let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(version), "maxAwaitTimeMS": .int64(5000)])
+                let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(version), "maxAwaitTimeMS": .int64(60_000)])
                 #expect(reply?.document["ok"] == 1.0)
-                #expect(start.duration(to: .now) < .milliseconds(500))
             }
             _ = try await simulator.client(0).run(["replSetInitiate": 1])
             let current = try #require(topologyVersion(await connection.message(["hello": 1, "$db": "admin"])))
             var older = current
             older["counter"] = .int64(0)
-            let start = ContinuousClock.now
-            let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(older), "maxAwaitTimeMS": .int64(5000)])
+            let reply = await connection.message(["hello": 1, "$db": "admin", "topologyVersion": .document(older), "maxAwaitTimeMS": .int64(60_000)])
             #expect(reply?.document["ok"] == 1.0)
-            #expect(start.duration(to: .now) < .milliseconds(500))
         }
     }
 

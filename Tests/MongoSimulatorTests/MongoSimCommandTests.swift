@@ -19,7 +19,7 @@ struct MongoSimCommandTests {
 
     @Test("prints the addresses, then ready; a late member listens later; SIGINT stops it cleanly")
     func lateMemberAndSignal() async throws {
-        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "3", "--set-name", "demo", "--late", "2:1.5",
+        let sim = try await ChildProcess(ChildProcess.mongoSim, ["--members", "3", "--set-name", "demo", "--late", "2:5",
                                                             "--other-set", "1:elsewhere", "--log"])
         let hosts = await sim.lines(until: "ready")
         #expect(hosts.count == 3)
@@ -30,8 +30,9 @@ struct MongoSimCommandTests {
         #expect(fresh["isreplicaset"] == true)
         let other = try await MongocClient(hosts[1]).run(["hello": 1])
         #expect(other["setName"] == "elsewhere")
-        // Listening about 1.5 s after "ready".
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Listening about 5 s after "ready": long enough that the refusal above is seen first on a
+        // busy machine.
+        let deadline = ContinuousClock.now + .seconds(30)
         var listening = false
         while !listening && ContinuousClock.now < deadline {
             listening = await MongocClient(hosts[2]).failure(["ping": 1]) == nil
@@ -47,7 +48,7 @@ struct MongoSimCommandTests {
 
     @Test("--auth-user: commands need that user's credentials and role")
     func authUser() async throws {
-        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "1", "--auth-user", "ops:s3cret:clusterMonitor"])
+        let sim = try await ChildProcess(ChildProcess.mongoSim, ["--members", "1", "--auth-user", "ops:s3cret:clusterMonitor"])
         let hosts = await sim.lines(until: "ready")
         let anonymous = await MongocClient(hosts[0]).failure(["replSetGetStatus": 1])
         #expect(anonymous?.reply["errmsg"] == "Command replSetGetStatus requires authentication")
@@ -70,7 +71,7 @@ struct MongoSimCommandTests {
 
     @Test("--server-version picks the dialect (4.4 is isMaster-only, wire version 9); an unknown one is refused naming the choices")
     func serverVersion() async throws {
-        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "1", "--server-version", "4.4"])
+        let sim = try await ChildProcess(ChildProcess.mongoSim, ["--members", "1", "--server-version", "4.4"])
         let hosts = await sim.lines(until: "ready")
         let hello = try await MongocClient(hosts[0]).run(["isMaster": 1])
         #expect(hello["maxWireVersion"] == .int32(9))

@@ -123,7 +123,7 @@ print(",".join(sorted("%s:%d" % node for node in client.secondaries)))
 
     @Test("mongo-sim --initiated: pymongo discovers the set from one seed and finds its primary")
     func discoveryThroughMongoSim() async throws {
-        let sim = try ChildProcess(ChildProcess.mongoSim, ["--members", "3", "--initiated", "--heartbeat-interval-ms", "100",
+        let sim = try await ChildProcess(ChildProcess.mongoSim, ["--members", "3", "--initiated", "--heartbeat-interval-ms", "100",
                                                             "--initial-sync-ms", "50", "--election-timeout-ms", "1000"])
         let hosts = await sim.lines(until: "ready")
         #expect(hosts.count == 3)

@@ -1,4 +1,10 @@
 import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 
 /// A real DNS server on a loopback address of its own (Debian's dnsmasq), and the way to run the
 /// tool with it as its only resolver: in a mount namespace of its own (`unshare -m`) where
@@ -39,12 +45,13 @@ public final class DNSServer: @unchecked Sendable {
     /// The server's address, port 53.
     public let address: String
     private let folder: URL
-    /// dnsmasq's process id. Not a Foundation `Process`: dnsmasq closes every inherited
-    /// descriptor as it starts, which Foundation takes for its exit, and then blocks its
-    /// process monitor in waitpid until dnsmasq ends (every other child's exit goes unseen).
-    private var pid: pid_t?
+    /// dnsmasq's process id, and the swift-subprocess run that waits for it. Not a Foundation
+    /// `Process`: dnsmasq closes every inherited descriptor as it starts, which Foundation takes
+    /// for its exit, and then blocks its process monitor in waitpid until dnsmasq ends (every
+    /// other child's exit goes unseen). swift-subprocess waits on a pidfd instead.
+    private var server: (pid: pid_t, run: Task<Void, any Error>)?
 
-    public init(_ records: Records) throws {
+    public init(_ records: Records) async throws {
         address = "127.53.\(Int.random(in: 0...255)).\(Int.random(in: 1...254))"
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("dns-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -52,11 +59,13 @@ public final class DNSServer: @unchecked Sendable {
         // timeout:1 attempts:1: a test that stops the server does not wait 10 s per query.
         try "nameserver \(address)\nsearch \(domain) svc.cluster.local cluster.local\noptions ndots:5 timeout:1 attempts:1\n"
             .write(to: resolvConf, atomically: true, encoding: .utf8)
-        try start(records)
+        try await start(records)
     }
 
     deinit {
-        stop()
+        // SIGKILL: dnsmasq inherits the test process's signal mask, where SIGTERM may be blocked.
+        // swift-subprocess reaps it.
+        if let server { kill(server.pid, SIGKILL) }
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -68,21 +77,16 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     /// Answers `records` from now on (dnsmasq reads SRV records only when it starts).
-    public func replace(_ records: Records) throws {
-        stop()
-        try start(records)
+    public func replace(_ records: Records) async throws {
+        if let server {
+            kill(server.pid, SIGKILL)
+            _ = try? await server.run.value
+            self.server = nil
+        }
+        try await start(records)
     }
 
-    public func stop() {
-        guard let pid else { return }
-        // SIGKILL: dnsmasq inherits the test process's signal mask, where SIGTERM may be blocked.
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        self.pid = nil
-    }
-
-    private func start(_ records: Records) throws {
+    private func start(_ records: Records) async throws {
         var lines = [
             "no-resolv", "no-hosts", "bind-interfaces", "listen-address=\(address)", "port=53", "user=root",
             // Every name not listed: NXDOMAIN, as CoreDNS (and the resolver it forwards to) answers.
@@ -93,19 +97,14 @@ public final class DNSServer: @unchecked Sendable {
         lines += records.namesWithoutServices.map { "txt-record=\($0),present" }
         let configuration = folder.appendingPathComponent("dnsmasq.conf")
         try lines.joined(separator: "\n").appending("\n").write(to: configuration, atomically: true, encoding: .utf8)
-        let arguments = [Self.dnsmasq, "--keep-in-foreground", "--conf-file=\(configuration.path)", "--pid-file="]
-        var argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for descriptor: Int32 in 0...2 {
-            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_RDWR, 0)
+        let arguments: Arguments = ["--keep-in-foreground", "--conf-file=\(configuration.path)", "--pid-file="]
+        let dnsmasq = try await SpawnedProcess { started in
+            _ = try await Subprocess.run(.path(FilePath(Self.dnsmasq)), arguments: arguments, input: .none, output: .discarded,
+                                         error: .discarded) { execution in
+                started(execution.processIdentifier)
+            }
         }
-        var child: pid_t = 0
-        let status = posix_spawn(&child, Self.dnsmasq, &actions, nil, &argv, environ)
-        guard status == 0 else { throw DNSServerError("dnsmasq did not start: \(String(cString: strerror(status)))") }
-        pid = child
+        server = (dnsmasq.processIdentifier, dnsmasq.outcome)
         try waitUntilListening()
     }
 
@@ -123,7 +122,7 @@ public final class DNSServer: @unchecked Sendable {
             }
             close(descriptor)
             if connected { return }
-            guard let pid, kill(pid, 0) == 0 else { break }
+            guard let server, kill(server.pid, 0) == 0 else { break }
             usleep(10_000)
         }
         throw DNSServerError("dnsmasq did not start listening on \(address):53 (log: \(folder.appendingPathComponent("log").path))")
@@ -131,11 +130,27 @@ public final class DNSServer: @unchecked Sendable {
 
     /// The queries the server was asked, from its log.
     public var queries: [String] {
-        let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
-        return log.split(separator: "\n").compactMap { line in
+        logLines.compactMap { line in
             guard let range = line.range(of: "query[") else { return nil }
             return String(line[range.lowerBound...])
         }
+    }
+
+    private var logLines: [Substring] {
+        let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
+        return log.split(separator: "\n")
+    }
+
+    /// Waits until the server has answered a query for `name` (its log's "config NAME is …"),
+    /// so a test can change the records after a run has seen the old ones, however long the
+    /// run took to start.
+    public func waitUntilAnswered(_ name: String, timeout: Duration = .seconds(30)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if logLines.contains(where: { $0.contains("config \(name) is ") }) { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
     }
 }
 

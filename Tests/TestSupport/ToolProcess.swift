@@ -1,14 +1,22 @@
 import Foundation
+import Subprocess
 import Synchronization
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 import Testing
 
 /// Runs the built `mongo-rs-bootstrap` binary as a user would, with a clean environment.
 public struct ToolProcess {
     public struct Result: Sendable {
         public var exitCode: Int32
+        /// The signal that ended it, when it did not catch it (`exitCode` is then that number).
+        public var signal: Int32?
         public var stdout: String
         public var stderr: String
-        /// When the process was seen to exit, by the thread waiting for it.
+        /// When the run was seen to end (its exit and both outputs closed).
         public var exitedAt: ContinuousClock.Instant = .now
     }
 
@@ -43,36 +51,50 @@ public struct ToolProcess {
 
     @TaskLocal public static var context = Context()
 
-    /// Starts the binary and returns at once; `finish()` collects the result.
-    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
-        let process = Process()
-        if let launcher = context.launcher.first {
-            process.executableURL = URL(fileURLWithPath: launcher)
-            process.arguments = context.launcher.dropFirst() + [binary.path] + arguments
-        } else {
-            process.executableURL = binary
-            process.arguments = arguments
-        }
+    /// Starts the binary (through swift-subprocess) and returns once it runs; `finished()`
+    /// collects the result. Its output is read and its exit awaited without holding a thread.
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) async throws -> Running {
+        let command = context.launcher + [binary.path] + arguments
         // The sanitizers' own settings pass through the clean environment.
         let sanitizerOptions = ProcessInfo.processInfo.environment.filter { $0.key.hasSuffix("SAN_OPTIONS") }
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(sanitizerOptions) { $1 }
+        let variables = ["PATH": "/usr/bin:/bin"].merging(sanitizerOptions) { $1 }
             .merging(context.environment) { $1 }.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return Running(process: process, stdout: out, stderr: err, secrets: context.secrets)
+        let secrets = context.secrets
+        let process = try await SpawnedProcess { started in
+            let run = try await Subprocess.run(
+                .path(FilePath(command[0])), arguments: Arguments(Array(command.dropFirst())),
+                environment: .custom(Dictionary(uniqueKeysWithValues: variables.map { (Environment.Key(stringLiteral: $0.key), $0.value) })),
+                input: .none, output: .bytes(limit: .max), error: .bytes(limit: .max)
+            ) { execution in
+                started(execution.processIdentifier)
+            }
+            let exitCode: Int32, signal: Int32?
+            switch run.terminationStatus {
+            case .exited(let code): (exitCode, signal) = (code, nil)
+            case .signaled(let number): (exitCode, signal) = (number, number)
+            }
+            return Result(exitCode: exitCode, signal: signal, stdout: String(decoding: run.standardOutput, as: UTF8.self),
+                          stderr: String(decoding: run.standardError, as: UTF8.self))
+        }
+        return Running(processIdentifier: process.processIdentifier, arguments: arguments, outcome: process.outcome, secrets: secrets)
     }
 
-    public struct Running: @unchecked Sendable {
-        public let process: Process
-        let stdout: Pipe
-        let stderr: Pipe
+    public struct Running: Sendable {
+        public let processIdentifier: pid_t
+        let arguments: [String]
+        let outcome: Task<Result, any Error>
         let secrets: [String]
 
         public func signal(_ number: Int32) {
-            kill(process.processIdentifier, number)
+            kill(processIdentifier, number)
+        }
+
+        /// Whether the process has not exited yet (/proc/PID/stat is there and not a zombie's),
+        /// whatever the task that waits for it has seen so far.
+        public var isRunning: Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(processIdentifier)/stat", encoding: .utf8),
+                  let name = stat.lastIndex(of: ")") else { return false }
+            return stat[name...].dropFirst().drop { $0 == " " }.first != "Z"
         }
 
         /// Waits until the process has a handler for `number` (Linux: the SigCgt mask in
@@ -81,7 +103,7 @@ public struct ToolProcess {
             let deadline = ContinuousClock.now + timeout
             let bit = UInt64(1) << UInt64(number - 1)
             while ContinuousClock.now < deadline {
-                let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+                let status = (try? String(contentsOfFile: "/proc/\(processIdentifier)/status", encoding: .utf8)) ?? ""
                 if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
                    let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16),
                    mask & bit != 0 {
@@ -92,38 +114,30 @@ public struct ToolProcess {
             return false
         }
 
+        /// Waits for the exit and the end of both outputs, then checks them: no sanitizer
+        /// report, no secret.
         public func finished() async -> Result {
-            await offload(finish)
-        }
-
-        public func finish() -> Result {
-            let (stdoutData, stderrData) = readBoth(stdout, stderr)
-            process.waitUntilExit()
-            let exitedAt = ContinuousClock.now
-            let result = Result(exitCode: process.terminationStatus,
-                                stdout: String(decoding: stdoutData, as: UTF8.self),
-                                stderr: String(decoding: stderrData, as: UTF8.self), exitedAt: exitedAt)
+            let result: Result
+            do {
+                result = try await outcome.value
+            } catch {
+                Issue.record("running the tool failed: \(error)")
+                return Result(exitCode: -1, signal: nil, stdout: "", stderr: "")
+            }
             // A binary built with -sanitize=address reports memory errors and leaks on stderr.
             for report in ["ERROR: AddressSanitizer", "ERROR: LeakSanitizer"] where result.stderr.contains(report) {
                 Issue.record("\(report) in a run of the tool:\n\(result.stderr.suffix(4000))")
             }
             // Safety invariant 6, checked on every run of every scenario.
             for leak in SecretScan.leaks(of: secrets, in: ["stdout": result.stdout, "stderr": result.stderr]) {
-                Issue.record("a secret leaked: \(leak) (arguments: \(process.arguments?.count ?? 0))")
+                Issue.record("a secret leaked: \(leak) (arguments: \(arguments.count))")
             }
             return result
         }
     }
 
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        try start(arguments, environment: environment).finish()
-    }
-
-    /// Runs the binary on a thread of its own: waiting for it must not block the Swift
-    /// concurrency pool, where a simulator in the same process answers it.
     public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        let running = try start(arguments, environment: environment)
-        return await running.finished()
+        try await start(arguments, environment: environment).finished()
     }
 }
 

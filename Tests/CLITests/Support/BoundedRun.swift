@@ -1,11 +1,17 @@
 import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 import TestSupport
 import Testing
 
 /// The tool as a child process with a chosen stdin and stdout, waited for at most a given time:
 /// a tool that blocks (the failures these tests look for) is killed with SIGKILL and reported,
 /// instead of hanging the test run.
-final class BoundedRun: @unchecked Sendable {
+final class BoundedRun: Sendable {
     struct Result: Sendable {
         /// nil: still running at the limit, killed.
         var exitCode: Int32?
@@ -16,31 +22,53 @@ final class BoundedRun: @unchecked Sendable {
         var exitedAt: ContinuousClock.Instant
     }
 
-    let process = Process()
-    private let stdout: Pipe?
-    private let stderr = Pipe()
+    private let process: SpawnedProcess<Result>
     private let secrets: [String]
 
     /// `executable`: the tool unless given (e.g. /bin/sh to lower a limit first). `stdin`: a
     /// FileHandle or Pipe; /dev/null unless given. `stdout`: a FileHandle or Pipe the test keeps
     /// (not read here); a pipe read here unless given.
     init(_ arguments: [String], environment: [String: String] = [:], executable: URL = ToolProcess.binary,
-         stdin: Any? = nil, stdout: Any? = nil, secrets: [String] = []) throws {
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-        process.standardInput = stdin ?? FileHandle.nullDevice
-        if let stdout {
-            process.standardOutput = stdout
-            self.stdout = nil
-        } else {
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            self.stdout = pipe
+         stdin: Any? = nil, stdout: Any? = nil, secrets: [String] = []) async throws {
+        let input: FileDescriptor = switch stdin {
+        case let pipe as Pipe: FileDescriptor(rawValue: pipe.fileHandleForReading.fileDescriptor)
+        case let file as FileHandle: FileDescriptor(rawValue: file.fileDescriptor)
+        default: try FileDescriptor.open("/dev/null", .readOnly)
         }
-        process.standardError = stderr
+        let output: FileDescriptor? = switch stdout {
+        case let pipe as Pipe: FileDescriptor(rawValue: pipe.fileHandleForWriting.fileDescriptor)
+        case let file as FileHandle: FileDescriptor(rawValue: file.fileDescriptor)
+        default: nil
+        }
+        let configuration = Configuration(executable: .path(FilePath(executable.path)), arguments: Arguments(arguments),
+                                          environment: .custom(cleanEnvironment(environment)))
+        let closeInput = stdin == nil
+        process = if let output {
+            try await Self.spawn(configuration, .fileDescriptor(input, closeAfterSpawningProcess: closeInput),
+                                 .fileDescriptor(output, closeAfterSpawningProcess: false)) { _ in "" }
+        } else {
+            try await Self.spawn(configuration, .fileDescriptor(input, closeAfterSpawningProcess: closeInput), .bytes(limit: .max)) {
+                String(decoding: $0, as: UTF8.self)
+            }
+        }
         self.secrets = secrets
-        try process.run()
+    }
+
+    private static func spawn<Output: OutputProtocol>(
+        _ configuration: Configuration, _ input: FileDescriptorInput, _ output: Output,
+        _ text: @escaping @Sendable (Output.OutputType) -> String
+    ) async throws -> SpawnedProcess<Result> {
+        try await SpawnedProcess { started in
+            let run = try await Subprocess.run(configuration, input: input, output: output, error: .bytes(limit: .max)) { execution in
+                started(execution.processIdentifier)
+            }
+            let (code, signaled): (Int32, Bool) = switch run.terminationStatus {
+            case .exited(let code): (code, false)
+            case .signaled(let number): (number, true)
+            }
+            return Result(exitCode: code, killedBySignal: signaled, stdout: text(run.standardOutput),
+                          stderr: String(decoding: run.standardError, as: UTF8.self), exitedAt: .now)
+        }
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -52,27 +80,20 @@ final class BoundedRun: @unchecked Sendable {
     /// Waits for the exit, at most `limit`; a process still running then is killed and its
     /// exitCode is nil. Every output is scanned for `secrets`.
     func finish(within limit: Duration) async -> Result {
-        let watchdog = Task { [process] in
+        let watchdog = Task { [pid] in
             try await Task.sleep(for: limit)
-            guard process.isRunning else { return false }
-            kill(process.processIdentifier, SIGKILL)
-            return true
+            kill(pid, SIGKILL)
         }
-        let (out, err, exitedAt) = await offload { [process, stdout, stderr] in
-            let (out, err): (Data, Data) = if let stdout {
-                readBoth(stdout, stderr)
-            } else {
-                (Data(), stderr.fileHandleForReading.readDataToEndOfFile())
-            }
-            process.waitUntilExit()
-            return (out, err, ContinuousClock.now)
+        var result: Result
+        do {
+            result = try await process.outcome.value
+        } catch {
+            Issue.record("running the tool failed: \(error)")
+            result = Result(exitCode: nil, killedBySignal: false, stdout: "", stderr: "", exitedAt: .now)
         }
         watchdog.cancel()
-        let killed = (try? await watchdog.value) ?? false
-        let result = Result(exitCode: killed ? nil : process.terminationStatus,
-                            killedBySignal: process.terminationReason == .uncaughtSignal,
-                            stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
-                            exitedAt: exitedAt)
+        // Ended by the watchdog's SIGKILL: a sleep that was not cancelled.
+        if (try? await watchdog.value) != nil { result.exitCode = nil }
         for leak in SecretScan.leaks(of: secrets, in: ["stdout": result.stdout, "stderr": result.stderr]) {
             Issue.record("a secret leaked: \(leak)")
         }
@@ -181,18 +202,25 @@ final class TemporaryFolder: @unchecked Sendable {
 func runWithBlockedStderr(_ arguments: [String], executable: URL = ToolProcess.binary, environment: [String: String] = ["MONGOC_DISABLE_SHM": "1"],
                           whileRunning: (Int32) async throws -> Void = { _ in }) async throws -> (Int32, String) {
     let stderr = try ProcessSafetyTests.blockedPipe()
-    let stdout = Pipe()
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-    process.standardOutput = stdout
-    process.standardError = stderr
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
+    let configuration = Configuration(executable: .path(FilePath(executable.path)), arguments: Arguments(arguments),
+                                      environment: .custom(cleanEnvironment(environment)))
+    let blocked = FileDescriptor(rawValue: stderr.fileHandleForWriting.fileDescriptor)
+    let process = try await SpawnedProcess { started in
+        try await Subprocess.run(configuration, input: .none, output: .bytes(limit: .max),
+                                 error: .fileDescriptor(blocked, closeAfterSpawningProcess: false)) { execution in
+            started(execution.processIdentifier)
+        }
+    }
     try await whileRunning(process.processIdentifier)
-    let output = await offload { stdout.fileHandleForReading.readDataToEndOfFile() }
-    process.waitUntilExit()
+    let run = try await process.outcome.value
     withExtendedLifetime(stderr) {}
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    let code: Int32 = switch run.terminationStatus {
+    case .exited(let code), .signaled(let code): code
+    }
+    return (code, String(decoding: run.standardOutput, as: UTF8.self))
+}
+
+/// PATH and `environment`, nothing else of the test process's.
+func cleanEnvironment(_ environment: [String: String]) -> [Environment.Key: String] {
+    Dictionary(uniqueKeysWithValues: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }.map { (Environment.Key(stringLiteral: $0.key), $0.value) })
 }

@@ -33,7 +33,8 @@ final class MongocClient: @unchecked Sendable {
         configure(uri)
         mongoc_uri_set_option_as_bool(uri, MONGOC_URI_DIRECTCONNECTION, true)
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, serverSelectionTimeoutMS)
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, 1000)
+        // Generous: the simulator answers from a concurrency pool that parallel tests keep busy.
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, 5000)
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, 10000)
         client = mongoc_client_new_from_uri(uri)!
         mongoc_client_set_error_api(client, 2)

@@ -147,6 +147,12 @@ struct Bench {
         log("memory map while the tool waits for a member (1.5 s)")
         m.profiled = try await scenarios.lateMember(after: .milliseconds(1500), profile: true)
 
+        log("SIGTERM during the run: a member refusing connections, and one answering nothing, \(options.runs) runs each")
+        for _ in 0..<options.runs {
+            m.signalWhileRefused.append(try await scenarios.signalDuringRun(memberAnswersNothing: false))
+            m.signalWhileBlocked.append(try await scenarios.signalDuringRun(memberAnswersNothing: true))
+        }
+
         log("the field: fresh 3-, 7-, 25- and 50-member sets, \(options.fieldRuns) rounds of the tool, the minimal client and the pymongo script in turn, Spica's re-creation in some (it waits out mongod's election)")
         for round in 0..<options.fieldRuns {
             for (index, size) in Self.fieldSizes.enumerated() {
@@ -246,6 +252,10 @@ struct Measurements: Sendable {
     var largeSet: [Run] { field.filter { $0.contender == .tool && $0.size == 50 }.map(\.run) }
     var largeMemory: [Run] { resources.filter { $0.contender == .tool && $0.size == 50 }.map(\.run) }
     var withoutStepUp: [Run] = []
+    /// From SIGTERM to the exit: while a member refuses connections, and while a call to a
+    /// member that answers nothing is blocked in libmongoc.
+    var signalWhileRefused: [Duration] = []
+    var signalWhileBlocked: [Duration] = []
     /// `ru_maxrss` of /bin/true through the launcher: the launcher's own peak, the floor of what it can show.
     var launcherFloor: Int?
     var loadBefore = ""

@@ -39,6 +39,8 @@ struct Report {
     static let loadTarget = 10.0
     static let rssTargetKiB = 20 * 1024
     static let sizeRatioTarget = 1.5
+    /// DESIGN.md's exit codes: interrupted during the run, stopped within 1 s.
+    static let signalTarget: Duration = .seconds(1)
 
     var rows: [Row] {
         let x = metrics
@@ -97,7 +99,16 @@ struct Report {
         rows.append(Row(metric: "6. Total time, 50-member vs 3-member fresh set (median of \(x.largeWall.count) each)",
                         measured: "\(x.largeWall.median.formatted) vs \(x.smallWall.median.formatted): ratio \(fixed(x.sizeRatio, 2))",
                         target: "≤ \(fixed(Self.sizeRatioTarget, 1))", met: x.sizeRatio <= Self.sizeRatioTarget))
-        return rows + fieldRows
+        return rows + fieldRows + signalRows
+    }
+
+    var signalRows: [Row] {
+        let refused = Samples(measurements.signalWhileRefused), blocked = Samples(measurements.signalWhileBlocked)
+        guard refused.count > 0, blocked.count > 0 else { return [] }
+        return [Row(metric: "11. SIGTERM during the run → exit 143, p50 / p95: while a member refuses connections; while a call to a member that answers nothing is blocked (\(refused.count) runs each)",
+                    measured: "\(refused.median.formatted) / \(refused.p95.formatted); \(blocked.median.formatted) / \(blocked.p95.formatted)",
+                    target: "p95 ≤ \(Self.signalTarget.formatted)",
+                    met: max(refused.p95, blocked.p95) <= Self.signalTarget)]
     }
 
     var summary: String {
@@ -210,6 +221,12 @@ struct Report {
            the tool gives members 8 and up votes 0 and priority 0 (mongod allows 7 voters); the
            initiate it sent had \(x.largeSetVoters.map(String.init) ?? "?") voting members. Median commands per run: \(x.largeSetCommands) (50 members) vs \(x.smallSetCommands) (3 members).
            The 50 simulated members run in the benchmark's process, on the same 2 cores as the tool.
+
+        **11. SIGTERM during the run**: fresh 3-member sets whose third member refuses connections (it
+        never starts), or answers nothing (the simulator's `slowReplies` fault holds every reply back
+        two minutes, so the tool's call to it is blocked in libmongoc when the signal comes); SIGTERM
+        0.3–0.8 s after the tool started, timed from the `kill` to the exit, which must be 143.
+        The target is DESIGN.md's: stopped within 1 s.
 
         """
         return text

@@ -89,6 +89,26 @@ struct Scenarios {
         }
     }
 
+    /// A fresh 3-member set whose third member refuses connections (never started) or answers
+    /// nothing (every reply held back two minutes, so the tool's call to it blocks in libmongoc);
+    /// SIGTERM 0.3-0.8 s after the tool started. From the signal to the tool's exit (143).
+    func signalDuringRun(memberAnswersNothing: Bool) async throws -> Duration {
+        try await ReplicaSetSimulator.run(members(3), options: SimulatorOptions(timings: .mongod), start: false) { simulator in
+            try await simulator.start(0)
+            try await simulator.start(1)
+            if memberAnswersNothing {
+                try await simulator.start(2)
+                try await simulator.inject(.slowReplies(.seconds(120)), into: 2)
+            }
+            let child = try spawn(simulator.hosts)
+            try await Task.sleep(until: child.spawnedAt + .milliseconds(Int.random(in: 300...800)), clock: .continuous)
+            let signalled = ContinuousClock.now
+            child.kill(SIGTERM)
+            let run = try await finish(child, simulator, expecting: 143)
+            return signalled.duration(to: run.exitedAt)
+        }
+    }
+
     /// A fresh 3-member set on which `replSetStepUp` fails (the simulator's `failCommand` fault
     /// on every member: the command is refused before it runs, as if it had never been sent), so
     /// the first primary is the one mongod's own election timeout elects.

@@ -203,9 +203,15 @@ struct UnreadReply: @unchecked Sendable {
     /// The command's name, for messages.
     let command: String?
 
-    /// The reply of an `ok: 1` answer.
-    func read() throws(MongoError) -> BSONDocument {
-        let reply = try document()
+    init(buffer: BSONBuffer, host: HostAddress, command: String?) {
+        self.buffer = buffer
+        self.host = host
+        self.command = command
+    }
+
+    /// The reply of an `ok: 1` answer. `replacing`: see `BSONBuffer.document(replacing:with:)`.
+    func read(replacing replaced: (key: String, value: BSON)? = nil) throws(MongoError) -> BSONDocument {
+        let reply = try document(replacing: replaced)
         // libmongoc counts a reply without `ok`, or with `ok: "0"`, as success; mongod always
         // answers `ok: 1` for one (`CommandHelpers::appendCommandStatusNoThrow`).
         switch reply["ok"] {
@@ -217,8 +223,14 @@ struct UnreadReply: @unchecked Sendable {
         }
     }
 
-    fileprivate func document() throws(MongoError) -> BSONDocument {
+    /// See `BSONBuffer.withValueBytes(ofField:)`.
+    func withValueBytes<R>(ofField key: String, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        buffer.withValueBytes(ofField: key, body)
+    }
+
+    fileprivate func document(replacing replaced: (key: String, value: BSON)? = nil) throws(MongoError) -> BSONDocument {
         do {
+            if let (key, value) = replaced { return try buffer.document(replacing: key, with: value) }
             return try buffer.document()
         } catch {
             // libmongoc read a whole message, but what it holds is not a document this tool

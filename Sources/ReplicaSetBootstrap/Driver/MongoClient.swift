@@ -298,7 +298,11 @@ extension MongoError {
     /// "No suitable servers found (`serverSelectionTryOnce` set): [connection refused calling hello
     /// on 'h:1']" becomes "connection refused".
     private static func networkCause(_ message: String, host: HostAddress) -> String {
-        guard let open = message.firstIndex(of: "["), let close = message.lastIndex(of: "]"), open < close else { return message }
+        // By byte in ASCII text (libmongoc's), where that finds what a search by Character does.
+        let ascii = message.utf8.allSatisfy { $0 < 0x80 }
+        let open = ascii ? message.utf8.firstIndex(of: UInt8(ascii: "[")) : message.firstIndex(of: "[")
+        let close = ascii ? message.utf8.lastIndex(of: UInt8(ascii: "]")) : message.lastIndex(of: "]")
+        guard let open, let close, open < close else { return message }
         var cause = String(message[message.index(after: open)..<close])
         if let range = cause.firstRange(ofPhrase: " calling hello on ") ?? cause.firstRange(ofPhrase: " calling ismaster on ") {
             cause = String(cause[..<range.lowerBound])

@@ -65,6 +65,19 @@ public final class BSONBuffer {
         try LibBSON.decode(handle)
     }
 
+    /// Decodes the document except its first top-level field whose key has exactly the bytes of
+    /// `key`, when that field holds a document or an array: it reads as `value`, undecoded. For a
+    /// caller that recognized that field's bytes (`withValueBytes`) and knows what they decode to.
+    public func document(replacing key: String, with value: BSON) throws(BSONError) -> BSONDocument {
+        try LibBSON.decode(handle, replacing: (key, value))
+    }
+
+    /// The bytes of the value of the first top-level field whose key has exactly the bytes of
+    /// `key`, when that value is a document or an array; nil otherwise. Lent only for `body`.
+    public func withValueBytes<R>(ofField key: String, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try LibBSON.withValueBytes(ofField: key, in: handle, body)
+    }
+
     public var relaxedExtendedJSON: String {
         LibBSON.relaxedExtendedJSON(handle)
     }

@@ -68,11 +68,30 @@ enum LibBSON {
         precondition(ok, "libbson refused to append field '\(key)'")
     }
 
-    static func decode(_ bson: OpaquePointer) throws(BSONError) -> BSONDocument {
+    /// `replacing`: the first top-level field whose key has exactly these bytes, when it holds a
+    /// document or an array, is not decoded but reads as the value given.
+    static func decode(_ bson: OpaquePointer, replacing replaced: (key: String, value: BSON)? = nil) throws(BSONError) -> BSONDocument {
         let iter = cmongoc_iter_new()!
         defer { cmongoc_iter_free(iter) }
         guard bson_iter_init(iter, bson) else { throw BSONError.invalidDocument("libbson cannot iterate the document") }
-        return try decodeDocument(iter, depth: 1, NestedIterators())
+        return try decodeDocument(iter, depth: 1, NestedIterators(), replacing: replaced)
+    }
+
+    /// The bytes of the value of `bson`'s first top-level field whose key has exactly the bytes
+    /// of `key` (libbson's `bson_iter_find`), when that value is a document or an array; nil
+    /// otherwise.
+    static func withValueBytes<R>(ofField key: String, in bson: OpaquePointer, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        let iter = cmongoc_iter_new()!
+        defer { cmongoc_iter_free(iter) }
+        guard bson_iter_init(iter, bson), bson_iter_find(iter, key) else { return try body(nil) }
+        var length: UInt32 = 0
+        var data: UnsafePointer<UInt8>?
+        switch bson_iter_type(iter) {
+        case BSON_TYPE_DOCUMENT: bson_iter_document(iter, &length, &data)
+        case BSON_TYPE_ARRAY: bson_iter_array(iter, &length, &data)
+        default: return try body(nil)
+        }
+        return try body(data.map { UnsafeRawBufferPointer(start: $0, count: Int(length)) })
     }
 
     /// libbson iterators for nested documents, one per depth, reused for each sibling: a
@@ -91,12 +110,24 @@ enum LibBSON {
 
     /// `depth`: how deep the document being read is nested, 1 for the outermost. The recursion
     /// stops at `BSONDocument.maximumDepth`, so a hostile reply cannot exhaust the stack.
-    private static func decodeDocument(_ iter: OpaquePointer, depth: Int, _ nested: NestedIterators) throws(BSONError) -> BSONDocument {
+    private static func decodeDocument(_ iter: OpaquePointer, depth: Int, _ nested: NestedIterators,
+                                       replacing replaced: (key: String, value: BSON)? = nil) throws(BSONError) -> BSONDocument {
         var document = BSONDocument()
+        var replaced = replaced
         while bson_iter_next(iter) {
             // Room for a member's or a hello's fields at once, rather than growing 1, 2, 4, 8, 16.
             if document.elements.isEmpty { document.elements.reserveCapacity(16) }
-            let key = String(cString: bson_iter_key(iter))
+            let rawKey = bson_iter_key(iter)!
+            let key = String(cString: rawKey)
+            // Compared as bytes (as `bson_iter_find` does), not as Swift strings, which would
+            // also match a canonically equivalent key.
+            if let (replacedKey, value) = replaced, strcmp(rawKey, replacedKey) == 0 {
+                replaced = nil
+                if bson_iter_type(iter) == BSON_TYPE_DOCUMENT || bson_iter_type(iter) == BSON_TYPE_ARRAY {
+                    document.append(key, value)
+                    continue
+                }
+            }
             document.append(key, try decodeValue(iter, depth: depth, nested))
         }
         // libbson ends an iteration at a corrupt element as quietly as at the end.

@@ -38,6 +38,25 @@ struct BSONRoundTripTests {
         #expect(throws: BSONError.self) { try BSONDocument(bytes: [9, 0, 0, 0, 0]) }
     }
 
+    @Test("a field's value bytes are those of its document or array alone; replacing it reads it as given, and nothing else")
+    func valueBytesAndReplacing() throws {
+        let config: BSONDocument = ["_id": "rs0", "members": [["_id": 0, "host": "a:27017"]]]
+        let hosts: BSON = ["a:27017", "b:27017"]
+        let reply: BSONDocument = ["ok": .double(1), "config": .document(config), "hosts": hosts, "n": 3, "config": "second"]
+        let buffer = try BSONBuffer(copying: reply.bytes)
+        #expect(buffer.withValueBytes(ofField: "config") { $0.map(Array.init) } == config.bytes)
+        // An array is encoded as the document of its indexes.
+        let hostsAsDocument: BSONDocument = ["0": "a:27017", "1": "b:27017"]
+        #expect(buffer.withValueBytes(ofField: "hosts") { $0.map(Array.init) } == hostsAsDocument.bytes)
+        #expect(buffer.withValueBytes(ofField: "n") { $0 } == nil)
+        #expect(buffer.withValueBytes(ofField: "Config") { $0 } == nil)
+        var replaced = reply
+        replaced.elements[1].value = .document(["known": true])
+        #expect(try buffer.document(replacing: "config", with: .document(["known": true])) == replaced)
+        // Not a document or array: decoded as usual.
+        #expect(try buffer.document(replacing: "n", with: .null) == reply)
+    }
+
     @Test("relaxed extended JSON is libbson's")
     func extendedJSON() {
         let document: BSONDocument = ["ok": .double(1), "n": 3, "s": "x"]

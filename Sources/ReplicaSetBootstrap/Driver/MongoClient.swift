@@ -203,9 +203,15 @@ struct UnreadReply: @unchecked Sendable {
     /// The command's name, for messages.
     let command: String?
 
-    /// The reply of an `ok: 1` answer.
-    func read() throws(MongoError) -> BSONDocument {
-        let reply = try document()
+    init(buffer: BSONBuffer, host: HostAddress, command: String?) {
+        self.buffer = buffer
+        self.host = host
+        self.command = command
+    }
+
+    /// The reply of an `ok: 1` answer. `replacing`: see `BSONBuffer.document(replacing:with:)`.
+    func read(replacing replaced: (key: String, value: BSON)? = nil) throws(MongoError) -> BSONDocument {
+        let reply = try document(replacing: replaced)
         // libmongoc counts a reply without `ok`, or with `ok: "0"`, as success; mongod always
         // answers `ok: 1` for one (`CommandHelpers::appendCommandStatusNoThrow`).
         switch reply["ok"] {
@@ -217,8 +223,14 @@ struct UnreadReply: @unchecked Sendable {
         }
     }
 
-    fileprivate func document() throws(MongoError) -> BSONDocument {
+    /// See `BSONBuffer.withValueBytes(ofField:)`.
+    func withValueBytes<R>(ofField key: String, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        buffer.withValueBytes(ofField: key, body)
+    }
+
+    fileprivate func document(replacing replaced: (key: String, value: BSON)? = nil) throws(MongoError) -> BSONDocument {
         do {
+            if let (key, value) = replaced { return try buffer.document(replacing: key, with: value) }
             return try buffer.document()
         } catch {
             // libmongoc read a whole message, but what it holds is not a document this tool
@@ -248,7 +260,7 @@ extension MongoError {
             let codeName = reply?["codeName"]?.stringValue?.printable(limit: 80) ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
             self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue?.printable() ?? message)
         case let domain where (domain == UInt32(MONGOC_ERROR_SERVER_SELECTION.rawValue) || domain == UInt32(MONGOC_ERROR_STREAM.rawValue))
-            && message.contains("unexpected type") && message.contains("in hello response"):
+            && message.contains(phrase: "unexpected type") && message.contains(phrase: "in hello response"):
             // libmongoc's own handshake found a field of the wrong type
             // (`mongoc_server_description_handle_hello`): a reply no mongod sends.
             self.init(.invalidReply, host: host, message: "the handshake's hello reply: \(Self.networkCause(message, host: host))", command: "hello")
@@ -275,23 +287,46 @@ extension MongoError {
         // OpenSSL's verdict on the node's certificate (untrusted chain, expired, hostname
         // mismatch): "TLS handshake failed: certificate verify failed (20): unable to get local
         // issuer certificate". Other handshake failures (a plain-text node) stay network errors.
-        if message.contains("certificate verify failed") { return .certificateRejected }
-        if code == UInt32(MONGOC_ERROR_STREAM_NAME_RESOLUTION.rawValue) || message.contains("Failed to resolve") {
+        if message.contains(phrase: "certificate verify failed") { return .certificateRejected }
+        if code == UInt32(MONGOC_ERROR_STREAM_NAME_RESOLUTION.rawValue) || message.contains(phrase: "Failed to resolve") {
             return .nameNotResolved
         }
-        if message.contains("connection refused") || message.contains("Connection refused") { return .connectionRefused }
+        if message.contains(phrase: "connection refused") || message.contains(phrase: "Connection refused") { return .connectionRefused }
         return .networkFailure
     }
 
     /// "No suitable servers found (`serverSelectionTryOnce` set): [connection refused calling hello
     /// on 'h:1']" becomes "connection refused".
     private static func networkCause(_ message: String, host: HostAddress) -> String {
-        guard let open = message.firstIndex(of: "["), let close = message.lastIndex(of: "]"), open < close else { return message }
+        // By byte in ASCII text (libmongoc's), where that finds what a search by Character does.
+        let ascii = message.utf8.allSatisfy { $0 < 0x80 }
+        let open = ascii ? message.utf8.firstIndex(of: UInt8(ascii: "[")) : message.firstIndex(of: "[")
+        let close = ascii ? message.utf8.lastIndex(of: UInt8(ascii: "]")) : message.lastIndex(of: "]")
+        guard let open, let close, open < close else { return message }
         var cause = String(message[message.index(after: open)..<close])
-        if let range = cause.firstRange(of: " calling hello on ") ?? cause.firstRange(of: " calling ismaster on ") {
+        if let range = cause.firstRange(ofPhrase: " calling hello on ") ?? cause.firstRange(ofPhrase: " calling ismaster on ") {
             cause = String(cause[..<range.lowerBound])
         }
         if cause.hasPrefix("Failed to resolve") { return "name does not resolve (DNS has no address for \(host.host) yet)" }
         return cause.isEmpty ? message : cause
     }
+}
+
+private extension String {
+    /// Where `phrase` (ASCII) first occurs. libmongoc's messages are ASCII and are searched as
+    /// bytes, which gives the same answer; other text is searched by Character as
+    /// `firstRange(of:)` does, which takes ~35 K instructions for one libmongoc message (9 M for
+    /// the network errors of a 50-member run).
+    func firstRange(ofPhrase phrase: String) -> Range<String.Index>? {
+        let text = Array(utf8), needle = Array(phrase.utf8)
+        guard text.allSatisfy({ $0 < 0x80 }) else { return firstRange(of: phrase) }
+        guard needle.count <= text.count else { return nil }
+        for start in 0...(text.count - needle.count) where text[start..<start + needle.count].elementsEqual(needle) {
+            let lower = utf8.index(startIndex, offsetBy: start)
+            return lower..<utf8.index(lower, offsetBy: needle.count)
+        }
+        return nil
+    }
+
+    func contains(phrase: String) -> Bool { firstRange(ofPhrase: phrase) != nil }
 }

@@ -11,6 +11,8 @@ public final class MongocNodes: ReplicaSetNodes {
     private let options: ConnectionOptions
     private let maxAwaitTime: Duration
     private let connections = NIOLockedValueBox<[HostAddress: NodeConnections]>([:])
+    /// Shared by all nodes: they answer with the same config.
+    private let configs = ValidatedConfigs()
 
     public init(hosts: [HostAddress], options: ConnectionOptions, maxAwaitTime: Duration) {
         self.options = options
@@ -53,7 +55,7 @@ public final class MongocNodes: ReplicaSetNodes {
     private func connections(to host: HostAddress) -> NodeConnections {
         connections.withLockedValue { connections in
             if let existing = connections[host] { return existing }
-            let created = NodeConnections(host: host, options: options, maxAwaitTime: maxAwaitTime)
+            let created = NodeConnections(host: host, options: options, maxAwaitTime: maxAwaitTime, configs: configs)
             connections[host] = created
             return created
         }
@@ -69,6 +71,7 @@ final class NodeConnections: Sendable {
     private let host: HostAddress
     private let options: ConnectionOptions
     private let maxAwaitTime: Duration
+    private let configs: ValidatedConfigs
     private let monitor = NIOLockedValueBox<MongoClient?>(nil)
     private let command = NIOLockedValueBox<MongoClient?>(nil)
     /// Servers before 4.4.2 do not know `hello`; they get `isMaster` once they answered 59.
@@ -78,12 +81,13 @@ final class NodeConnections: Sendable {
     /// The last connection attempt was refused: the next waits for a listener first.
     private let refused = NIOLockedValueBox(false)
 
-    init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration) {
+    init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration, configs: ValidatedConfigs) {
         monitorQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).monitor")
         commandQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).command")
         self.host = host
         self.options = options
         self.maxAwaitTime = maxAwaitTime
+        self.configs = configs
     }
 
     /// From now on no client is created: a call that would need one fails at once.
@@ -137,30 +141,28 @@ final class NodeConnections: Sendable {
 
     /// The answer to `request` (from `send`) in the model.
     func read(_ answer: UnreadReply, answering request: NodeCommand) throws(MongoError) -> CommandReply {
-        let reply = try answer.read()
         switch request {
         case .awaitHello, .hello:
-            return .hello(try read(reply, of: "hello", as: HelloResponse.init(document:)))
+            return .hello(try read(answer.read(), of: "hello", as: HelloResponse.init(document:)))
         case .getStatus:
-            return .status(try read(reply, of: "replSetGetStatus", as: SetHealth.init(statusReply:)))
+            return .status(try read(answer.read(), of: "replSetGetStatus", as: SetHealth.init(statusReply:)))
         case .getConfig:
-            return .config(try read(reply, of: "replSetGetConfig", as: Self.config(from:)))
+            let (reply, known) = try configs.read(answer)
+            return .config(try read(reply, of: "replSetGetConfig") { reply throws(ReplyError) in
+                try configs.config(in: reply, known: known, of: answer)
+            })
         case .getCommittedConfig:
             // Servers before 4.4 ignore the field and answer without it.
+            let (reply, known) = try configs.read(answer)
             let (config, committed) = try read(reply, of: "replSetGetConfig") { reply throws(ReplyError) in
-                (try Self.config(from: reply), try ReplyFields(reply).bool("commitmentStatus"))
+                (try configs.config(in: reply, known: known, of: answer), try ReplyFields(reply).bool("commitmentStatus"))
             }
             return .committedConfig(config, committed: committed)
-        case .initiate: return .initiated
-        case .stepUp: return .steppedUp
-        case .reconfig: return .reconfigured
-        case .stepDown: return .steppedDown
+        case .initiate: _ = try answer.read(); return .initiated
+        case .stepUp: _ = try answer.read(); return .steppedUp
+        case .reconfig: _ = try answer.read(); return .reconfigured
+        case .stepDown: _ = try answer.read(); return .steppedDown
         }
-    }
-
-    private static func config(from reply: BSONDocument) throws(ReplyError) -> ReplicaSetConfig {
-        guard let document = try ReplyFields(reply).fields("config")?.document else { throw ReplyError("field 'config' is missing") }
-        return try ReplicaSetConfig(document: document)
     }
 
     /// Reads a reply into the model; a reply no mongod would send ends as `invalidReply`.

@@ -129,8 +129,8 @@ extension ReplicaSetStateMachine {
 
     mutating func considerStepUp(_ now: Duration, config: ReplicaSetConfig) -> [Action] {
         // A single voter elects itself as soon as it is SECONDARY.
-        guard config.members.filter(\.options.isVoter).count > 1 else { return [] }
-        let target = spec.preferredPrimary
+        guard config.members.lazy.filter(\.options.isVoter).count > 1 else { return [] }
+        let target = preferredPrimary
         // After a won election only a hello asked for since counts; after a lost one the node
         // itself just said it is not primary.
         guard let index = nodeIndex(forMember: target), let observed = nodes[index].hello, stepUp.isAfterLastWin(observed.requestSeq),
@@ -162,21 +162,23 @@ extension ReplicaSetStateMachine {
     /// of voters is reachable, or when the config has voters this run does not watch (it cannot
     /// tell whether they are lost).
     func lostMajority(_ config: ReplicaSetConfig) -> (reachable: [HostAddress], lost: [HostAddress])? {
-        // One pass, one lookup per member: this is asked at every event while no primary is elected.
-        var reachable: [HostAddress] = [], lost: [HostAddress] = [], voters = 0
+        // Asked at every event while no primary is elected: decided on the voters alone (at most
+        // seven of up to 50 members); the members are listed only for a set that lost its majority.
+        var voters = 0, lostVoters = 0
+        for member in config.members where member.options.isVoter {
+            voters += 1
+            guard let index = nodeIndex(forMember: member.host) else { return nil }
+            if nodes[index].hello?.value.setName != config.name { lostVoters += 1 }
+        }
+        guard (voters - lostVoters) * 2 <= voters else { return nil }
+        var reachable: [HostAddress] = [], lost: [HostAddress] = []
         for member in config.members {
-            let index = nodeIndex(forMember: member.host)
-            if member.options.isVoter {
-                voters += 1
-                if index == nil { return nil }
-            }
-            if let index, nodes[index].hello?.value.setName == config.name {
+            if let index = nodeIndex(forMember: member.host), nodes[index].hello?.value.setName == config.name {
                 reachable.append(member.host)
             } else if member.options.isVoter {
                 lost.append(member.host)
             }
         }
-        guard (voters - lost.count) * 2 <= voters else { return nil }
         return (reachable, lost)
     }
 

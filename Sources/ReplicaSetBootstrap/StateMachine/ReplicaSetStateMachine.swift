@@ -228,7 +228,12 @@ public struct ReplicaSetStateMachine: Sendable {
     /// Given names (`--nodes`) the set records under another name, and the spec in the set's
     /// names (see `+Identity`).
     var recordedNames: [HostAddress: HostAddress] = [:]
-    var mappedSpec: ReplicaSetSpec
+    var mappedSpec: ReplicaSetSpec {
+        didSet { preferredPrimary = mappedSpec.preferredPrimary }
+    }
+    /// The spec's preferred primary, asked for at every event until one is elected: kept, not
+    /// searched for among up to 50 members each time.
+    private(set) var preferredPrimary: HostAddress
     var wakeUpAt: Duration?
     /// The time of the event being handled.
     var now: Duration = .zero
@@ -244,6 +249,7 @@ public struct ReplicaSetStateMachine: Sendable {
         self.configuration = configuration
         self.nodes = []
         self.mappedSpec = configuration.spec
+        self.preferredPrimary = configuration.spec.preferredPrimary
         self.random = SplitMix64(seed: configuration.seed)
         for host in configuration.spec.hosts { appendNode(TrackedNode(host: host, pacing: configuration.pacing)) }
         refreshWatched()

@@ -24,12 +24,13 @@ public final class MongocNodes: ReplicaSetNodes {
         let node = connections(to: host)
         let queue = command.usesMonitorConnection ? node.monitorQueue : node.commandQueue
         let cancelled = Result<UnreadReply, MongoError>.failure(MongoError(.client, host: host, message: "cancelled"))
+        // Built and read here, not on the blocked call's thread: what that allocates and frees
+        // stays with the few threads of the Swift pool instead of being cached by each of the (up
+        // to two per member) blocking threads, and their stacks hold only libmongoc's part.
+        let request = node.request(for: command)
         let answer = await queue.blockingCall(cancelled: cancelled) {
-            Result { () throws(MongoError) in try node.send(command) }
+            Result { () throws(MongoError) in try node.send(request) }
         }
-        // Read here, not on the blocked call's thread: what reading allocates and frees stays
-        // with the few threads of the Swift pool instead of being cached by each of the (up to
-        // two per member) blocking threads, 1.2-1.5 MiB of the peak at 50 members.
         return try node.read(answer.get(), answering: command)
     }
 
@@ -102,40 +103,60 @@ final class NodeConnections: Sendable {
         }
     }
 
-    /// Sends `request` on its connection and waits for the answer. Blocks the calling thread.
-    func send(_ request: NodeCommand) throws(MongoError) -> UnreadReply {
-        switch request {
+    /// A command as sent: the document, and which client sends it with what socket timeout.
+    struct Request: Sendable {
+        let document: BSONDocument
+        let onMonitor: Bool
+        let socketTimeout: Duration
+    }
+
+    func request(for command: NodeCommand) -> Request {
+        switch command {
         case .awaitHello(let topologyVersion, let maxAwait):
             var document = helloCommand
             if let topologyVersion {
                 document["topologyVersion"] = .document(topologyVersion.document)
                 document["maxAwaitTimeMS"] = .int64(maxAwait.wholeMilliseconds)
             }
-            // Without credentials: mongod answers hello before authentication, so a node's state
-            // is seen even when it does not (yet) know the user (a new mongod before its
-            // initial sync).
-            return try runHello(document, on: monitor, socketTimeout: maxAwait + options.connectTimeout + .seconds(5), authenticated: false)
+            return Request(document: document, onMonitor: true, socketTimeout: maxAwait + options.connectTimeout + .seconds(5))
         case .hello:
-            return try runHello(helloCommand, on: command, socketTimeout: options.commandTimeout)
+            return Request(document: helloCommand, onMonitor: false, socketTimeout: options.commandTimeout)
         case .getStatus:
-            return try run(["replSetGetStatus": 1], on: command, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetGetStatus": 1], onMonitor: false, socketTimeout: options.commandTimeout)
         case .getConfig:
-            return try run(["replSetGetConfig": 1], on: command, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetGetConfig": 1], onMonitor: false, socketTimeout: options.commandTimeout)
         case .getCommittedConfig:
-            return try run(["replSetGetConfig": 1, "commitmentStatus": true], on: command, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetGetConfig": 1, "commitmentStatus": true], onMonitor: false, socketTimeout: options.commandTimeout)
         case .initiate(let config):
-            return try run(["replSetInitiate": .document(config.document)], on: command, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetInitiate": .document(config.document)], onMonitor: false, socketTimeout: options.commandTimeout)
         case .stepUp:
-            return try run(["replSetStepUp": 1], on: command, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetStepUp": 1], onMonitor: false, socketTimeout: options.commandTimeout)
         case .reconfig(let config, let force, let maxTime):
             var document: BSONDocument = ["replSetReconfig": .document(config.document)]
             if force { document["force"] = true }
             document["maxTimeMS"] = .int64(maxTime.wholeMilliseconds)
             // The command client's socket timeout (ConnectionOptions.commandTimeout) must exceed maxTime.
-            return try run(document, on: command, socketTimeout: options.commandTimeout)
+            return Request(document: document, onMonitor: false, socketTimeout: options.commandTimeout)
         case .stepDown:
             // 60 s without standing again; up to 10 s for a secondary to catch up (mongod's defaults).
-            return try run(["replSetStepDown": 60, "secondaryCatchUpPeriodSecs": 10], on: command, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetStepDown": 60, "secondaryCatchUpPeriodSecs": 10], onMonitor: false,
+                           socketTimeout: options.commandTimeout)
+        }
+    }
+
+    /// Sends `request` on its connection and waits for the answer. Blocks the calling thread.
+    /// The monitor's hellos go without credentials: mongod answers hello before authentication,
+    /// so a node's state is seen even when it does not (yet) know the user (a new mongod before
+    /// its initial sync).
+    func send(_ request: Request) throws(MongoError) -> UnreadReply {
+        let slot = request.onMonitor ? monitor : command
+        do throws(MongoError) {
+            return try run(request.document, on: slot, socketTimeout: request.socketTimeout, authenticated: !request.onMonitor)
+        } catch where error.hasCode(.commandNotFound) && request.document.firstKey == "hello" {
+            legacyHello.withLockedValue { $0 = true }
+            var legacy = request.document
+            legacy.elements[0] = .init(key: "isMaster", value: 1)
+            return try run(legacy, on: slot, socketTimeout: request.socketTimeout, authenticated: !request.onMonitor)
         }
     }
 
@@ -178,18 +199,6 @@ final class NodeConnections: Sendable {
         legacyHello.withLockedValue { $0 } ? ["isMaster": 1] : ["hello": 1]
     }
 
-    private func runHello(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration,
-                          authenticated: Bool = true) throws(MongoError) -> UnreadReply {
-        do throws(MongoError) {
-            return try run(document, on: slot, socketTimeout: socketTimeout, authenticated: authenticated)
-        } catch where error.hasCode(.commandNotFound) && document.firstKey == "hello" {
-            legacyHello.withLockedValue { $0 = true }
-            var legacy = document
-            legacy.elements[0] = .init(key: "isMaster", value: 1)
-            return try run(legacy, on: slot, socketTimeout: socketTimeout, authenticated: authenticated)
-        }
-    }
-
     /// A node that refused the last attempt is probed until it listens, for up to
     /// `listenerWait`, instead of being asked through libmongoc hundreds of times a second; one
     /// refusal is reported when it keeps refusing. Only a plain host is probed (MongoClient
@@ -203,7 +212,7 @@ final class NodeConnections: Sendable {
     }
 
     private func run(_ document: BSONDocument, on slot: NIOLockedValueBox<MongoClient?>, socketTimeout: Duration,
-                     authenticated: Bool = true) throws(MongoError) -> UnreadReply {
+                     authenticated: Bool) throws(MongoError) -> UnreadReply {
         let result = slot.withLockedValue { (client: inout MongoClient?) -> Result<UnreadReply, MongoError> in
             do throws(MongoError) {
                 if client == nil {

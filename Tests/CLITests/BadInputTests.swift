@@ -148,9 +148,6 @@ struct BadInputTests {
         Case(arguments: [], environment: ["MONGO_RS_FROM_SRV": "true", "MONGO_RS_SERVICE": "mongo;rm", "MONGO_RS_REPLICAS": "3"], mentions: ["MONGO_RS_SERVICE 'mongo;rm'", "character ';'"]),
     ]
 
-    /// CLIENTPEM and CAPEM in the cases: a client certificate with its key, and a CA certificate.
-    static let certificates = try! TestCertificates.make(addresses: ["127.0.0.1"])
-
     /// EMPTYFILE in the cases: an empty regular file.
     static let emptyFile: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString)").path
@@ -164,10 +161,14 @@ struct BadInputTests {
     @Test("exit 64 with a message naming the input, no contact", arguments: cases)
     func refused(_ testCase: Case) async throws {
         let listener = try SilentListener()
+        // CLIENTPEM and CAPEM in a case: a client certificate with its key, and a CA certificate.
+        let needsCertificates = (testCase.arguments + Array(testCase.environment.values) + testCase.mentions).contains { $0.contains("CLIENTPEM") || $0.contains("CAPEM") }
+        let certificates = needsCertificates ? try await TestCertificates.make(addresses: ["127.0.0.1"]) : nil
+        defer { certificates?.remove() }
         let substitute = { (text: String) in
             text.replacingOccurrences(of: "NODE", with: listener.address).replacingOccurrences(of: "SECRET", with: Self.secret)
-                .replacingOccurrences(of: "CLIENTPEM", with: Self.certificates.clientCertificateKeyFile)
-                .replacingOccurrences(of: "CAPEM", with: Self.certificates.caFile)
+                .replacingOccurrences(of: "CLIENTPEM", with: certificates?.clientCertificateKeyFile ?? "CLIENTPEM")
+                .replacingOccurrences(of: "CAPEM", with: certificates?.caFile ?? "CAPEM")
                 .replacingOccurrences(of: "EMPTYFILE", with: Self.emptyFile)
         }
         let result = try await ToolProcess.run(testCase.arguments.map(substitute), environment: testCase.environment.mapValues(substitute))

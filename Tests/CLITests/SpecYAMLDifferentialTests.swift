@@ -15,16 +15,11 @@ import Testing
 struct SpecYAMLDifferentialTests {
     static let python = "/usr/bin/python3"
 
-    static let pyYAMLAvailable: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import yaml"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }()
+    static func pyYAMLAvailable() async -> Bool {
+        let result = try? await Subprocess.run(.path(.init(python)), arguments: ["-c", "import yaml"], output: .discarded, error: .discarded)
+        guard case .exited(0)? = result?.terminationStatus else { return false }
+        return true
+    }
 
     /// PyYAML's reading of each document, in the form `canonical` gives the tool's, or "ERROR: …".
     static let readerScript = #"""
@@ -95,7 +90,7 @@ struct SpecYAMLDifferentialTests {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
     @Test("1,000 generated documents: PyYAML's reading, or a refusal with a line where one is allowed",
-          .enabled(if: pyYAMLAvailable, "needs /usr/bin/python3 with PyYAML: apt-get install python3-yaml (scripts/test installs it)"))
+          .enabled("needs /usr/bin/python3 with PyYAML: apt-get install python3-yaml (scripts/test installs it)") { await pyYAMLAvailable() })
     func againstPyYAML() async throws {
         var generator = SpecDocumentGenerator(seed: 20_240_611)
         let documents = (0..<1000).map { _ in generator.document() }

@@ -116,7 +116,7 @@ struct SecurityScenarioTests {
     @Test("TLS with a trusted chain: exit 0; with an unknown CA: exit 77 at once, saying to give the right CA")
     func tlsChain() async throws {
         let block = LoopbackAddresses.randomBlock()
-        let certificates = try TestCertificates.make(addresses: (1...3).map { "\(block).\($0)" })
+        let certificates = try await TestCertificates.make(addresses: (1...3).map { "\(block).\($0)" })
         defer { certificates.remove() }
         let user = SimulatorUser(name: "bootstrap", password: "tls-pw", roles: ["clusterManager"])
         let tls = SimulatorTLS(certificateKeyFile: certificates.memberCertificateKeyFile)
@@ -138,7 +138,7 @@ struct SecurityScenarioTests {
     @Test("members that require TLS, reached without --tls: exit 69 at the deadline with a hint to add --tls, nothing written")
     func plainTextToTLS() async throws {
         let block = LoopbackAddresses.randomBlock()
-        let certificates = try TestCertificates.make(addresses: (1...2).map { "\(block).\($0)" })
+        let certificates = try await TestCertificates.make(addresses: (1...2).map { "\(block).\($0)" })
         defer { certificates.remove() }
         let user = SimulatorUser(name: "bootstrap", password: "tls-pw", roles: ["clusterManager"])
         let tls = SimulatorTLS(certificateKeyFile: certificates.memberCertificateKeyFile)
@@ -179,7 +179,7 @@ struct SecurityScenarioTests {
     @Test("x.509: the client certificate is the credential, also with an encrypted key")
     func x509() async throws {
         let block = LoopbackAddresses.randomBlock()
-        let certificates = try TestCertificates.make(addresses: ["\(block).1"])
+        let certificates = try await TestCertificates.make(addresses: ["\(block).1"])
         defer { certificates.remove() }
         let user = SimulatorUser(x509Subject: certificates.clientSubject, roles: ["clusterManager"])
         let tls = SimulatorTLS(certificateKeyFile: certificates.memberCertificateKeyFile, caFile: certificates.caFile,

@@ -115,7 +115,7 @@ sys.exit(1 if problems else 0)
     @Test("pymongo: SCRAM-SHA-256 and SCRAM-SHA-1 over TLS, a wrong password, an unknown CA, x.509")
     func pymongoOverTLS() async throws {
         let block = LoopbackAddresses.randomBlock()
-        let certificates = try TestCertificates.make(addresses: ["\(block).1"])
+        let certificates = try await TestCertificates.make(addresses: ["\(block).1"])
         defer { certificates.remove() }
         let users = Self.users + [SimulatorUser(x509Subject: certificates.clientSubject, roles: ["clusterManager"])]
         let tls = SimulatorTLS(certificateKeyFile: certificates.memberCertificateKeyFile, caFile: certificates.caFile)
@@ -132,7 +132,7 @@ sys.exit(1 if problems else 0)
     @Test("libmongoc over TLS: a trusted chain connects; an unknown CA and a plain connection fail")
     func libmongocOverTLS() async throws {
         let block = LoopbackAddresses.randomBlock()
-        let certificates = try TestCertificates.make(addresses: ["\(block).1"])
+        let certificates = try await TestCertificates.make(addresses: ["\(block).1"])
         defer { certificates.remove() }
         let tls = SimulatorTLS(certificateKeyFile: certificates.memberCertificateKeyFile)
         let options = SimulatorOptions(addressBlock: block, timings: .fast, security: SimulatorSecurity(users: [], tls: tls))

@@ -1,4 +1,10 @@
 import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 
 /// A throwaway PKI made with the `openssl` command for one test: a CA, a member certificate for
 /// the given IP addresses, a client certificate (plain and with an encrypted key), and a second
@@ -23,48 +29,41 @@ public struct TestCertificates: Sendable {
     }
 
     /// `addresses`: the members' IP addresses, which their certificate names.
-    public static func make(addresses: [String], clientName: String = "bootstrap") throws -> TestCertificates {
+    public static func make(addresses: [String], clientName: String = "bootstrap") async throws -> TestCertificates {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let passphrase = "-key pass:@/%\(UUID().uuidString.prefix(6))"
-        func run(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = arguments
-            process.currentDirectoryURL = folder
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let (stdout, stderr) = readBoth(out, err)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw Failure(description: "openssl \(arguments.joined(separator: " ")): \(String(decoding: stderr, as: UTF8.self))")
+        func run(_ arguments: [String]) async throws -> String {
+            let result = try await Subprocess.run(.path("/usr/bin/openssl"), arguments: Arguments(arguments),
+                                                  workingDirectory: FilePath(folder.path),
+                                                  output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            guard case .exited(0) = result.terminationStatus else {
+                throw Failure(description: "openssl \(arguments.joined(separator: " ")): \(result.terminationStatus): \(result.standardError)")
             }
-            return String(decoding: stdout, as: UTF8.self)
+            return result.standardOutput
         }
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         for ca in ["ca", "unknown-ca"] {
-            _ = try run(["req", "-x509"] + ec + ["-keyout", "\(ca).key", "-out", "\(ca).pem", "-days", "2", "-subj", "/O=mongo-rs-bootstrap tests/CN=\(ca)"])
+            _ = try await run(["req", "-x509"] + ec + ["-keyout", "\(ca).key", "-out", "\(ca).pem", "-days", "2", "-subj", "/O=mongo-rs-bootstrap tests/CN=\(ca)"])
         }
-        func issue(_ name: String, subject: String, extensions: String) throws {
+        func issue(_ name: String, subject: String, extensions: String) async throws {
             try extensions.write(to: folder.appendingPathComponent("\(name).ext"), atomically: true, encoding: .utf8)
-            _ = try run(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject])
-            _ = try run(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            _ = try await run(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject])
+            _ = try await run(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
                          "-days", "2", "-out", "\(name).crt", "-extfile", "\(name).ext"])
             let pem = try String(contentsOf: folder.appendingPathComponent("\(name).crt"), encoding: .utf8)
                 + String(contentsOf: folder.appendingPathComponent("\(name).key"), encoding: .utf8)
             try pem.write(to: folder.appendingPathComponent("\(name).pem"), atomically: true, encoding: .utf8)
         }
         let names = addresses.map { "IP:\($0)" }.joined(separator: ",")
-        try issue("member", subject: "/O=mongo-rs-bootstrap tests/CN=member",
+        try await issue("member", subject: "/O=mongo-rs-bootstrap tests/CN=member",
                   extensions: "subjectAltName=\(names),DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
-        try issue("client", subject: "/O=mongo-rs-bootstrap tests/OU=jobs/CN=\(clientName)", extensions: "extendedKeyUsage=clientAuth\n")
-        _ = try run(["pkcs8", "-topk8", "-in", "client.key", "-out", "client-encrypted.key", "-v2", "aes-256-cbc", "-passout", "pass:\(passphrase)"])
+        try await issue("client", subject: "/O=mongo-rs-bootstrap tests/OU=jobs/CN=\(clientName)", extensions: "extendedKeyUsage=clientAuth\n")
+        _ = try await run(["pkcs8", "-topk8", "-in", "client.key", "-out", "client-encrypted.key", "-v2", "aes-256-cbc", "-passout", "pass:\(passphrase)"])
         let encrypted = try String(contentsOf: folder.appendingPathComponent("client.crt"), encoding: .utf8)
             + String(contentsOf: folder.appendingPathComponent("client-encrypted.key"), encoding: .utf8)
         try encrypted.write(to: folder.appendingPathComponent("client-encrypted.pem"), atomically: true, encoding: .utf8)
-        let subject = try run(["x509", "-in", "client.crt", "-noout", "-subject", "-nameopt", "RFC2253"])
+        let subject = try await run(["x509", "-in", "client.crt", "-noout", "-subject", "-nameopt", "RFC2253"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return TestCertificates(folder: folder, clientKeyPassphrase: passphrase,
                                 clientSubject: String(subject.dropFirst(subject.hasPrefix("subject=") ? "subject=".count : 0)))

@@ -1,6 +1,5 @@
 import Foundation
 import Subprocess
-import Synchronization
 #if canImport(System)
 import System
 #else
@@ -139,21 +138,6 @@ public struct ToolProcess {
     public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
         try await start(arguments, environment: environment).finished()
     }
-}
-
-/// Drains both pipes at once: reading one to its end first deadlocks once the child has
-/// filled the other's 64 KiB buffer and blocks writing to it.
-public func readBoth(_ first: Pipe, _ second: Pipe) -> (Data, Data) {
-    let secondData = Mutex(Data())
-    let done = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        let data = second.fileHandleForReading.readDataToEndOfFile()
-        secondData.withLock { $0 = data }
-        done.signal()
-    }
-    let firstData = first.fileHandleForReading.readDataToEndOfFile()
-    done.wait()
-    return (firstData, secondData.withLock { $0 })
 }
 
 /// Runs blocking work on its own thread, so that a blocking call (a C driver call, waiting for

@@ -1,11 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Each function in a section of its own, so that the release link can lay the ones a run
-/// executes out together (see mongo-rs-bootstrap's hot-code.order); the static Swift runtime is
-/// built this way.
-let functionSections: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))]
-
 let package = Package(
     name: "mongo-rs-bootstrap",
     products: [
@@ -46,7 +41,7 @@ let package = Package(
         ),
         // Swift values for BSON documents, converted through libbson. Shared by the tool's driver
         // and the simulator; it knows nothing about replica sets.
-        .target(name: "MongoBSON", dependencies: ["CMongoc"], swiftSettings: functionSections),
+        .target(name: "MongoBSON", dependencies: ["CMongoc"]),
         // The system resolver (glibc's libresolv) for --from-srv: res_nsearch and libresolv's own
         // message parser, as libmongoc uses them for mongodb+srv.
         .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
@@ -57,8 +52,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             // The state machine's phase diagram, for readers of the source.
-            exclude: ["StateMachine/README.md"],
-            swiftSettings: functionSections
+            exclude: ["StateMachine/README.md"]
         ),
         // libmongoc's start-up, seen from before it runs (ELF .preinit_array entries): catches
         // its log for the tool's progress log, and keeps Cyrus SASL (libsasl2, which libmongoc
@@ -72,7 +66,11 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             exclude: ["hot-code.order"],
-            swiftSettings: functionSections,
+            // Each function in a section of its own, so that the release link can lay the ones a
+            // run executes out together (hot-code.order; the static Swift runtime is built this way).
+            // Only here: unsafe flags on the library targets would keep other packages from
+            // depending on ReplicaSetBootstrap or MongoSimulator by version.
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-function-sections"], .when(configuration: .release))],
             // lld (the toolchain's) instead of gold, with the ~40,000 relative relocations packed
             // (DT_RELR, glibc 2.36 and later): the loader reads 8 KB of them instead of 950 KB, and
             // the process's peak RSS is ~1.4 MiB lower. In the release build, no dynamic symbols:

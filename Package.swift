@@ -133,7 +133,8 @@ let package = Package(
         // The real binary, spawned as a process, against simulated members.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["mongo-rs-bootstrap", "ReplicaSetBootstrap", "MongoSimulator", "MongoBSON", "TestSupport"]
+            dependencies: ["mongo-rs-bootstrap", "ReplicaSetBootstrap", "MongoSimulator", "MongoBSON", "TestSupport",
+                           .product(name: "Subprocess", package: "swift-subprocess")]
         ),
         .testTarget(
             name: "MongoSimulatorTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Subprocess
 import TestSupport
 
 /// Real `mongod` processes on 127.0.0.1, each with a temporary dbpath, for the scenarios that
@@ -12,7 +13,7 @@ final class MongodCluster: @unchecked Sendable {
 
     let ports: [Int]
     private let directory: URL
-    private var processes: [Int: Process] = [:]
+    private var processes: [Int: SpawnedProcess<TerminationStatus>] = [:]
     private let lock = NSLock()
 
     var hosts: [String] { ports.map { "127.0.0.1:\($0)" } }
@@ -42,20 +43,21 @@ final class MongodCluster: @unchecked Sendable {
         let port = ports[index]
         let dbpath = directory.appendingPathComponent("\(port)")
         try FileManager.default.createDirectory(at: dbpath, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--port", "\(port)", "--bind_ip", "127.0.0.1", "--dbpath", dbpath.path,
-                             "--logpath", directory.appendingPathComponent("\(port).log").path]
+        let arguments = ["--port", "\(port)", "--bind_ip", "127.0.0.1", "--dbpath", dbpath.path,
+                         "--logpath", directory.appendingPathComponent("\(port).log").path]
             + (setName.map { ["--replSet", $0] } ?? [])
             + (keyFile.map { ["--keyFile", $0.path] } ?? [])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try await SpawnedProcess { started in
+            try await Subprocess.run(.path(.init(binary)), arguments: Arguments(arguments), input: .none, output: .discarded, error: .discarded) { execution in
+                started(execution.processIdentifier)
+            }.terminationStatus
+        }
         lock.withLock { processes[index] = process }
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if Self.accepts(port: port) { return }
-            guard process.isRunning else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "mongod on port \(port) exited: see \(directory.path)/\(port).log"]) }
+            // Signal 0: whether the process is still there (swift-subprocess reaps it at its exit).
+            guard kill(process.processIdentifier, 0) == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "mongod on port \(port) exited: see \(directory.path)/\(port).log"]) }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "mongod on port \(port) did not listen within 60 s"])
@@ -66,14 +68,14 @@ final class MongodCluster: @unchecked Sendable {
     }
 
     /// Stops member `index` (SIGTERM, as a shutdown), keeping its dbpath.
-    func stop(_ index: Int) {
+    func stop(_ index: Int) async {
         guard let process = lock.withLock({ processes.removeValue(forKey: index) }) else { return }
-        process.terminate()
-        process.waitUntilExit()
+        kill(process.processIdentifier, SIGTERM)
+        _ = try? await process.outcome.value
     }
 
-    func shutdown() {
-        for index in ports.indices { stop(index) }
+    func shutdown() async {
+        for index in ports.indices { await stop(index) }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -94,7 +96,13 @@ final class MongodCluster: @unchecked Sendable {
 /// Runs `body` with real mongod members (started unless `start` is false), stopped afterwards.
 func withMongod<T>(members: Int, start: Bool = true, keyFile: Bool = false, _ body: (MongodCluster) async throws -> T) async throws -> T {
     let cluster = try MongodCluster(members: members, keyFile: keyFile)
-    defer { cluster.shutdown() }
-    if start { try await cluster.start() }
-    return try await body(cluster)
+    do {
+        if start { try await cluster.start() }
+        let result = try await body(cluster)
+        await cluster.shutdown()
+        return result
+    } catch {
+        await cluster.shutdown()
+        throw error
+    }
 }

@@ -112,7 +112,7 @@ struct RealMongodTests {
             #expect(plan.exitCode == 0)
             #expect(plan.stdout.contains("1. replSetInitiate on"))
             #expect(try await state(cluster.hosts[0]).config == nil)
-            cluster.stop(1)
+            await cluster.stop(1)
             let run = try await ToolProcess.start(["--nodes", cluster.hosts.joined(separator: ","), "--timeout", "2m"])
             let finished = Task { await run.finished() }
             #expect(try await run.waitUntilCatching(SIGTERM))

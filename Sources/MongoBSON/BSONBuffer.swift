@@ -33,6 +33,19 @@ public final class BSONBuffer {
         ownsStorage = false
     }
 
+    /// A copy of a reply's bytes, checked only for its length prefix: the depth-limited
+    /// `document()` reads the rest and fails on corrupt bytes, where `bson_validate` would
+    /// recurse as deep as a hostile document nests and exhaust the stack.
+    public init(copyingReply bytes: [UInt8]) throws(BSONError) {
+        guard bytes.count >= 5 else { throw BSONError.invalidDocument("a document needs at least 5 bytes, got \(bytes.count)") }
+        let created: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
+            bson_new_from_data(buffer.baseAddress, buffer.count)
+        }
+        guard let created else { throw BSONError.invalidDocument("the length prefix does not match the \(bytes.count) bytes given") }
+        handle = created
+        ownsStorage = false
+    }
+
     public convenience init(_ document: BSONDocument) {
         self.init()
         LibBSON.append(document, to: handle)
@@ -76,6 +89,11 @@ public final class BSONBuffer {
     /// `key`, when that value is a document or an array; nil otherwise. Lent only for `body`.
     public func withValueBytes<R>(ofField key: String, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         try LibBSON.withValueBytes(ofField: key, in: handle, body)
+    }
+
+    /// The value of the first top-level field named `key`, decoded alone; nil when there is none.
+    public func value(ofField key: String) throws(BSONError) -> BSON? {
+        try LibBSON.value(ofField: key, in: handle)
     }
 
     public var relaxedExtendedJSON: String {

@@ -94,6 +94,15 @@ enum LibBSON {
         return try body(data.map { UnsafeRawBufferPointer(start: $0, count: Int(length)) })
     }
 
+    /// The value of `bson`'s first top-level field named `key` (`bson_iter_find`), decoded
+    /// alone; nil when there is none.
+    static func value(ofField key: String, in bson: OpaquePointer) throws(BSONError) -> BSON? {
+        let iter = cmongoc_iter_new()!
+        defer { cmongoc_iter_free(iter) }
+        guard bson_iter_init(iter, bson), bson_iter_find(iter, key) else { return nil }
+        return try decodeValue(iter, depth: 1, NestedIterators())
+    }
+
     /// libbson iterators for nested documents, one per depth, reused for each sibling: a
     /// 50-member config has hundreds of nested documents, and each new iterator is an aligned
     /// allocation.

@@ -1,51 +1,59 @@
 import MongoBSON
 import Testing
 
-/// Replies that crash libmongoc 1.23.1 itself, inside `mongoc_client_command_simple`, where
-/// the tool cannot catch anything: run only against a libmongoc at least
-/// `LibmongocFixes.firstSafeVersion`, where they are protocol garbage like any other (exit 69).
-/// Skipped otherwise, saying why (Swift Testing prints the condition's comment, and so does
-/// `skipNotice`).
+/// Replies that crash libmongoc 1.23.1 itself, inside `mongoc_client_command_simple` (fixed by
+/// 1.28.1): an OP_MSG section whose length runs past the message (`_mongoc_rpc_scatter_msg`
+/// reads beyond the buffer), an OP_COMPRESSED nobody asked for with a wrong uncompressedSize
+/// (`_mongoc_rpc_decompress` asserts and aborts), an OP_REPLY in answer to an OP_MSG (a NULL
+/// dereference). Without TLS or credentials no reply reaches libmongoc's reader: the tool's own
+/// connections (`PlainConnections`) read them as the protocol garbage they are (exit 69). With
+/// TLS or credentials a command connection is libmongoc's, and 1.23.1 still crashes on them.
 @Suite("hostile nodes: replies that crash libmongoc 1.23.1")
 struct LibmongocCrasherTests {
-    static let cases: [ScriptedCase] = [
-        // `_mongoc_rpc_scatter_msg` adds the section's length to its cursor unchecked: the next
-        // section is read 2 GB past the buffer.
-        ScriptedCase("hello: an OP_MSG section longer than the message", .deadline) { request, member in
-            guard request.isToolHello else { return nil }
-            let payload = Wire.littleEndian(Int32(0)) + [0] + Wire.littleEndian(Int32(0x7FFF_FFF0)) + member.hello(for: request).bytes.dropFirst(4)
-            return .message(Wire.message(opcode: Wire.opMsg, requestID: 9, responseTo: request.requestID, payload: payload))
-        },
-        // An OP_COMPRESSED nobody negotiated, "compressed" with noop (id 0), whose
-        // uncompressedSize is 64 bytes more than the message it carries:
-        // `_mongoc_rpc_decompress` asserts they are equal and aborts.
-        ScriptedCase("hello: an unrequested OP_COMPRESSED with a wrong uncompressedSize", .deadline) { request, member in
-            guard request.isToolHello else { return nil }
-            let inner = Wire.littleEndian(Int32(0)) + [0] + member.hello(for: request).bytes
-            let payload = Wire.littleEndian(Wire.opMsg) + Wire.littleEndian(Int32(inner.count + 64)) + [0] + inner
-            return .message(Wire.message(opcode: Wire.opCompressed, requestID: 9, responseTo: request.requestID, payload: payload))
-        },
-        // Found by this suite: an OP_REPLY where an OP_MSG reply is due makes libmongoc 1.23.1
-        // dereference NULL (SIGSEGV inside mongoc_client_command_simple).
-        ScriptedCase("hello: an OP_REPLY in answer to an OP_MSG", .deadline) { request, member in
-            guard request.isToolHello else { return nil }
-            return .message(Wire.reply(body: member.hello(for: request).bytes, to: request.requestID, kind: .query, replyID: 9))
-        },
-    ]
+    enum Target: String, Sendable {
+        case hello = "hello"
+        case config = "replSetGetConfig"
 
-    /// Says, where the runner's output shows it, why the cases below did not run.
-    @Test("the libmongoc crasher cases say why they are skipped")
-    func skipNotice() {
-        if LibmongocFixes.crashersAreSafe {
-            print("HostileNodeTests: the libmongoc crasher cases run (linked libmongoc \(LibmongocFixes.linked))")
-        } else {
-            print("HostileNodeTests: skipping the libmongoc crasher cases: \(LibmongocFixes.skipReason)")
+        func answers(_ request: Request, _ member: MockMember) -> BSONDocument? {
+            switch self {
+            case .hello: request.isToolHello ? member.hello(for: request) : nil
+            case .config: request.name == "replSetGetConfig" ? member.configReply(commitmentStatus: request.command["commitmentStatus"] != nil) : nil
+            }
         }
     }
 
-    @Test("a reply that crashes libmongoc 1.23.1 is protocol garbage to a fixed libmongoc",
-          .enabled(if: LibmongocFixes.crashersAreSafe, Comment(rawValue: LibmongocFixes.skipReason)),
-          arguments: cases)
+    static func crasher(_ target: Target, _ what: String, _ message: @escaping @Sendable (Request, BSONDocument) -> [UInt8]) -> ScriptedCase {
+        ScriptedCase("\(target.rawValue): \(what)", .deadline) { request, member in
+            target.answers(request, member).map { .message(message(request, $0)) }
+        }
+    }
+
+    /// The body's section claims 2 GB.
+    static func sectionPastTheEnd(_ request: Request, _ reply: BSONDocument) -> [UInt8] {
+        let payload = Wire.littleEndian(Int32(0)) + [0] + Wire.littleEndian(Int32(0x7FFF_FFF0)) + reply.bytes.dropFirst(4)
+        return Wire.message(opcode: Wire.opMsg, requestID: 9, responseTo: request.requestID, payload: payload)
+    }
+
+    /// "Compressed" with noop (id 0), its uncompressedSize 64 bytes more than it carries.
+    static func wrongCompressedSize(_ request: Request, _ reply: BSONDocument) -> [UInt8] {
+        let inner = Wire.littleEndian(Int32(0)) + [0] + reply.bytes
+        let payload = Wire.littleEndian(Wire.opMsg) + Wire.littleEndian(Int32(inner.count + 64)) + [0] + inner
+        return Wire.message(opcode: Wire.opCompressed, requestID: 9, responseTo: request.requestID, payload: payload)
+    }
+
+    static func opReply(_ request: Request, _ reply: BSONDocument) -> [UInt8] {
+        Wire.reply(body: reply.bytes, to: request.requestID, kind: .query, replyID: 9)
+    }
+
+    static let cases: [ScriptedCase] = [Target.hello, .config].flatMap { target in
+        [
+            crasher(target, "an OP_MSG section longer than the message", sectionPastTheEnd),
+            crasher(target, "an unrequested OP_COMPRESSED with a wrong uncompressedSize", wrongCompressedSize),
+            crasher(target, "an OP_REPLY in answer to an OP_MSG", opReply),
+        ]
+    }
+
+    @Test("a reply that crashes libmongoc 1.23.1 is protocol garbage to the tool", arguments: cases)
     func crasher(_ scripted: ScriptedCase) async throws {
         try await scripted.run()
     }

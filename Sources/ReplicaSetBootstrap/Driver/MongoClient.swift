@@ -105,9 +105,7 @@ final class MongoClient: @unchecked Sendable {
     /// a second host or an option (`authMechanism=PLAIN` to a host of an attacker's choosing).
     /// Every option is then set through libmongoc's API.
     private static func uri(for host: HostAddress, error: inout bson_error_t) throws(MongoError) -> OpaquePointer {
-        guard host.isPlain else {
-            throw MongoError(.client, host: host, message: "refusing to connect: '\(host.description.printable(limit: 80))' is not a plain host:port")
-        }
+        try refuseUnlessPlain(host)
         guard let uri = mongoc_uri_new_with_error("mongodb://\(host)/", &error) else {
             throw MongoError(.client, host: host, message: "libmongoc rejected the address: \(error.messageText)")
         }
@@ -127,6 +125,13 @@ final class MongoClient: @unchecked Sendable {
             throw MongoError(.client, host: host, message: "refusing to connect: the address parses as more than one plain host")
         }
         return uri
+    }
+
+    /// Only a plain host (`HostAddress.isPlain`) is ever connected to, by libmongoc or not.
+    static func refuseUnlessPlain(_ host: HostAddress) throws(MongoError) {
+        guard host.isPlain else {
+            throw MongoError(.client, host: host, message: "refusing to connect: '\(host.description.printable(limit: 80))' is not a plain host:port")
+        }
     }
 
     /// Credentials go into the parsed URI field by field, never through a URI string, so any
@@ -173,21 +178,8 @@ final class MongoClient: @unchecked Sendable {
         }
         let unread = UnreadReply(buffer: replyBuffer, host: host, command: command.firstKey)
         guard succeeded else {
-            let reply = try unread.document()
-            // mongod's error replies carry `code` (int), `codeName` and `errmsg` (strings)
-            // (`CommandHelpers::appendCommandStatusNoThrow`); libmongoc's own errors have no reply.
-            let envelope = ReplyFields(reply)
-            do throws(ReplyError) {
-                let code = try envelope.int("code", in: Int(Int32.min)...Int(Int32.max))
-                _ = try envelope.string("codeName")
-                let errmsg = try envelope.string("errmsg")
-                if let ok = reply["ok"], !ok.isTruthy, code == nil || errmsg == nil {
-                    throw ReplyError("an error reply (ok: \(ok.shortDescription)) without \(code == nil ? "a code" : "an errmsg")")
-                }
-            } catch {
-                throw MongoError(.invalidReply, host: host, message: "error reply: \(error.message)", command: command.firstKey)
-            }
-            throw MongoError(error, reply: reply, host: host)
+            // libmongoc's own errors have no reply.
+            throw MongoError(error, reply: try unread.checkedErrorReply(), host: host)
         }
         return unread
     }
@@ -221,6 +213,40 @@ struct UnreadReply: @unchecked Sendable {
             let found = other.map { "is \($0.shortDescription)" } ?? "is missing"
             throw MongoError(.invalidReply, host: host, message: "field 'ok' \(found): mongod answers ok: 1, or ok: 0 with a code", command: command)
         }
+    }
+
+    /// For a reply read without libmongoc: the node's error when it answered `ok: 0` (false,
+    /// 0 or null), as libmongoc reports one.
+    func serverError() throws(MongoError) -> MongoError? {
+        // Decoded whole only when it is an error: `read` decodes a good one.
+        guard let ok = try? buffer.value(ofField: "ok"), !ok.isTruthy else { return nil }
+        let reply = try checkedErrorReply()
+        let code = reply["code"]?.intValue ?? 0
+        return MongoError(.server(code: code, codeName: Self.codeName(in: reply, code: code)), host: host,
+                          message: reply["errmsg"]?.stringValue?.printable() ?? "", command: command)
+    }
+
+    /// The reply, decoded, when its error envelope is one mongod sends: an error reply carries
+    /// `code` (int), `codeName` and `errmsg` (strings) (`CommandHelpers::appendCommandStatusNoThrow`).
+    fileprivate func checkedErrorReply() throws(MongoError) -> BSONDocument {
+        let reply = try document()
+        let envelope = ReplyFields(reply)
+        do throws(ReplyError) {
+            let code = try envelope.int("code", in: Int(Int32.min)...Int(Int32.max))
+            _ = try envelope.string("codeName")
+            let errmsg = try envelope.string("errmsg")
+            if let ok = reply["ok"], !ok.isTruthy, code == nil || errmsg == nil {
+                throw ReplyError("an error reply (ok: \(ok.shortDescription)) without \(code == nil ? "a code" : "an errmsg")")
+            }
+        } catch {
+            throw MongoError(.invalidReply, host: host, message: "error reply: \(error.message)", command: command)
+        }
+        return reply
+    }
+
+    /// The reply's `codeName`, else the name this tool knows for `code`.
+    fileprivate static func codeName(in reply: BSONDocument?, code: Int) -> String {
+        reply?["codeName"]?.stringValue?.printable(limit: 80) ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
     }
 
     /// See `BSONBuffer.withValueBytes(ofField:)`.
@@ -257,7 +283,7 @@ extension MongoError {
         case UInt32(MONGOC_ERROR_SERVER.rawValue), UInt32(MONGOC_ERROR_QUERY.rawValue), UInt32(MONGOC_ERROR_WRITE_CONCERN.rawValue):
             // Read leniently: an error stays an error whatever the types (checked conversions only).
             let code = reply?["code"]?.intValue.flatMap { Int32(exactly: $0) }.map(Int.init) ?? Int(error.code)
-            let codeName = reply?["codeName"]?.stringValue?.printable(limit: 80) ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
+            let codeName = UnreadReply.codeName(in: reply, code: code)
             self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue?.printable() ?? message)
         case let domain where (domain == UInt32(MONGOC_ERROR_SERVER_SELECTION.rawValue) || domain == UInt32(MONGOC_ERROR_STREAM.rawValue))
             && message.contains(phrase: "unexpected type") && message.contains(phrase: "in hello response"):

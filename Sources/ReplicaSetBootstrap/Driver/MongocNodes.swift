@@ -2,32 +2,46 @@ import Dispatch
 import MongoBSON
 import NIOConcurrencyHelpers
 
-/// The nodes through libmongoc: per node a monitoring client (awaitable hello) and a command
-/// client, each created on first use and discarded after a network error. libmongoc blocks, so
+/// The nodes: per node a monitor connection (awaitable hello) and a command connection, each made
+/// on first use and dropped after a network error. Without TLS the monitor is a plain socket of
+/// `PlainConnections`, all served by one thread, and so is the command connection when no
+/// credentials are given; otherwise a connection is a libmongoc client. libmongoc blocks, so
 /// each client's calls run on a serial dispatch queue of its own, never on the Swift concurrency
-/// pool; libdispatch adds threads as calls block, so members found in a config mid-run are served
-/// like the listed ones. A cancelled caller returns at once; the blocked call ends on its own.
+/// pool; libdispatch adds threads as calls block, so members found in a config mid-run are
+/// served like the listed ones. A cancelled caller returns at once; a blocked call ends on its own.
 public final class MongocNodes: ReplicaSetNodes {
     private let options: ConnectionOptions
     private let maxAwaitTime: Duration
     private let connections = NIOLockedValueBox<[HostAddress: NodeConnections]>([:])
     /// Shared by all nodes: they answer with the same config.
     private let configs = ValidatedConfigs()
+    /// nil with TLS, whose handshake stays libmongoc's.
+    private let plain: PlainConnections?
 
     public init(hosts: [HostAddress], options: ConnectionOptions, maxAwaitTime: Duration) {
         self.options = options
         self.maxAwaitTime = maxAwaitTime
+        plain = options.tls == nil ? PlainConnections(connectTimeout: options.connectTimeout) : nil
         for host in hosts { _ = connections(to: host) }
+    }
+
+    deinit {
+        // Stops the polling thread of a run that did not close (a test's).
+        _ = plain?.close(within: .zero)
     }
 
     public func run(_ command: NodeCommand, on host: HostAddress) async throws(MongoError) -> CommandReply {
         let node = connections(to: host)
+        // Built and read here, not on the blocked call's thread: what that allocates and frees
+        // stays with the few threads of the Swift pool instead of being cached by each blocking
+        // thread, and their stacks hold only libmongoc's part.
+        let request = node.request(for: command)
+        // Authentication stays libmongoc's: the monitor's hellos go without it.
+        if let plain, command.usesMonitorConnection || options.credentials == nil {
+            return try node.read(await node.send(request, through: plain), answering: command)
+        }
         let queue = command.usesMonitorConnection ? node.monitorQueue : node.commandQueue
         let cancelled = Result<UnreadReply, MongoError>.failure(MongoError(.client, host: host, message: "cancelled"))
-        // Built and read here, not on the blocked call's thread: what that allocates and frees
-        // stays with the few threads of the Swift pool instead of being cached by each of the (up
-        // to two per member) blocking threads, and their stacks hold only libmongoc's part.
-        let request = node.request(for: command)
         let answer = await queue.blockingCall(cancelled: cancelled) {
             Result { () throws(MongoError) in try node.send(request) }
         }
@@ -43,9 +57,10 @@ public final class MongocNodes: ReplicaSetNodes {
     public func close(within limit: Duration, interrupting interrupt: () -> Void = {}) -> Bool {
         let nodes = connections.withLockedValue { Array($0.values) }
         for node in nodes { node.refuseNewClients() }
+        let deadline = ContinuousClock.now + limit
+        guard plain?.close(within: limit) ?? true else { return false }
         let group = DispatchGroup()
         for node in nodes { node.close(in: group) }
-        let deadline = ContinuousClock.now + limit
         repeat {
             interrupt()
             if group.wait(timeout: .now() + .milliseconds(50)) == .success { return true }
@@ -141,6 +156,47 @@ final class NodeConnections: Sendable {
             // 60 s without standing again; up to 10 s for a secondary to catch up (mongod's defaults).
             return Request(document: ["replSetStepDown": 60, "secondaryCatchUpPeriodSecs": 10], onMonitor: false,
                            socketTimeout: options.commandTimeout)
+        }
+    }
+
+    /// Sends `request` on its plain socket (`PlainConnections`) and waits for the answer;
+    /// `isMaster` once the node answered 59, as `send` does.
+    func send(_ request: Request, through plain: PlainConnections) async throws(MongoError) -> UnreadReply {
+        let role: PlainConnections.Role = request.onMonitor ? .monitor : .command
+        do throws(MongoError) {
+            return try await send(request.document, on: role, through: plain, socketTimeout: request.socketTimeout)
+        } catch where error.hasCode(.commandNotFound) && request.document.firstKey == "hello" {
+            legacyHello.withLockedValue { $0 = true }
+            var legacy = request.document
+            legacy.elements[0] = .init(key: "isMaster", value: 1)
+            return try await send(legacy, on: role, through: plain, socketTimeout: request.socketTimeout)
+        }
+    }
+
+    private func send(_ document: BSONDocument, on role: PlainConnections.Role, through plain: PlainConnections,
+                      socketTimeout: Duration) async throws(MongoError) -> UnreadReply {
+        do throws(MongoError) {
+            let reply = try await plain.send(document, to: host, on: role, socketTimeout: socketTimeout) {
+                await addresses(queue: role == .monitor ? monitorQueue : commandQueue)
+            }
+            refused.withLockedValue { $0 = false }
+            return reply
+        } catch {
+            if error.kind != .client { refused.withLockedValue { $0 = error.kind == .connectionRefused } }
+            throw error
+        }
+    }
+
+    /// Where a plain socket connects: an IP address at once; a name is looked up, and a node that
+    /// refused the last attempt waited for (`waitForListenerAfterRefusal`), on `queue`, as both
+    /// block.
+    private func addresses(queue: DispatchQueue) async -> Result<[SocketAddress], MongoError> {
+        do throws(MongoError) { try MongoClient.refuseUnlessPlain(host) } catch { return .failure(error) }
+        if !refused.withLockedValue({ $0 }), let numeric = SocketAddress.resolve(host, numericOnly: true) { return numeric }
+        let cancelled = MongoError(.client, host: host, message: "cancelled")
+        return await queue.blockingCall(cancelled: .failure(cancelled)) {
+            do throws(MongoError) { try self.waitForListenerAfterRefusal() } catch { return .failure(error) }
+            return SocketAddress.resolve(self.host, numericOnly: false) ?? .failure(cancelled)
         }
     }
 

@@ -45,27 +45,33 @@ struct DriverErrorTests {
         #expect(error?.isRetriable == true)
     }
 
+    /// With credentials the command connection is a libmongoc client.
+    static let withCredentials = Credentials(username: "user", password: Secret("pencil"), source: "admin", mechanism: nil)
+
     @Test("after a network error the next call uses a new client, not libmongoc's 5 s cooldown")
     func noCooldownAfterFailure() async throws {
         let port = try SilentListener.closedPort()
         let host = HostAddress(host: "127.0.0.1", port: Int(port))
-        let nodes = MongocNodes(hosts: [host], options: ConnectionOptions(connectTimeout: .milliseconds(300)), maxAwaitTime: .seconds(1))
-        let first = await #expect(throws: MongoError.self) { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(1)), on: host) }
+        let options = ConnectionOptions(connectTimeout: .milliseconds(300), commandTimeout: .seconds(1), credentials: Self.withCredentials)
+        let nodes = MongocNodes(hosts: [host], options: options, maxAwaitTime: .seconds(1))
+        let first = await #expect(throws: MongoError.self) { try await nodes.run(.getConfig, on: host) }
         #expect(first?.kind == .connectionRefused)
         // Something listens now (and never answers): a reused client would fail at once with
         // "No servers yet eligible for rescan" without connecting.
         let listener = try SilentListener(port: port)
-        let second = await #expect(throws: MongoError.self) { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(1)), on: host) }
+        let second = await #expect(throws: MongoError.self) { try await nodes.run(.getConfig, on: host) }
         #expect(second?.message.contains("eligible for rescan") == false)
         #expect(listener.wasContacted)
     }
 
-    @Test("a call blocked in libmongoc returns as soon as its task is cancelled")
-    func cancellation() async throws {
+    @Test("a call waiting on a silent node returns as soon as its task is cancelled: in libmongoc, or on a plain socket",
+          arguments: [Self.withCredentials, nil])
+    func cancellation(credentials: Credentials?) async throws {
         let listener = try SilentListener()
         let host = HostAddress(host: "127.0.0.1", port: Int(listener.port))
-        let nodes = MongocNodes(hosts: [host], options: ConnectionOptions(connectTimeout: .seconds(20)), maxAwaitTime: .seconds(20))
-        let call = Task { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(20)), on: host) }
+        let options = ConnectionOptions(connectTimeout: .seconds(20), commandTimeout: .seconds(20), credentials: credentials)
+        let nodes = MongocNodes(hosts: [host], options: options, maxAwaitTime: .seconds(20))
+        let call = Task { try await nodes.run(.getConfig, on: host) }
         try await Task.sleep(for: .milliseconds(100))
         call.cancel()
         // The cancellation's own answer, not libmongoc's (which would take the 20 s timeout):

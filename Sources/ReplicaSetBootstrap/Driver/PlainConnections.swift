@@ -1,0 +1,431 @@
+import Dispatch
+import Glibc
+import MongoBSON
+import NIOConcurrencyHelpers
+
+/// The connections of nodes reached without TLS, as plain TCP sockets all served by one thread
+/// that polls them: every node's monitor (its awaitable `hello`), and, when no credentials are
+/// given, its command connection too.
+///
+/// libmongoc serves a call on a thread blocked until the reply, and an awaitable hello waits up
+/// to maxAwaitTimeMS: a thread, its stack and a libmongoc client per connection, most of what
+/// each member added to the tool's memory. What needs neither TLS nor authentication needs no
+/// handshake either, so these connections speak OP_MSG themselves (`OpMsg`), and each reply is
+/// checked like one libmongoc hands over. With TLS or credentials, libmongoc keeps the
+/// connections that need them (`NodeConnections`).
+final class PlainConnections: Sendable {
+    /// Which of a node's two connections.
+    enum Role: Hashable, Sendable {
+        case monitor
+        case command
+    }
+
+    private struct Key: Hashable {
+        let host: HostAddress
+        let role: Role
+    }
+
+    private let connectTimeout: Duration
+    private let state = NIOLockedValueBox(State())
+    /// A pipe that wakes the polling thread for a new call, a cancellation or the close.
+    private let wakeUp: Int32
+    private let wakeUpWriter: Int32
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(connectTimeout: Duration) {
+        self.connectTimeout = connectTimeout
+        var ends: [Int32] = [-1, -1]
+        precondition(pipe(&ends) == 0, "pipe: \(errno)")
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        (wakeUp, wakeUpWriter) = (ends[0], ends[1])
+    }
+
+    deinit {
+        Glibc.close(wakeUp)
+        Glibc.close(wakeUpWriter)
+    }
+
+    /// Sends `document` (a command on the admin database, without `$db`) on the node's socket for
+    /// `role` and waits for the reply: an `ok: 1` reply, or the node's error reply as a server
+    /// error. A socket that is not connected is connected first, to the addresses `resolve`
+    /// gives; a network error or an unreadable reply closes it.
+    func send(_ document: BSONDocument, to host: HostAddress, on role: Role, socketTimeout: Duration,
+              resolve: () async -> Result<[SocketAddress], MongoError>) async throws(MongoError) -> UnreadReply {
+        let command = document.firstKey
+        let key = Key(host: host, role: role)
+        let connected = state.withLockedValue { state in state.indices[key].map { state.sockets[$0].descriptor >= 0 } ?? false }
+        let addresses = connected ? [] : try await resolve().get()
+        var body = document
+        body["$db"] = "admin"
+        let bytes = body.bytes
+        let token = state.withLockedValue { state -> UInt64 in
+            state.nextToken += 1
+            return state.nextToken
+        }
+        let answer = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<[UInt8], MongoError>, Never>) in
+                let refused = state.withLockedValue { state -> Result<[UInt8], MongoError>? in
+                    guard !state.closing else { return .failure(MongoError(.client, host: host, message: "closed")) }
+                    guard !Task.isCancelled else { return .failure(MongoError(.client, host: host, message: "cancelled")) }
+                    let index = state.index(of: key)
+                    guard state.sockets[index].call == nil else {
+                        return .failure(MongoError(.client, host: host, message: "a command is already in flight on this connection"))
+                    }
+                    state.nextRequestID &+= 1
+                    let call = Call(token: token, continuation: continuation, message: OpMsg.request(bytes, requestID: state.nextRequestID),
+                                    requestID: state.nextRequestID, socketTimeout: socketTimeout, addresses: addresses)
+                    state.sockets[index].call = call
+                    if !state.started {
+                        state.started = true
+                        DispatchQueue(label: "mongo-rs-bootstrap.plain-connections").async { self.run() }
+                    }
+                    return nil
+                }
+                if let refused { continuation.resume(returning: refused) } else { signal() }
+            }
+        } onCancel: {
+            cancel(token, on: key)
+        }
+        do throws(MongoError) {
+            return try read(answer.get(), from: host, command: command)
+        } catch where error.kind != .client {
+            var error = error
+            error.command = command
+            throw error
+        }
+    }
+
+    /// Ends every call with an error, closes every socket and stops the thread. True when the
+    /// thread is gone within `limit` (it never blocks but in `poll`, which the close wakes).
+    func close(within limit: Duration) -> Bool {
+        let running = state.withLockedValue { state -> Bool in
+            state.closing = true
+            return state.started
+        }
+        guard running else { return true }
+        signal()
+        return finished.wait(timeout: .now() + .milliseconds(Int(limit.wholeMilliseconds))) == .success
+    }
+
+    // MARK: - The reply
+
+    /// The reply's document, checked by libbson; a node's error reply (`ok: 0`) becomes its error.
+    private func read(_ body: [UInt8], from host: HostAddress, command: String?) throws(MongoError) -> UnreadReply {
+        let buffer: BSONBuffer
+        do {
+            buffer = try BSONBuffer(copyingReply: body)
+        } catch {
+            throw MongoError(.invalidReply, host: host, message: "the reply is not usable: \(error.description.printable())", command: command)
+        }
+        let reply = UnreadReply(buffer: buffer, host: host, command: command)
+        if let error = try reply.serverError() { throw error }
+        return reply
+    }
+
+    // MARK: - The polling thread
+
+    private struct State {
+        /// One per node ever asked, by index: the polling thread's passes touch no hash table.
+        var sockets: [NodeSocket] = []
+        var indices: [Key: Int] = [:]
+        var started = false
+        var closing = false
+        var nextToken: UInt64 = 0
+        var nextRequestID: Int32 = 0
+
+        mutating func index(of key: Key) -> Int {
+            if let index = indices[key] { return index }
+            sockets.append(NodeSocket(host: key.host))
+            indices[key] = sockets.count - 1
+            return sockets.count - 1
+        }
+    }
+
+    private struct NodeSocket {
+        let host: HostAddress
+        var descriptor: Int32 = -1
+        var call: Call?
+    }
+
+    private struct Call {
+        enum Phase {
+            /// Not yet begun by the polling thread.
+            case queued
+            case connecting
+            case sending
+            case receiving
+        }
+
+        let token: UInt64
+        let continuation: CheckedContinuation<Result<[UInt8], MongoError>, Never>
+        let message: [UInt8]
+        let requestID: Int32
+        let socketTimeout: Duration
+        /// Left to try, in getaddrinfo's order, as libmongoc tries them.
+        var addresses: [SocketAddress]
+        var phase = Phase.queued
+        var deadline = ContinuousClock.now
+        var written = 0
+        var received: [UInt8] = []
+        /// Why the last address failed, for when none is left.
+        var lastConnectError: Int32 = 0
+
+        init(token: UInt64, continuation: CheckedContinuation<Result<[UInt8], MongoError>, Never>, message: [UInt8],
+             requestID: Int32, socketTimeout: Duration, addresses: [SocketAddress]) {
+            self.token = token
+            self.continuation = continuation
+            self.message = message
+            self.requestID = requestID
+            self.socketTimeout = socketTimeout
+            self.addresses = addresses
+        }
+    }
+
+    private typealias Completion = (CheckedContinuation<Result<[UInt8], MongoError>, Never>, Result<[UInt8], MongoError>)
+
+    private func signal() {
+        var one: UInt8 = 1
+        _ = Glibc.write(wakeUpWriter, &one, 1)
+    }
+
+    private func cancel(_ token: UInt64, on key: Key) {
+        let cancelled = state.withLockedValue { state -> Completion? in
+            guard let index = state.indices[key], let call = state.sockets[index].call, call.token == token else { return nil }
+            // Whatever was under way on the socket leaves it unusable.
+            state.sockets[index].call = nil
+            Self.closeDescriptor(&state.sockets[index])
+            return (call.continuation, .failure(MongoError(.client, host: key.host, message: "cancelled")))
+        }
+        if let (continuation, result) = cancelled {
+            continuation.resume(returning: result)
+            signal()
+        }
+    }
+
+    private func run() {
+        var polled: [pollfd] = []
+        var polledSockets: [Int] = []
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 8)
+        defer { scratch.deallocate() }
+        while true {
+            let (completions, timeout, closed) = state.withLockedValue { state in
+                step(&state, polled: polled, sockets: polledSockets, scratch: scratch)
+            }
+            for (continuation, result) in completions { continuation.resume(returning: result) }
+            if closed { break }
+            state.withLockedValue { state in
+                // The wake-up pipe first, then every open socket. An idle socket is polled for
+                // input too: a node that closes it, or sends what was not asked for, loses it.
+                polled.removeAll(keepingCapacity: true)
+                polledSockets.removeAll(keepingCapacity: true)
+                polled.append(pollfd(fd: wakeUp, events: Int16(POLLIN), revents: 0))
+                for index in state.sockets.indices where state.sockets[index].descriptor >= 0 {
+                    let socket = state.sockets[index]
+                    let events = socket.call?.phase == .connecting || socket.call?.phase == .sending ? POLLOUT : POLLIN
+                    polled.append(pollfd(fd: socket.descriptor, events: Int16(events), revents: 0))
+                    polledSockets.append(index)
+                }
+            }
+            _ = poll(&polled, nfds_t(polled.count), timeout)
+        }
+        finished.signal()
+    }
+
+    /// One pass after a poll: begins new calls, moves the others on as far as their sockets
+    /// allow without blocking, ends what is done or past its deadline. Returns the calls ended,
+    /// the poll timeout until the next deadline, and whether the thread stops.
+    private func step(_ state: inout State, polled: [pollfd], sockets polledSockets: [Int],
+                      scratch: UnsafeMutableRawBufferPointer) -> ([Completion], Int32, Bool) {
+        var drained: UInt64 = 0
+        while Glibc.read(wakeUp, &drained, 8) > 0 {}
+        var completions: [Completion] = []
+        if state.closing {
+            for index in state.sockets.indices {
+                if let call = state.sockets[index].call {
+                    completions.append((call.continuation, .failure(MongoError(.client, host: state.sockets[index].host, message: "closed"))))
+                }
+                state.sockets[index].call = nil
+                Self.closeDescriptor(&state.sockets[index])
+            }
+            return (completions, 0, true)
+        }
+        var events = [Int16](repeating: 0, count: state.sockets.count)
+        // Only for the socket polled: one closed since (a cancelled call) may have a successor.
+        for (position, index) in polledSockets.enumerated() where polled[position + 1].fd == state.sockets[index].descriptor {
+            events[index] = polled[position + 1].revents
+        }
+        let now = ContinuousClock.now
+        var nextDeadline: ContinuousClock.Instant?
+        for index in state.sockets.indices {
+            guard state.sockets[index].call != nil else {
+                if events[index] != 0 { Self.closeDescriptor(&state.sockets[index]) }
+                continue
+            }
+            if let outcome = advance(&state.sockets[index], events: events[index], now: now, scratch: scratch) {
+                completions.append((state.sockets[index].call!.continuation, outcome))
+                state.sockets[index].call = nil
+                if case .failure = outcome { Self.closeDescriptor(&state.sockets[index]) }
+            } else if let deadline = state.sockets[index].call?.deadline {
+                nextDeadline = min(nextDeadline ?? deadline, deadline)
+            }
+        }
+        let timeout = nextDeadline.map { Int32(clamping: max(0, now.duration(to: $0).wholeMilliseconds + 1)) } ?? -1
+        return (completions, timeout, false)
+    }
+
+    /// Moves one socket's call on, each phase as soon as the previous one ends; the result once
+    /// the call is done (the caller closes the socket after a failure).
+    private func advance(_ socket: inout NodeSocket, events: Int16, now: ContinuousClock.Instant,
+                         scratch: UnsafeMutableRawBufferPointer) -> Result<[UInt8], MongoError>? {
+        let host = socket.host
+        var call = socket.call!
+        defer { socket.call = call }
+        var ready = events != 0
+        if call.phase == .queued {
+            ready = true
+            if socket.descriptor >= 0 {
+                call.phase = .sending
+                call.deadline = now + call.socketTimeout
+            } else if let failure = connectNext(&socket, &call, now: now) {
+                return .failure(failure)
+            }
+        } else if call.phase == .connecting, ready {
+            var failure: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(socket.descriptor, SOL_SOCKET, SO_ERROR, &failure, &length)
+            if failure == 0 {
+                call.phase = .sending
+                call.deadline = now + call.socketTimeout
+            } else {
+                call.lastConnectError = failure
+                Self.closeDescriptor(&socket)
+                if let failure = connectNext(&socket, &call, now: now) { return .failure(failure) }
+            }
+        }
+        if call.phase == .sending, ready {
+            while call.written < call.message.count {
+                let sent = call.message[call.written...].withUnsafeBytes {
+                    Glibc.send(socket.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+                if sent > 0 { call.written += sent; continue }
+                if sent < 0 && (errno == EAGAIN || errno == EINTR) { ready = false; break }
+                return .failure(Self.networkError(errno, host: host, while: "sending"))
+            }
+            if call.written == call.message.count { call.phase = .receiving }
+        }
+        if call.phase == .receiving, ready, let result = receive(&socket, &call, scratch: scratch) {
+            return result
+        }
+        if now >= call.deadline {
+            return .failure(MongoError(.networkFailure, host: host, message: call.phase == .connecting ? "connection timeout" : "socket timeout"))
+        }
+        return nil
+    }
+
+    /// Starts connecting to the next address left; an error once none is left.
+    private func connectNext(_ socket: inout NodeSocket, _ call: inout Call, now: ContinuousClock.Instant) -> MongoError? {
+        if call.addresses.isEmpty && call.lastConnectError == 0 {
+            // Connected when the call was made, closed by the node before it was sent.
+            return MongoError(.networkFailure, host: socket.host, message: "Server closed connection.")
+        }
+        while !call.addresses.isEmpty {
+            let address = call.addresses.removeFirst()
+            let descriptor = Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard descriptor >= 0 else { return Self.networkError(errno, host: socket.host, while: "opening a socket") }
+            // As libmongoc: no Nagle delay on a request-reply protocol.
+            var on: Int32 = 1
+            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            socket.descriptor = descriptor
+            let started = address.withSockaddr { connect(descriptor, $0, $1) } == 0 ? 0 : errno
+            if started == 0 || started == EINPROGRESS {
+                call.phase = started == 0 ? .sending : .connecting
+                call.deadline = now + (started == 0 ? call.socketTimeout : connectTimeout)
+                return nil
+            }
+            call.lastConnectError = started
+            Self.closeDescriptor(&socket)
+        }
+        return Self.networkError(call.lastConnectError, host: socket.host, while: "connecting")
+    }
+
+    /// Reads what has arrived; the body once the whole reply is in.
+    private func receive(_ socket: inout NodeSocket, _ call: inout Call, scratch: UnsafeMutableRawBufferPointer) -> Result<[UInt8], MongoError>? {
+        let host = socket.host
+        while true {
+            // The length first, then never past the announced end: what follows is not this reply's.
+            var wanted = 4 - call.received.count
+            do throws(OpMsg.ReadError) {
+                if call.received.count >= 4 {
+                    wanted = min(scratch.count, try OpMsg.announcedLength(call.received[...]) - call.received.count)
+                }
+                if wanted == 0 { return .success(try OpMsg.replyBody(call.received, answering: call.requestID)) }
+            } catch {
+                return .failure(MongoError(.unexpectedReply, host: host, message: "not a MongoDB reply: \(error)"))
+            }
+            let count = recv(socket.descriptor, scratch.baseAddress, wanted, 0)
+            if count > 0 {
+                call.received.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count]))
+            } else if count == 0 {
+                // libmongoc's words, which a mongod requiring TLS makes a plain client see.
+                return .failure(MongoError(.networkFailure, host: host, message: "Server closed connection."))
+            } else if errno == EAGAIN || errno == EINTR {
+                return nil
+            } else {
+                return .failure(Self.networkError(errno, host: host, while: "receiving"))
+            }
+        }
+    }
+
+    private static func closeDescriptor(_ socket: inout NodeSocket) {
+        if socket.descriptor >= 0 { Glibc.close(socket.descriptor) }
+        socket.descriptor = -1
+    }
+
+    private static func networkError(_ code: Int32, host: HostAddress, while doing: String) -> MongoError {
+        switch code {
+        case ECONNREFUSED: return MongoError(.connectionRefused, host: host, message: "connection refused")
+        case ETIMEDOUT: return MongoError(.networkFailure, host: host, message: "connection timeout")
+        default: return MongoError(.networkFailure, host: host, message: "\(doing): \(String(cString: strerror(code)))")
+        }
+    }
+}
+
+/// One address a node's name resolved to, as `connect` takes it.
+struct SocketAddress: @unchecked Sendable {
+    let family: Int32
+    private let storage: sockaddr_storage
+    private let length: socklen_t
+
+    /// The addresses of `host`, in getaddrinfo's order. `numericOnly`: nil unless the host is
+    /// an IP address (then nothing is looked up, and the call never blocks).
+    static func resolve(_ host: HostAddress, numericOnly: Bool) -> Result<[SocketAddress], MongoError>? {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        if numericOnly { hints.ai_flags = AI_NUMERICHOST }
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host.host, String(host.port), &hints, &found) == 0, let first = found else {
+            if numericOnly { return nil }
+            // As libmongoc's failure reads (MongoError's `networkCause`).
+            return .failure(MongoError(.nameNotResolved, host: host, message: "name does not resolve (DNS has no address for \(host.host) yet)"))
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [SocketAddress] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry?.pointee {
+            var storage = sockaddr_storage()
+            let length = min(Int(current.ai_addrlen), MemoryLayout<sockaddr_storage>.size)
+            withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: current.ai_addr, count: length)) }
+            addresses.append(SocketAddress(family: current.ai_family, storage: storage, length: socklen_t(length)))
+            entry = current.ai_next
+        }
+        return .success(addresses)
+    }
+
+    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        withUnsafeBytes(of: storage) { body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }
+    }
+}

@@ -253,7 +253,7 @@ struct Measurements: Sendable {
     var largeMemory: [Run] { resources.filter { $0.contender == .tool && $0.size == 50 }.map(\.run) }
     var withoutStepUp: [Run] = []
     /// From SIGTERM to the exit: while a member refuses connections, and while a call to a
-    /// member that answers nothing is blocked in libmongoc.
+    /// member that answers nothing waits for its reply.
     var signalWhileRefused: [Duration] = []
     var signalWhileBlocked: [Duration] = []
     /// `ru_maxrss` of /bin/true through the launcher: the launcher's own peak, the floor of what it can show.

@@ -224,7 +224,7 @@ struct Report {
 
         **11. SIGTERM during the run**: fresh 3-member sets whose third member refuses connections (it
         never starts), or answers nothing (the simulator's `slowReplies` fault holds every reply back
-        two minutes, so the tool's call to it is blocked in libmongoc when the signal comes); SIGTERM
+        two minutes, so the tool's call to it is waiting for the reply when the signal comes); SIGTERM
         0.3–0.8 s after the tool started, timed from the `kill` to the exit, which must be 143.
         The target is DESIGN.md's: stopped within 1 s.
 
@@ -354,18 +354,13 @@ struct Report {
         code of the statically linked Swift runtime and the tool's modules) and its own writes
         (\(m.profiled?.1.map { mebibytes($0.anonymousKiB) } ?? "?") anonymous). From 3 to 50 members each member adds \(kibText(perMember(.tool)))
         (the minimal client: \(kibText(perMember(.minimal)))), and to stay within the target a member may add at most
-        \(kibText(budget)). The tool keeps two libmongoc connections per member, a monitor waiting in an awaitable
-        `hello` and a command connection, each served by a thread blocked in libmongoc (\(threads(.tool, 3)) → \(threads(.tool, 50)) threads
-        at their peak, against the minimal client's \(threads(.minimal, 3)) → \(threads(.minimal, 50))); measured with smaps and massif,
-        a member costs two thread stacks (about 20 KiB each), two libmongoc clients (about 25 KiB each:
-        server descriptions, URI, topology scanner), about 22 KiB of Swift objects and tasks, and what
-        the blocking threads' malloc caches keep. The two clients alone use the budget up, so the target
-        needs another driver design: watching every member's awaitable `hello` from one thread on plain
-        sockets (the monitor connection is not authenticated; TLS would need handling of its own) would
-        save about 60 KiB per member, an event loop for both connections about as much again.
-        Measured and not taken: `GLIBC_TUNABLES=glibc.malloc.tcache_count=0` (1.4 MiB less at 50
-        members, but only from the environment: a program cannot set it for itself), and every command
-        on one queue (1.6 MiB less, but a slow member would then hold up the others).
+        \(kibText(budget)). Each member has a monitor (an awaitable `hello`) and a command connection; in these runs
+        (no TLS, no credentials) both are plain sockets served by one polling thread, with no task
+        waiting on them (\(threads(.tool, 3)) → \(threads(.tool, 50)) threads at their peak, against the minimal client's
+        \(threads(.minimal, 3)) → \(threads(.minimal, 50))). What a member still costs is what the run keeps of it (its hello, its
+        config, the machine's record of it) and the malloc heap's share of the replies read. With TLS
+        or credentials a connection that needs them is a libmongoc client on a thread of its own,
+        about 45 KiB more per connection.
 
         """
     }

@@ -36,9 +36,8 @@ public final class MongocNodes: ReplicaSetNodes {
         // stays with the few threads of the Swift pool instead of being cached by each blocking
         // thread, and their stacks hold only libmongoc's part.
         let request = node.request(for: command)
-        // Authentication stays libmongoc's: the monitor's hellos go without it.
-        if let plain, command.usesMonitorConnection || options.credentials == nil {
-            return try node.read(await node.send(request, through: plain), answering: command)
+        if let plain = plain(for: command) {
+            return try node.read(await node.call(request, through: plain), answering: command)
         }
         let queue = command.usesMonitorConnection ? node.monitorQueue : node.commandQueue
         let cancelled = Result<UnreadReply, MongoError>.failure(MongoError(.client, host: host, message: "cancelled"))
@@ -46,6 +45,22 @@ public final class MongocNodes: ReplicaSetNodes {
             Result { () throws(MongoError) in try node.send(request) }
         }
         return try node.read(answer.get(), answering: command)
+    }
+
+    public func start(_ command: NodeCommand, on host: HostAddress,
+                      completion: @escaping @Sendable (Result<CommandReply, MongoError>) -> Void) -> Bool {
+        guard let plain = plain(for: command) else { return false }
+        let node = connections(to: host)
+        node.start(node.request(for: command), through: plain) { answer in
+            completion(Result { () throws(MongoError) -> CommandReply in try node.read(answer.get(), answering: command) })
+        }
+        return true
+    }
+
+    /// The plain connections when they serve `command`: authentication stays libmongoc's, and
+    /// the monitor's hellos go without it.
+    private func plain(for command: NodeCommand) -> PlainConnections? {
+        command.usesMonitorConnection || options.credentials == nil ? plain : nil
     }
 
     /// Refuses new clients, calls `interrupt` (which may shut the sockets of blocked calls
@@ -159,45 +174,77 @@ final class NodeConnections: Sendable {
         }
     }
 
-    /// Sends `request` on its plain socket (`PlainConnections`) and waits for the answer;
-    /// `isMaster` once the node answered 59, as `send` does.
-    func send(_ request: Request, through plain: PlainConnections) async throws(MongoError) -> UnreadReply {
-        let role: PlainConnections.Role = request.onMonitor ? .monitor : .command
-        do throws(MongoError) {
-            return try await send(request.document, on: role, through: plain, socketTimeout: request.socketTimeout)
-        } catch where error.hasCode(.commandNotFound) && request.document.firstKey == "hello" {
-            legacyHello.withLockedValue { $0 = true }
-            var legacy = request.document
-            legacy.elements[0] = .init(key: "isMaster", value: 1)
-            return try await send(legacy, on: role, through: plain, socketTimeout: request.socketTimeout)
+    /// `start`, awaited. A cancelled caller gets "cancelled" at once, and the call is dropped.
+    func call(_ request: Request, through plain: PlainConnections) async throws(MongoError) -> UnreadReply {
+        let waiting = NIOLockedValueBox<(continuation: CheckedContinuation<Result<UnreadReply, MongoError>, Never>?, call: PlainConnections.Call?)>((nil, nil))
+        let resume = { @Sendable (answer: Result<UnreadReply, MongoError>) -> Void in
+            waiting.withLockedValue { $0.continuation.take() }?.resume(returning: answer)
         }
-    }
-
-    private func send(_ document: BSONDocument, on role: PlainConnections.Role, through plain: PlainConnections,
-                      socketTimeout: Duration) async throws(MongoError) -> UnreadReply {
-        do throws(MongoError) {
-            let reply = try await plain.send(document, to: host, on: role, socketTimeout: socketTimeout) {
-                await addresses(queue: role == .monitor ? monitorQueue : commandQueue)
-            }
-            refused.withLockedValue { $0 = false }
-            return reply
-        } catch {
-            if error.kind != .client { refused.withLockedValue { $0 = error.kind == .connectionRefused } }
-            throw error
-        }
-    }
-
-    /// Where a plain socket connects: an IP address at once; a name is looked up, and a node that
-    /// refused the last attempt waited for (`waitForListenerAfterRefusal`), on `queue`, as both
-    /// block.
-    private func addresses(queue: DispatchQueue) async -> Result<[SocketAddress], MongoError> {
-        do throws(MongoError) { try MongoClient.refuseUnlessPlain(host) } catch { return .failure(error) }
-        if !refused.withLockedValue({ $0 }), let numeric = SocketAddress.resolve(host, numericOnly: true) { return numeric }
         let cancelled = MongoError(.client, host: host, message: "cancelled")
-        return await queue.blockingCall(cancelled: .failure(cancelled)) {
-            do throws(MongoError) { try self.waitForListenerAfterRefusal() } catch { return .failure(error) }
-            return SocketAddress.resolve(self.host, numericOnly: false) ?? .failure(cancelled)
+        return try await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiting.withLockedValue { $0.continuation = continuation }
+                guard !Task.isCancelled else {
+                    resume(.failure(cancelled))
+                    return
+                }
+                let call = start(request, through: plain, completion: resume)
+                waiting.withLockedValue { $0.call = call }
+            }
+        } onCancel: {
+            resume(.failure(cancelled))
+            if let call = waiting.withLockedValue({ $0.call }) { plain.cancel(call) }
+        }.get()
+    }
+
+    /// Starts `request` on its plain socket (`PlainConnections`); `completion` gets the answer,
+    /// and `isMaster` is sent once the node answered 59, as `send` does. The call, for `cancel`,
+    /// when it started at once (nil while a name is looked up or a refusing node waited for).
+    @discardableResult
+    func start(_ request: Request, through plain: PlainConnections, completion: @escaping PlainConnections.Completion) -> PlainConnections.Call? {
+        let role: PlainConnections.Role = request.onMonitor ? .monitor : .command
+        let finish: PlainConnections.Completion = { [self] answer in
+            switch answer {
+            case .failure(let error) where error.hasCode(.commandNotFound) && request.document.firstKey == "hello":
+                legacyHello.withLockedValue { $0 = true }
+                var legacy = request.document
+                legacy.elements[0] = .init(key: "isMaster", value: 1)
+                start(Request(document: legacy, onMonitor: request.onMonitor, socketTimeout: request.socketTimeout), through: plain, completion: completion)
+                return
+            case .failure(let error) where error.kind != .client:
+                refused.withLockedValue { $0 = error.kind == .connectionRefused }
+            case .failure:
+                break
+            case .success:
+                refused.withLockedValue { $0 = false }
+            }
+            completion(answer)
         }
+        let send = { @Sendable (addresses: [SocketAddress]) in
+            plain.start(request.document, to: self.host, on: role, socketTimeout: request.socketTimeout, addresses: addresses, completion: finish)
+        }
+        if plain.isConnected(host, on: role) { return send([]) }
+        do throws(MongoError) { try MongoClient.refuseUnlessPlain(host) } catch {
+            completion(.failure(error))
+            return nil
+        }
+        // An IP address is used at once; a name is looked up, and a node that refused the last
+        // attempt waited for (`waitForListenerAfterRefusal`), on the connection's queue, as both block.
+        if !refused.withLockedValue({ $0 }), let numeric = SocketAddress.resolve(host, numericOnly: true) {
+            switch numeric {
+            case .success(let addresses): return send(addresses)
+            case .failure(let error): completion(.failure(error)); return nil
+            }
+        }
+        (role == .monitor ? monitorQueue : commandQueue).async { [self] in
+            do throws(MongoError) {
+                try waitForListenerAfterRefusal()
+                _ = send(try SocketAddress.resolve(host, numericOnly: false)!.get())
+            } catch {
+                finish(.failure(error))
+            }
+        }
+        return nil
     }
 
     /// Sends `request` on its connection and waits for the answer. Blocks the calling thread.

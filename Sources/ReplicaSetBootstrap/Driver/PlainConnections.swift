@@ -20,7 +20,7 @@ final class PlainConnections: Sendable {
         case command
     }
 
-    private struct Key: Hashable {
+    fileprivate struct Key: Hashable {
         let host: HostAddress
         let role: Role
     }
@@ -48,53 +48,78 @@ final class PlainConnections: Sendable {
         Glibc.close(wakeUpWriter)
     }
 
-    /// Sends `document` (a command on the admin database, without `$db`) on the node's socket for
-    /// `role` and waits for the reply: an `ok: 1` reply, or the node's error reply as a server
-    /// error. A socket that is not connected is connected first, to the addresses `resolve`
-    /// gives; a network error or an unreadable reply closes it.
-    func send(_ document: BSONDocument, to host: HostAddress, on role: Role, socketTimeout: Duration,
-              resolve: () async -> Result<[SocketAddress], MongoError>) async throws(MongoError) -> UnreadReply {
-        let command = document.firstKey
+    /// What a call ends with: the reply (`ok: 1`), or an error, the node's error reply included.
+    /// Called once, on the polling thread (or the caller's, for a call refused at once).
+    typealias Completion = @Sendable (Result<UnreadReply, MongoError>) -> Void
+
+    /// Identifies a call, for `cancel`.
+    struct Call: Hashable, Sendable {
+        fileprivate let key: Key
+        fileprivate let token: UInt64
+    }
+
+    /// Whether the node's socket for `role` is connected: a call then needs no addresses.
+    func isConnected(_ host: HostAddress, on role: Role) -> Bool {
         let key = Key(host: host, role: role)
-        let connected = state.withLockedValue { state in state.indices[key].map { state.sockets[$0].descriptor >= 0 } ?? false }
-        let addresses = connected ? [] : try await resolve().get()
+        return state.withLockedValue { state in state.indices[key].map { state.sockets[$0].descriptor >= 0 } ?? false }
+    }
+
+    /// Sends `document` (a command on the admin database, without `$db`) on the node's socket for
+    /// `role`; `completion` gets the reply. No task waits for it: the polling thread calls back.
+    /// A socket that is not connected is connected first, to `addresses`; a network error or an
+    /// unreadable reply closes it.
+    @discardableResult
+    func start(_ document: BSONDocument, to host: HostAddress, on role: Role, socketTimeout: Duration,
+               addresses: [SocketAddress], completion: @escaping Completion) -> Call {
+        let command = document.firstKey
         var body = document
         body["$db"] = "admin"
         let bytes = body.bytes
-        let token = state.withLockedValue { state -> UInt64 in
-            state.nextToken += 1
-            return state.nextToken
-        }
-        let answer = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<[UInt8], MongoError>, Never>) in
-                let refused = state.withLockedValue { state -> Result<[UInt8], MongoError>? in
-                    guard !state.closing else { return .failure(MongoError(.client, host: host, message: "closed")) }
-                    guard !Task.isCancelled else { return .failure(MongoError(.client, host: host, message: "cancelled")) }
-                    let index = state.index(of: key)
-                    guard state.sockets[index].call == nil else {
-                        return .failure(MongoError(.client, host: host, message: "a command is already in flight on this connection"))
-                    }
-                    state.nextRequestID &+= 1
-                    let call = Call(token: token, continuation: continuation, message: OpMsg.request(bytes, requestID: state.nextRequestID),
-                                    requestID: state.nextRequestID, socketTimeout: socketTimeout, addresses: addresses)
-                    state.sockets[index].call = call
-                    if !state.started {
-                        state.started = true
-                        DispatchQueue(label: "mongo-rs-bootstrap.plain-connections").async { self.run() }
-                    }
-                    return nil
+        let key = Key(host: host, role: role)
+        let done: @Sendable (Result<[UInt8], MongoError>) -> Void = { [self] answer in
+            completion(Result { () throws(MongoError) -> UnreadReply in
+                do throws(MongoError) {
+                    return try read(answer.get(), from: host, command: command)
+                } catch where error.kind != .client {
+                    var error = error
+                    error.command = command
+                    throw error
                 }
-                if let refused { continuation.resume(returning: refused) } else { signal() }
-            }
-        } onCancel: {
-            cancel(token, on: key)
+            })
         }
-        do throws(MongoError) {
-            return try read(answer.get(), from: host, command: command)
-        } catch where error.kind != .client {
-            var error = error
-            error.command = command
-            throw error
+        let (call, refused) = state.withLockedValue { state -> (Call, MongoError?) in
+            state.nextToken += 1
+            let call = Call(key: key, token: state.nextToken)
+            guard !state.closing else { return (call, MongoError(.client, host: host, message: "closed")) }
+            let index = state.index(of: key)
+            guard state.sockets[index].call == nil else {
+                return (call, MongoError(.client, host: host, message: "a command is already in flight on this connection"))
+            }
+            state.nextRequestID &+= 1
+            state.sockets[index].call = Exchange(token: call.token, completion: done, message: OpMsg.request(bytes, requestID: state.nextRequestID),
+                                                 requestID: state.nextRequestID, socketTimeout: socketTimeout, addresses: addresses)
+            if !state.started {
+                state.started = true
+                DispatchQueue(label: "mongo-rs-bootstrap.plain-connections").async { self.run() }
+            }
+            return (call, nil)
+        }
+        if let refused { completion(.failure(refused)) } else { signal() }
+        return call
+    }
+
+    /// Ends `call` with "cancelled" if it is still under way, and drops its connection (what was
+    /// under way on it leaves it unusable).
+    func cancel(_ call: Call) {
+        let cancelled = state.withLockedValue { state -> Exchange? in
+            guard let index = state.indices[call.key], let exchange = state.sockets[index].call, exchange.token == call.token else { return nil }
+            state.sockets[index].call = nil
+            Self.closeDescriptor(&state.sockets[index])
+            return exchange
+        }
+        if let cancelled {
+            cancelled.completion(.failure(MongoError(.client, host: call.key.host, message: "cancelled")))
+            signal()
         }
     }
 
@@ -147,10 +172,11 @@ final class PlainConnections: Sendable {
     private struct NodeSocket {
         let host: HostAddress
         var descriptor: Int32 = -1
-        var call: Call?
+        var call: Exchange?
     }
 
-    private struct Call {
+    /// One request and its reply, under way on a socket.
+    private struct Exchange {
         enum Phase {
             /// Not yet begun by the polling thread.
             case queued
@@ -160,7 +186,7 @@ final class PlainConnections: Sendable {
         }
 
         let token: UInt64
-        let continuation: CheckedContinuation<Result<[UInt8], MongoError>, Never>
+        let completion: @Sendable (Result<[UInt8], MongoError>) -> Void
         let message: [UInt8]
         let requestID: Int32
         let socketTimeout: Duration
@@ -173,10 +199,10 @@ final class PlainConnections: Sendable {
         /// Why the last address failed, for when none is left.
         var lastConnectError: Int32 = 0
 
-        init(token: UInt64, continuation: CheckedContinuation<Result<[UInt8], MongoError>, Never>, message: [UInt8],
+        init(token: UInt64, completion: @escaping @Sendable (Result<[UInt8], MongoError>) -> Void, message: [UInt8],
              requestID: Int32, socketTimeout: Duration, addresses: [SocketAddress]) {
             self.token = token
-            self.continuation = continuation
+            self.completion = completion
             self.message = message
             self.requestID = requestID
             self.socketTimeout = socketTimeout
@@ -184,25 +210,11 @@ final class PlainConnections: Sendable {
         }
     }
 
-    private typealias Completion = (CheckedContinuation<Result<[UInt8], MongoError>, Never>, Result<[UInt8], MongoError>)
+    private typealias Ended = (@Sendable (Result<[UInt8], MongoError>) -> Void, Result<[UInt8], MongoError>)
 
     private func signal() {
         var one: UInt8 = 1
         _ = Glibc.write(wakeUpWriter, &one, 1)
-    }
-
-    private func cancel(_ token: UInt64, on key: Key) {
-        let cancelled = state.withLockedValue { state -> Completion? in
-            guard let index = state.indices[key], let call = state.sockets[index].call, call.token == token else { return nil }
-            // Whatever was under way on the socket leaves it unusable.
-            state.sockets[index].call = nil
-            Self.closeDescriptor(&state.sockets[index])
-            return (call.continuation, .failure(MongoError(.client, host: key.host, message: "cancelled")))
-        }
-        if let (continuation, result) = cancelled {
-            continuation.resume(returning: result)
-            signal()
-        }
     }
 
     private func run() {
@@ -214,7 +226,7 @@ final class PlainConnections: Sendable {
             let (completions, timeout, closed) = state.withLockedValue { state in
                 step(&state, polled: polled, sockets: polledSockets, scratch: scratch)
             }
-            for (continuation, result) in completions { continuation.resume(returning: result) }
+            for (completion, result) in completions { completion(result) }
             if closed { break }
             state.withLockedValue { state in
                 // The wake-up pipe first, then every open socket. An idle socket is polled for
@@ -238,14 +250,14 @@ final class PlainConnections: Sendable {
     /// allow without blocking, ends what is done or past its deadline. Returns the calls ended,
     /// the poll timeout until the next deadline, and whether the thread stops.
     private func step(_ state: inout State, polled: [pollfd], sockets polledSockets: [Int],
-                      scratch: UnsafeMutableRawBufferPointer) -> ([Completion], Int32, Bool) {
+                      scratch: UnsafeMutableRawBufferPointer) -> ([Ended], Int32, Bool) {
         var drained: UInt64 = 0
         while Glibc.read(wakeUp, &drained, 8) > 0 {}
-        var completions: [Completion] = []
+        var completions: [Ended] = []
         if state.closing {
             for index in state.sockets.indices {
                 if let call = state.sockets[index].call {
-                    completions.append((call.continuation, .failure(MongoError(.client, host: state.sockets[index].host, message: "closed"))))
+                    completions.append((call.completion, .failure(MongoError(.client, host: state.sockets[index].host, message: "closed"))))
                 }
                 state.sockets[index].call = nil
                 Self.closeDescriptor(&state.sockets[index])
@@ -265,7 +277,7 @@ final class PlainConnections: Sendable {
                 continue
             }
             if let outcome = advance(&state.sockets[index], events: events[index], now: now, scratch: scratch) {
-                completions.append((state.sockets[index].call!.continuation, outcome))
+                completions.append((state.sockets[index].call!.completion, outcome))
                 state.sockets[index].call = nil
                 if case .failure = outcome { Self.closeDescriptor(&state.sockets[index]) }
             } else if let deadline = state.sockets[index].call?.deadline {
@@ -326,7 +338,7 @@ final class PlainConnections: Sendable {
     }
 
     /// Starts connecting to the next address left; an error once none is left.
-    private func connectNext(_ socket: inout NodeSocket, _ call: inout Call, now: ContinuousClock.Instant) -> MongoError? {
+    private func connectNext(_ socket: inout NodeSocket, _ call: inout Exchange, now: ContinuousClock.Instant) -> MongoError? {
         if call.addresses.isEmpty && call.lastConnectError == 0 {
             // Connected when the call was made, closed by the node before it was sent.
             return MongoError(.networkFailure, host: socket.host, message: "Server closed connection.")
@@ -352,7 +364,7 @@ final class PlainConnections: Sendable {
     }
 
     /// Reads what has arrived; the body once the whole reply is in.
-    private func receive(_ socket: inout NodeSocket, _ call: inout Call, scratch: UnsafeMutableRawBufferPointer) -> Result<[UInt8], MongoError>? {
+    private func receive(_ socket: inout NodeSocket, _ call: inout Exchange, scratch: UnsafeMutableRawBufferPointer) -> Result<[UInt8], MongoError>? {
         let host = socket.host
         while true {
             // The length first, then never past the announced end: what follows is not this reply's.

@@ -95,13 +95,19 @@ public struct StateMachineRunner<RunClock: Clock>: Sendable where RunClock.Durat
         return Result(outcome: outcome, elapsed: elapsed(), actions: machine.actionsTaken)
     }
 
+    /// Sends through `ReplicaSetNodes.start` where the nodes can (no task waits for the answer),
+    /// else in a task of `group`. After the run, answers go to a finished stream, which drops them.
     private func perform(_ command: NodeCommand, on host: HostAddress, after delay: Duration,
                          in group: inout DiscardingTaskGroup, sink: AsyncStream<Event>.Continuation) {
+        let deliver: @Sendable (Swift.Result<CommandReply, MongoError>) -> Void = { result in
+            sink.yield(command.usesMonitorConnection ? .helloReplied(host, result) : .commandReplied(host, result))
+        }
+        if delay == .zero, nodes.start(command, on: host, completion: deliver) { return }
         group.addTask { [clock, nodes] in
             if delay > .zero {
                 guard (try? await clock.sleep(for: delay)) != nil else { return }
             }
-            guard !Task.isCancelled else { return }
+            guard !Task.isCancelled, !nodes.start(command, on: host, completion: deliver) else { return }
             let result: Swift.Result<CommandReply, MongoError>
             do throws(MongoError) {
                 result = .success(try await nodes.run(command, on: host))
@@ -109,7 +115,7 @@ public struct StateMachineRunner<RunClock: Clock>: Sendable where RunClock.Durat
                 result = .failure(error)
             }
             guard !Task.isCancelled else { return }
-            sink.yield(command.usesMonitorConnection ? .helloReplied(host, result) : .commandReplied(host, result))
+            deliver(result)
         }
     }
 }

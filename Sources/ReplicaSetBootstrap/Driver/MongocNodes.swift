@@ -220,8 +220,11 @@ final class NodeConnections: Sendable {
             }
             completion(answer)
         }
+        // The monitor's first hello is answered at once, as libmongoc's handshake is, which waits
+        // connectTimeoutMS for it: a node that accepts and says nothing is found out as soon.
+        let socketTimeout = request.onMonitor && request.document["topologyVersion"] == nil ? options.connectTimeout : request.socketTimeout
         let send = { @Sendable (addresses: [SocketAddress]) in
-            plain.start(request.document, to: self.host, on: role, socketTimeout: request.socketTimeout, addresses: addresses, completion: finish)
+            plain.start(request.document, to: self.host, on: role, socketTimeout: socketTimeout, addresses: addresses, completion: finish)
         }
         if plain.isConnected(host, on: role) { return send([]) }
         do throws(MongoError) { try MongoClient.refuseUnlessPlain(host) } catch {

@@ -81,6 +81,21 @@ struct DriverErrorTests {
         withExtendedLifetime(listener) {}
     }
 
+    @Test("a node that accepts and says nothing fails the first hello after connectTimeout, not after maxAwaitTimeMS")
+    func silentNodeFirstHello() async throws {
+        let listener = try SilentListener()
+        let host = HostAddress(host: "127.0.0.1", port: Int(listener.port))
+        let nodes = MongocNodes(hosts: [host], options: ConnectionOptions(connectTimeout: .milliseconds(300)), maxAwaitTime: .seconds(60))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: MongoError.self) { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(60)), on: host) }
+        #expect(error?.kind == .networkFailure)
+        #expect(error?.message == "socket timeout")
+        // As libmongoc's handshake: connectTimeoutMS, where the awaitable hello's own timeout
+        // would be 65 s. The bound only tells the two apart.
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(listener.wasContacted)
+    }
+
     @Test("server errors keep mongod's code, codeName and errmsg (error API v2)")
     func serverError() {
         var error = bson_error_t()

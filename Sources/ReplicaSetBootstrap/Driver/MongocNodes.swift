@@ -127,8 +127,10 @@ final class NodeConnections: Sendable {
     }
 
     /// Each queue destroys its client after the call it runs now, if any.
+    /// Only a queue with a client gets the work: libdispatch gives every serial queue with work
+    /// a thread of its own, and plain connections leave most queues without a client.
     func close(in group: DispatchGroup) {
-        for (queue, slot) in [(monitorQueue, monitor), (commandQueue, command)] {
+        for (queue, slot) in [(monitorQueue, monitor), (commandQueue, command)] where slot.withLockedValue({ $0 != nil }) {
             queue.async(group: group) { slot.withLockedValue { $0 = nil } }
         }
     }

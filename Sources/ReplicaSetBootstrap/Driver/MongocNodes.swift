@@ -140,6 +140,10 @@ final class NodeConnections: Sendable {
         let document: BSONDocument
         let onMonitor: Bool
         let socketTimeout: Duration
+        /// mongod answers it at once (a read, a hello that does not wait): on a new plain
+        /// connection it waits only connectTimeout, as libmongoc's handshake does, so a node that
+        /// accepts and says nothing is found out as soon.
+        var answeredAtOnce = false
     }
 
     func request(for command: NodeCommand) -> Request {
@@ -150,15 +154,16 @@ final class NodeConnections: Sendable {
                 document["topologyVersion"] = .document(topologyVersion.document)
                 document["maxAwaitTimeMS"] = .int64(maxAwait.wholeMilliseconds)
             }
-            return Request(document: document, onMonitor: true, socketTimeout: maxAwait + options.connectTimeout + .seconds(5))
+            return Request(document: document, onMonitor: true, socketTimeout: maxAwait + options.connectTimeout + .seconds(5),
+                           answeredAtOnce: topologyVersion == nil)
         case .hello:
-            return Request(document: helloCommand, onMonitor: false, socketTimeout: options.commandTimeout)
+            return Request(document: helloCommand, onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
         case .getStatus:
-            return Request(document: ["replSetGetStatus": 1], onMonitor: false, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetGetStatus": 1], onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
         case .getConfig:
-            return Request(document: ["replSetGetConfig": 1], onMonitor: false, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetGetConfig": 1], onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
         case .getCommittedConfig:
-            return Request(document: ["replSetGetConfig": 1, "commitmentStatus": true], onMonitor: false, socketTimeout: options.commandTimeout)
+            return Request(document: ["replSetGetConfig": 1, "commitmentStatus": true], onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
         case .initiate(let config):
             return Request(document: ["replSetInitiate": .document(config.document)], onMonitor: false, socketTimeout: options.commandTimeout)
         case .stepUp:
@@ -211,7 +216,8 @@ final class NodeConnections: Sendable {
                 legacyHello.withLockedValue { $0 = true }
                 var legacy = request.document
                 legacy.elements[0] = .init(key: "isMaster", value: 1)
-                start(Request(document: legacy, onMonitor: request.onMonitor, socketTimeout: request.socketTimeout), through: plain, completion: completion)
+                start(Request(document: legacy, onMonitor: request.onMonitor, socketTimeout: request.socketTimeout,
+                              answeredAtOnce: request.answeredAtOnce), through: plain, completion: completion)
                 return
             case .failure(let error) where error.kind != .client:
                 refused.withLockedValue { $0 = error.kind == .connectionRefused }
@@ -222,11 +228,10 @@ final class NodeConnections: Sendable {
             }
             completion(answer)
         }
-        // The monitor's first hello is answered at once, as libmongoc's handshake is, which waits
-        // connectTimeoutMS for it: a node that accepts and says nothing is found out as soon.
-        let socketTimeout = request.onMonitor && request.document["topologyVersion"] == nil ? options.connectTimeout : request.socketTimeout
         let send = { @Sendable (addresses: [SocketAddress]) in
-            plain.start(request.document, to: self.host, on: role, socketTimeout: socketTimeout, addresses: addresses, completion: finish)
+            // A new connection's first answer stands in for libmongoc's handshake (`answeredAtOnce`).
+            let socketTimeout = request.answeredAtOnce && !addresses.isEmpty ? self.options.connectTimeout : request.socketTimeout
+            return plain.start(request.document, to: self.host, on: role, socketTimeout: socketTimeout, addresses: addresses, completion: finish)
         }
         if plain.isConnected(host, on: role) { return send([]) }
         do throws(MongoError) { try MongoClient.refuseUnlessPlain(host) } catch {

@@ -81,17 +81,19 @@ struct DriverErrorTests {
         withExtendedLifetime(listener) {}
     }
 
-    @Test("a node that accepts and says nothing fails the first hello after connectTimeout, not after maxAwaitTimeMS")
-    func silentNodeFirstHello() async throws {
+    @Test("a node that accepts and says nothing fails a new connection's first read after connectTimeout, as libmongoc's handshake",
+          arguments: [NodeCommand.awaitHello(nil, maxAwait: .seconds(60)), .getConfig])
+    func silentNodeFirstRead(_ command: NodeCommand) async throws {
         let listener = try SilentListener()
         let host = HostAddress(host: "127.0.0.1", port: Int(listener.port))
-        let nodes = MongocNodes(hosts: [host], options: ConnectionOptions(connectTimeout: .milliseconds(300)), maxAwaitTime: .seconds(60))
+        let options = ConnectionOptions(connectTimeout: .milliseconds(300), commandTimeout: .seconds(60))
+        let nodes = MongocNodes(hosts: [host], options: options, maxAwaitTime: .seconds(60))
         let started = ContinuousClock.now
-        let error = await #expect(throws: MongoError.self) { try await nodes.run(.awaitHello(nil, maxAwait: .seconds(60)), on: host) }
+        let error = await #expect(throws: MongoError.self) { try await nodes.run(command, on: host) }
         #expect(error?.kind == .networkFailure)
         #expect(error?.message == "socket timeout")
-        // As libmongoc's handshake: connectTimeoutMS, where the awaitable hello's own timeout
-        // would be 65 s. The bound only tells the two apart.
+        // connectTimeoutMS, where the hello's own timeout would be 65 s and the read's 60 s. The
+        // bound only tells them apart.
         #expect(ContinuousClock.now - started < .seconds(30))
         #expect(listener.wasContacted)
     }

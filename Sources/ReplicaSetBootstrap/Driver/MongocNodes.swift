@@ -140,10 +140,11 @@ final class NodeConnections: Sendable {
         let document: BSONDocument
         let onMonitor: Bool
         let socketTimeout: Duration
-        /// mongod answers it at once (a read, a hello that does not wait): on a new plain
-        /// connection it waits only connectTimeout, as libmongoc's handshake does, so a node that
-        /// accepts and says nothing is found out as soon.
-        var answeredAtOnce = false
+        /// A hello that does not wait: on a plain connection it opens, it is what libmongoc's
+        /// handshake would be, and its reply waits connectTimeout as that does, so a node that
+        /// accepts and says nothing is found out as soon. (Other reads keep the command timeout:
+        /// behind a handshake that succeeded, libmongoc gives them that.)
+        var standsForHandshake = false
     }
 
     func request(for command: NodeCommand) -> Request {
@@ -155,15 +156,15 @@ final class NodeConnections: Sendable {
                 document["maxAwaitTimeMS"] = .int64(maxAwait.wholeMilliseconds)
             }
             return Request(document: document, onMonitor: true, socketTimeout: maxAwait + options.connectTimeout + .seconds(5),
-                           answeredAtOnce: topologyVersion == nil)
+                           standsForHandshake: topologyVersion == nil)
         case .hello:
-            return Request(document: helloCommand, onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
+            return Request(document: helloCommand, onMonitor: false, socketTimeout: options.commandTimeout, standsForHandshake: true)
         case .getStatus:
-            return Request(document: ["replSetGetStatus": 1], onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
+            return Request(document: ["replSetGetStatus": 1], onMonitor: false, socketTimeout: options.commandTimeout)
         case .getConfig:
-            return Request(document: ["replSetGetConfig": 1], onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
+            return Request(document: ["replSetGetConfig": 1], onMonitor: false, socketTimeout: options.commandTimeout)
         case .getCommittedConfig:
-            return Request(document: ["replSetGetConfig": 1, "commitmentStatus": true], onMonitor: false, socketTimeout: options.commandTimeout, answeredAtOnce: true)
+            return Request(document: ["replSetGetConfig": 1, "commitmentStatus": true], onMonitor: false, socketTimeout: options.commandTimeout)
         case .initiate(let config):
             return Request(document: ["replSetInitiate": .document(config.document)], onMonitor: false, socketTimeout: options.commandTimeout)
         case .stepUp:
@@ -217,7 +218,7 @@ final class NodeConnections: Sendable {
                 var legacy = request.document
                 legacy.elements[0] = .init(key: "isMaster", value: 1)
                 start(Request(document: legacy, onMonitor: request.onMonitor, socketTimeout: request.socketTimeout,
-                              answeredAtOnce: request.answeredAtOnce), through: plain, completion: completion)
+                              standsForHandshake: request.standsForHandshake), through: plain, completion: completion)
                 return
             case .failure(let error) where error.kind != .client:
                 refused.withLockedValue { $0 = error.kind == .connectionRefused }
@@ -229,18 +230,21 @@ final class NodeConnections: Sendable {
             completion(answer)
         }
         let send = { @Sendable (addresses: [SocketAddress]) in
-            // A new connection's first answer stands in for libmongoc's handshake (`answeredAtOnce`).
-            let socketTimeout = request.answeredAtOnce && !addresses.isEmpty ? self.options.connectTimeout : request.socketTimeout
-            return plain.start(request.document, to: self.host, on: role, socketTimeout: socketTimeout, addresses: addresses, completion: finish)
+            plain.start(request.document, to: self.host, on: role, socketTimeout: request.socketTimeout,
+                        firstReplyTimeout: request.standsForHandshake ? self.options.connectTimeout : nil,
+                        addresses: addresses, completion: finish)
         }
-        if plain.isConnected(host, on: role) { return send([]) }
         do throws(MongoError) { try MongoClient.refuseUnlessPlain(host) } catch {
             completion(.failure(error))
             return nil
         }
-        // An IP address is used at once; a name is looked up, and a node that refused the last
-        // attempt waited for (`waitForListenerAfterRefusal`), on the connection's queue, as both block.
-        if !refused.withLockedValue({ $0 }), let numeric = SocketAddress.resolve(host, numericOnly: true) {
+        // An IP address is used at once (and given also to a connected socket, which the node
+        // may close before the call starts); a name is looked up, and a node that refused the
+        // last attempt waited for (`waitForListenerAfterRefusal`), on the connection's queue, as
+        // both block.
+        let numeric = SocketAddress.resolve(host, numericOnly: true)
+        if plain.isConnected(host, on: role) { return send((try? numeric?.get()) ?? []) }
+        if !refused.withLockedValue({ $0 }), let numeric {
             switch numeric {
             case .success(let addresses): return send(addresses)
             case .failure(let error): completion(.failure(error)); return nil

@@ -67,10 +67,11 @@ final class PlainConnections: Sendable {
     /// Sends `document` (a command on the admin database, without `$db`) on the node's socket for
     /// `role`; `completion` gets the reply. No task waits for it: the polling thread calls back.
     /// A socket that is not connected is connected first, to `addresses`; a network error or an
-    /// unreadable reply closes it.
+    /// unreadable reply closes it. `firstReplyTimeout`: the reply on a connection this call opened
+    /// waits at most this (libmongoc's handshake waits connectTimeoutMS for its hello).
     @discardableResult
     func start(_ document: BSONDocument, to host: HostAddress, on role: Role, socketTimeout: Duration,
-               addresses: [SocketAddress], completion: @escaping Completion) -> Call {
+               firstReplyTimeout: Duration? = nil, addresses: [SocketAddress], completion: @escaping Completion) -> Call {
         let command = document.firstKey
         var body = document
         body["$db"] = "admin"
@@ -87,23 +88,30 @@ final class PlainConnections: Sendable {
                 }
             })
         }
-        let (call, refused) = state.withLockedValue { state -> (Call, MongoError?) in
+        let (call, refused, abandoned) = state.withLockedValue { state -> (Call, MongoError?, Exchange?) in
             state.nextToken += 1
             let call = Call(key: key, token: state.nextToken)
-            guard !state.closing else { return (call, MongoError(.client, host: host, message: "closed")) }
+            guard !state.closing else { return (call, MongoError(.client, host: host, message: "closed"), nil) }
             let index = state.index(of: key)
-            guard state.sockets[index].call == nil else {
-                return (call, MongoError(.client, host: host, message: "a command is already in flight on this connection"))
+            // One exchange per connection: an earlier one still under way was given up by its
+            // caller (a cancelled wait), and what it left on the socket is unknown.
+            let abandoned = state.sockets[index].call
+            if abandoned != nil {
+                state.sockets[index].call = nil
+                Self.closeDescriptor(&state.sockets[index])
             }
             state.nextRequestID &+= 1
-            state.sockets[index].call = Exchange(token: call.token, completion: done, message: OpMsg.request(bytes, requestID: state.nextRequestID),
-                                                 requestID: state.nextRequestID, socketTimeout: socketTimeout, addresses: addresses)
+            var exchange = Exchange(token: call.token, completion: done, message: OpMsg.request(bytes, requestID: state.nextRequestID),
+                                    requestID: state.nextRequestID, socketTimeout: socketTimeout, addresses: addresses)
+            exchange.firstReplyTimeout = firstReplyTimeout
+            state.sockets[index].call = exchange
             if !state.started {
                 state.started = true
                 DispatchQueue(label: "mongo-rs-bootstrap.plain-connections").async { self.run() }
             }
-            return (call, nil)
+            return (call, nil, abandoned)
         }
+        abandoned?.completion(.failure(MongoError(.client, host: host, message: "cancelled")))
         if let refused { completion(.failure(refused)) } else { signal() }
         return call
     }
@@ -198,6 +206,15 @@ final class PlainConnections: Sendable {
         var received: [UInt8] = []
         /// Why the last address failed, for when none is left.
         var lastConnectError: Int32 = 0
+        /// See `start`; applies once this exchange has connected the socket itself.
+        var firstReplyTimeout: Duration?
+        var connectedHere = false
+
+        /// How long the reply may take once the socket is connected.
+        var replyTimeout: Duration {
+            guard connectedHere, let firstReplyTimeout else { return socketTimeout }
+            return min(firstReplyTimeout, socketTimeout)
+        }
 
         init(token: UInt64, completion: @escaping @Sendable (Result<[UInt8], MongoError>) -> Void, message: [UInt8],
              requestID: Int32, socketTimeout: Duration, addresses: [SocketAddress]) {
@@ -310,7 +327,7 @@ final class PlainConnections: Sendable {
             getsockopt(socket.descriptor, SOL_SOCKET, SO_ERROR, &failure, &length)
             if failure == 0 {
                 call.phase = .sending
-                call.deadline = now + call.socketTimeout
+                call.deadline = now + call.replyTimeout
             } else {
                 call.lastConnectError = failure
                 Self.closeDescriptor(&socket)
@@ -332,7 +349,11 @@ final class PlainConnections: Sendable {
             return result
         }
         if now >= call.deadline {
-            return .failure(MongoError(.networkFailure, host: host, message: call.phase == .connecting ? "connection timeout" : "socket timeout"))
+            guard call.phase == .connecting else { return .failure(MongoError(.networkFailure, host: host, message: "socket timeout")) }
+            // As libmongoc: the next address, if any.
+            call.lastConnectError = ETIMEDOUT
+            Self.closeDescriptor(&socket)
+            if let failure = connectNext(&socket, &call, now: now) { return .failure(failure) }
         }
         return nil
     }
@@ -340,21 +361,27 @@ final class PlainConnections: Sendable {
     /// Starts connecting to the next address left; an error once none is left.
     private func connectNext(_ socket: inout NodeSocket, _ call: inout Exchange, now: ContinuousClock.Instant) -> MongoError? {
         if call.addresses.isEmpty && call.lastConnectError == 0 {
-            // Connected when the call was made, closed by the node before it was sent.
+            // Connected when the call was made (a name, not looked up again), closed by the node
+            // before it was sent.
             return MongoError(.networkFailure, host: socket.host, message: "Server closed connection.")
         }
         while !call.addresses.isEmpty {
             let address = call.addresses.removeFirst()
             let descriptor = Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard descriptor >= 0 else { return Self.networkError(errno, host: socket.host, while: "opening a socket") }
+            guard descriptor >= 0 else {
+                // An address family this host lacks (IPv6 disabled): the next address, as libmongoc.
+                call.lastConnectError = errno
+                continue
+            }
             // As libmongoc: no Nagle delay on a request-reply protocol.
             var on: Int32 = 1
             setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
             socket.descriptor = descriptor
             let started = address.withSockaddr { connect(descriptor, $0, $1) } == 0 ? 0 : errno
             if started == 0 || started == EINPROGRESS {
+                call.connectedHere = true
                 call.phase = started == 0 ? .sending : .connecting
-                call.deadline = now + (started == 0 ? call.socketTimeout : connectTimeout)
+                call.deadline = now + (started == 0 ? call.replyTimeout : connectTimeout)
                 return nil
             }
             call.lastConnectError = started

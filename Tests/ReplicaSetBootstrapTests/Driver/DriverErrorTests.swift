@@ -81,9 +81,9 @@ struct DriverErrorTests {
         withExtendedLifetime(listener) {}
     }
 
-    @Test("a node that accepts and says nothing fails a new connection's first read after connectTimeout, as libmongoc's handshake",
-          arguments: [NodeCommand.awaitHello(nil, maxAwait: .seconds(60)), .getConfig])
-    func silentNodeFirstRead(_ command: NodeCommand) async throws {
+    @Test("a node that accepts and says nothing fails a new connection's first hello after connectTimeout, as libmongoc's handshake",
+          arguments: [NodeCommand.awaitHello(nil, maxAwait: .seconds(60)), .hello])
+    func silentNodeFirstHello(_ command: NodeCommand) async throws {
         let listener = try SilentListener()
         let host = HostAddress(host: "127.0.0.1", port: Int(listener.port))
         let options = ConnectionOptions(connectTimeout: .milliseconds(300), commandTimeout: .seconds(60))
@@ -92,8 +92,8 @@ struct DriverErrorTests {
         let error = await #expect(throws: MongoError.self) { try await nodes.run(command, on: host) }
         #expect(error?.kind == .networkFailure)
         #expect(error?.message == "socket timeout")
-        // connectTimeoutMS, where the hello's own timeout would be 65 s and the read's 60 s. The
-        // bound only tells them apart.
+        // connectTimeoutMS, where the awaitable hello's own timeout would be 65 s and the command
+        // connection's 60 s. The bound only tells them apart.
         #expect(ContinuousClock.now - started < .seconds(30))
         #expect(listener.wasContacted)
     }

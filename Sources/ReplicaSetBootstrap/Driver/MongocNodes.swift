@@ -111,6 +111,8 @@ final class NodeConnections: Sendable {
     private let closed = NIOLockedValueBox(false)
     /// The last connection attempt was refused: the next waits for a listener first.
     private let refused = NIOLockedValueBox(false)
+    /// The host's addresses when it is an IP address (nil for a name): made once, as they never change.
+    private let numericAddresses: Result<[SocketAddress], MongoError>?
 
     init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration, configs: ValidatedConfigs) {
         monitorQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).monitor")
@@ -119,6 +121,7 @@ final class NodeConnections: Sendable {
         self.options = options
         self.maxAwaitTime = maxAwaitTime
         self.configs = configs
+        numericAddresses = host.isPlain ? SocketAddress.resolve(host, numericOnly: true) : nil
     }
 
     /// From now on no client is created: a call that would need one fails at once.
@@ -242,7 +245,7 @@ final class NodeConnections: Sendable {
         // may close before the call starts); a name is looked up, and a node that refused the
         // last attempt waited for (`waitForListenerAfterRefusal`), on the connection's queue, as
         // both block.
-        let numeric = SocketAddress.resolve(host, numericOnly: true)
+        let numeric = numericAddresses
         if plain.isConnected(host, on: role) { return send((try? numeric?.get()) ?? []) }
         if !refused.withLockedValue({ $0 }), let numeric {
             switch numeric {

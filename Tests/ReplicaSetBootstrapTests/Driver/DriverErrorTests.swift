@@ -98,6 +98,31 @@ struct DriverErrorTests {
         #expect(listener.wasContacted)
     }
 
+    @Test("a connect that times out moves on to the node's next address, as libmongoc does")
+    func nextAddressAfterConnectTimeout() async throws {
+        let unresponsive = try SilentListener.unresponsive()
+        let silent = try SilentListener()
+        let host = HostAddress(host: "127.0.0.1", port: Int(unresponsive.port))
+        let first = try #require(SocketAddress.resolve(host, numericOnly: true)).get()
+        let second = try #require(SocketAddress.resolve(HostAddress(host: "127.0.0.1", port: Int(silent.port)), numericOnly: true)).get()
+        let plain = PlainConnections(connectTimeout: .milliseconds(200))
+        defer { _ = plain.close(within: .seconds(1)) }
+        func hello(_ addresses: [SocketAddress]) async -> Result<UnreadReply, MongoError> {
+            await withCheckedContinuation { continuation in
+                plain.start(["hello": 1], to: host, on: .monitor, socketTimeout: .milliseconds(300), addresses: addresses) {
+                    continuation.resume(returning: $0)
+                }
+            }
+        }
+        // The only address never answers the SYN: the connect's own timeout.
+        let alone = await hello(first)
+        #expect(throws: MongoError(.networkFailure, host: host, message: "connection timeout", command: "hello")) { try alone.get() }
+        // With a second address, past the first one's timeout the second accepts (and then says nothing).
+        let both = await hello(first + second)
+        #expect(throws: MongoError(.networkFailure, host: host, message: "socket timeout", command: "hello")) { try both.get() }
+        #expect(silent.wasContacted)
+    }
+
     @Test("server errors keep mongod's code, codeName and errmsg (error API v2)")
     func serverError() {
         var error = bson_error_t()

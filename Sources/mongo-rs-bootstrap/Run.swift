@@ -79,7 +79,8 @@ struct Run {
         for note in invocation.notes { log.note(note) }
 
         var configuration = invocation.machineConfiguration
-        configuration.messagesPerConnection = invocation.security.credentials?.messagesPerConnection ?? 1
+        configuration.messagesPerConnection = nodes.messagesPerConnection(monitor: false)
+        configuration.monitorMessagesPerConnection = nodes.messagesPerConnection(monitor: true)
         configuration.usesTLS = invocation.security.tls != nil
         var replicaSetNodes: any ReplicaSetNodes = nodes
         if invocation.debug {

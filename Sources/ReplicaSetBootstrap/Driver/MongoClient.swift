@@ -26,6 +26,23 @@ public struct ConnectionOptions: Hashable, Sendable {
     }
 }
 
+extension ConnectionOptions {
+    /// Whether a node's connection is one of the tool's own (`PlainConnections`) rather than a
+    /// libmongoc client: without TLS, for the monitor (it never authenticates) and, without
+    /// credentials, for commands too.
+    func usesPlainConnection(monitor: Bool) -> Bool {
+        tls == nil && (monitor || credentials == nil)
+    }
+
+    /// Messages a new connection costs before its first command, for the state machine's
+    /// pacing: none on a plain connection; on libmongoc's, its handshake `hello`, and on a
+    /// command connection the authentication conversation too.
+    public func messagesPerConnection(monitor: Bool) -> Int {
+        if usesPlainConnection(monitor: monitor) { return 0 }
+        return monitor ? 1 : credentials?.messagesPerConnection ?? 1
+    }
+}
+
 /// libmongoc's process-wide setup, done once.
 public enum Mongoc {
     private static let initializedOnce = NIOLockedValueBox(false)

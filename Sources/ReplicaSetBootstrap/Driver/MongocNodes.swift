@@ -57,10 +57,15 @@ public final class MongocNodes: ReplicaSetNodes {
         return true
     }
 
+    /// Messages a new connection costs before its first command (`ConnectionOptions.messagesPerConnection`).
+    public func messagesPerConnection(monitor: Bool) -> Int {
+        options.messagesPerConnection(monitor: monitor)
+    }
+
     /// The plain connections when they serve `command`: authentication stays libmongoc's, and
     /// the monitor's hellos go without it.
     private func plain(for command: NodeCommand) -> PlainConnections? {
-        command.usesMonitorConnection || options.credentials == nil ? plain : nil
+        options.usesPlainConnection(monitor: command.usesMonitorConnection) ? plain : nil
     }
 
     /// Refuses new clients, calls `interrupt` (which may shut the sockets of blocked calls

@@ -52,9 +52,11 @@ public struct ReplicaSetStateMachine: Sendable {
         public var pacing: CommandPacing
         public static let defaultPacing = CommandPacing(burst: 8, interval: .milliseconds(500))
         /// Messages a new command connection costs before its first command: libmongoc's
-        /// handshake `hello`, plus the authentication conversation when credentials are used
-        /// (the monitoring connection never authenticates: one message).
+        /// handshake `hello`, plus the authentication conversation when credentials are used;
+        /// none on the tool's own plain connections (`ConnectionOptions.messagesPerConnection`).
         public var messagesPerConnection: Int
+        /// The same for a new monitor connection (which never authenticates).
+        public var monitorMessagesPerConnection: Int
         public var seed: UInt64
 
         public init(
@@ -65,7 +67,8 @@ public struct ReplicaSetStateMachine: Sendable {
             retry: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
             maxAwaitTime: Duration = .seconds(10), pollInterval: Duration = .milliseconds(200),
             reconfigMaxTime: Duration = .seconds(10), maxConnectionAttempts: Int? = nil,
-            pacing: CommandPacing = Configuration.defaultPacing, messagesPerConnection: Int = 1, usesTLS: Bool = false, seed: UInt64 = 0
+            pacing: CommandPacing = Configuration.defaultPacing, messagesPerConnection: Int = 1, monitorMessagesPerConnection: Int = 1,
+            usesTLS: Bool = false, seed: UInt64 = 0
         ) {
             self.spec = spec
             self.notes = notes
@@ -84,6 +87,7 @@ public struct ReplicaSetStateMachine: Sendable {
             self.maxConnectionAttempts = maxConnectionAttempts
             self.pacing = pacing
             self.messagesPerConnection = messagesPerConnection
+            self.monitorMessagesPerConnection = monitorMessagesPerConnection
             self.usesTLS = usesTLS
             self.seed = seed
         }
@@ -754,7 +758,7 @@ public struct ReplicaSetStateMachine: Sendable {
     /// The next monitor hello, no sooner than `delay` from now and than the node's pacing allows.
     private mutating func sendHello(_ index: Int, topologyVersion: TopologyVersion?, after delay: Duration = .zero) -> Action {
         nodes[index].monitor.requestSeq = sequence
-        let cost = nodes[index].monitor.isOpen ? 1 : 2
+        let cost = 1 + (nodes[index].monitor.isOpen ? 0 : configuration.monitorMessagesPerConnection)
         let delay = nodes[index].pacing.schedule(cost: cost, at: now + delay) - now
         nodes[index].monitor.charge = cost
         let command = NodeCommand.awaitHello(topologyVersion, maxAwait: configuration.maxAwaitTime)

@@ -237,10 +237,7 @@ struct UnreadReply: @unchecked Sendable {
     func serverError() throws(MongoError) -> MongoError? {
         // Decoded whole only when it is an error: `read` decodes a good one.
         guard let ok = try? buffer.value(ofField: "ok"), !ok.isTruthy else { return nil }
-        let reply = try checkedErrorReply()
-        let code = reply["code"]?.intValue ?? 0
-        return MongoError(.server(code: code, codeName: Self.codeName(in: reply, code: code)), host: host,
-                          message: reply["errmsg"]?.stringValue?.printable() ?? "", command: command)
+        return MongoError(errorReply: try checkedErrorReply(), code: 0, message: "", host: host, command: command)
     }
 
     /// The reply, decoded, when its error envelope is one mongod sends: an error reply carries
@@ -259,11 +256,6 @@ struct UnreadReply: @unchecked Sendable {
             throw MongoError(.invalidReply, host: host, message: "error reply: \(error.message)", command: command)
         }
         return reply
-    }
-
-    /// The reply's `codeName`, else the name this tool knows for `code`.
-    fileprivate static func codeName(in reply: BSONDocument?, code: Int) -> String {
-        reply?["codeName"]?.stringValue?.printable(limit: 80) ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
     }
 
     /// See `BSONBuffer.withValueBytes(ofField:)`.
@@ -298,10 +290,7 @@ extension MongoError {
         let message = error.messageText
         switch error.domain {
         case UInt32(MONGOC_ERROR_SERVER.rawValue), UInt32(MONGOC_ERROR_QUERY.rawValue), UInt32(MONGOC_ERROR_WRITE_CONCERN.rawValue):
-            // Read leniently: an error stays an error whatever the types (checked conversions only).
-            let code = reply?["code"]?.intValue.flatMap { Int32(exactly: $0) }.map(Int.init) ?? Int(error.code)
-            let codeName = UnreadReply.codeName(in: reply, code: code)
-            self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue?.printable() ?? message)
+            self.init(errorReply: reply, code: Int(error.code), message: message, host: host)
         case let domain where (domain == UInt32(MONGOC_ERROR_SERVER_SELECTION.rawValue) || domain == UInt32(MONGOC_ERROR_STREAM.rawValue))
             && message.contains(phrase: "unexpected type") && message.contains(phrase: "in hello response"):
             // libmongoc's own handshake found a field of the wrong type
@@ -324,6 +313,16 @@ extension MongoError {
         default:
             self.init(.client, host: host, message: message)
         }
+    }
+
+    /// A node's error reply: its code, codeName and errmsg, read leniently (an error stays an
+    /// error whatever the types; checked conversions only), with `code` and `message` for what
+    /// it lacks, and the name this tool knows for a code without a codeName.
+    init(errorReply reply: BSONDocument?, code fallbackCode: Int, message fallbackMessage: String, host: HostAddress, command: String? = nil) {
+        let code = reply?["code"]?.intValue.flatMap { Int32(exactly: $0) }.map(Int.init) ?? fallbackCode
+        let codeName = reply?["codeName"]?.stringValue?.printable(limit: 80) ?? ServerErrorCode(rawValue: code)?.name ?? "Location\(code)"
+        self.init(.server(code: code, codeName: codeName), host: host, message: reply?["errmsg"]?.stringValue?.printable() ?? fallbackMessage,
+                  command: command)
     }
 
     private static func networkKind(_ message: String, code: UInt32) -> Kind {

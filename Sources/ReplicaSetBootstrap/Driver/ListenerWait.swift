@@ -24,24 +24,22 @@ struct ListenerWait {
         case refused
     }
 
-    /// `stop` is asked between tries: a closing run does not wait out the budget.
+    /// `stop` is asked between tries: a closing run does not wait out the budget. A name that
+    /// does not resolve now is for the connection to report.
     func wait(for host: HostAddress, stop: () -> Bool) -> Verdict {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var addresses: UnsafeMutablePointer<addrinfo>?
-        // A name that does not resolve now is libmongoc's to report.
-        guard getaddrinfo(host.host, String(host.port), &hints, &addresses) == 0, let first = addresses else { return .accepts }
-        defer { freeaddrinfo(first) }
+        guard case .success(let addresses) = SocketAddress.resolve(host) else { return .accepts }
+        return wait(for: addresses, stop: stop)
+    }
+
+    /// The same, for the addresses a name resolved to.
+    func wait(for addresses: [SocketAddress], stop: () -> Bool) -> Verdict {
         // One socket per address for the whole wait: a refused connect leaves it ready to
         // connect again, so a try costs two connects, not a socket, a poll and a close as well.
         var probes: [Probe] = []
         defer { for probe in probes { close(probe.socket) } }
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let address = entry?.pointee {
+        for address in addresses {
             guard let probe = Probe(address) else { return .accepts }
             probes.append(probe)
-            entry = address.ai_next
         }
         let deadline = ContinuousClock.now + budget
         while true {
@@ -56,11 +54,10 @@ struct ListenerWait {
     /// A non-blocking socket for one address, connected again for every try.
     private struct Probe {
         let socket: Int32
-        let address: addrinfo
+        let address: SocketAddress
 
-        init?(_ address: addrinfo) {
-            socket = Glibc.socket(address.ai_family, address.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
-                                  address.ai_protocol)
+        init?(_ address: SocketAddress) {
+            socket = Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard socket >= 0 else { return nil }
             self.address = address
         }
@@ -87,7 +84,7 @@ struct ListenerWait {
 
         /// 0 or `errno`.
         private func connect() -> Int32 {
-            Glibc.connect(socket, address.ai_addr, address.ai_addrlen) == 0 ? 0 : errno
+            address.withSockaddr { Glibc.connect(socket, $0, $1) } == 0 ? 0 : errno
         }
     }
 }

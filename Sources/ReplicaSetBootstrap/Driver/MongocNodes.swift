@@ -117,7 +117,7 @@ final class NodeConnections: Sendable {
     /// The last connection attempt was refused: the next waits for a listener first.
     private let refused = NIOLockedValueBox(false)
     /// The host's addresses when it is an IP address (nil for a name): made once, as they never change.
-    private let numericAddresses: Result<[SocketAddress], MongoError>?
+    private let numericAddresses: [SocketAddress]?
 
     init(host: HostAddress, options: ConnectionOptions, maxAwaitTime: Duration, configs: ValidatedConfigs) {
         monitorQueue = DispatchQueue(label: "mongo-rs-bootstrap.\(host).monitor")
@@ -126,7 +126,7 @@ final class NodeConnections: Sendable {
         self.options = options
         self.maxAwaitTime = maxAwaitTime
         self.configs = configs
-        numericAddresses = host.isPlain ? SocketAddress.resolve(host, numericOnly: true) : nil
+        numericAddresses = host.isPlain ? SocketAddress.numeric(host) : nil
     }
 
     /// From now on no client is created: a call that would need one fails at once.
@@ -145,7 +145,7 @@ final class NodeConnections: Sendable {
 
     /// A command as sent: the document, and which client sends it with what socket timeout.
     struct Request: Sendable {
-        let document: BSONDocument
+        var document: BSONDocument
         let onMonitor: Bool
         let socketTimeout: Duration
         /// A hello that does not wait: on a plain connection it opens, it is what libmongoc's
@@ -220,14 +220,11 @@ final class NodeConnections: Sendable {
     func start(_ request: Request, through plain: PlainConnections, completion: @escaping PlainConnections.Completion) -> PlainConnections.Call? {
         let role: PlainConnections.Role = request.onMonitor ? .monitor : .command
         let finish: PlainConnections.Completion = { [self] answer in
-            switch answer {
-            case .failure(let error) where error.hasCode(.commandNotFound) && request.document.firstKey == "hello":
-                legacyHello.withLockedValue { $0 = true }
-                var legacy = request.document
-                legacy.elements[0] = .init(key: "isMaster", value: 1)
-                start(Request(document: legacy, onMonitor: request.onMonitor, socketTimeout: request.socketTimeout,
-                              standsForHandshake: request.standsForHandshake), through: plain, completion: completion)
+            if case .failure(let error) = answer, let legacy = legacyRequest(replacing: request, after: error) {
+                start(legacy, through: plain, completion: completion)
                 return
+            }
+            switch answer {
             case .failure(let error) where error.kind != .client:
                 refused.withLockedValue { $0 = error.kind == .connectionRefused }
             case .failure:
@@ -250,18 +247,14 @@ final class NodeConnections: Sendable {
         // may close before the call starts); a name is looked up, and a node that refused the
         // last attempt waited for (`waitForListenerAfterRefusal`), on the connection's queue, as
         // both block.
-        let numeric = numericAddresses
-        if plain.isConnected(host, on: role) { return send((try? numeric?.get()) ?? []) }
-        if !refused.withLockedValue({ $0 }), let numeric {
-            switch numeric {
-            case .success(let addresses): return send(addresses)
-            case .failure(let error): completion(.failure(error)); return nil
-            }
-        }
+        if plain.isConnected(host, on: role) { return send(numericAddresses ?? []) }
+        if !refused.withLockedValue({ $0 }), let numericAddresses { return send(numericAddresses) }
         (role == .monitor ? monitorQueue : commandQueue).async { [self] in
             do throws(MongoError) {
-                try waitForListenerAfterRefusal()
-                _ = send(try SocketAddress.resolve(host, numericOnly: false)!.get())
+                // Looked up once, for the wait and the connection both.
+                let addresses = if let numericAddresses { numericAddresses } else { try SocketAddress.resolve(host).get() }
+                try waitForListenerAfterRefusal(at: addresses)
+                _ = send(addresses)
             } catch {
                 finish(.failure(error))
             }
@@ -277,12 +270,20 @@ final class NodeConnections: Sendable {
         let slot = request.onMonitor ? monitor : command
         do throws(MongoError) {
             return try run(request.document, on: slot, socketTimeout: request.socketTimeout, authenticated: !request.onMonitor)
-        } catch where error.hasCode(.commandNotFound) && request.document.firstKey == "hello" {
-            legacyHello.withLockedValue { $0 = true }
-            var legacy = request.document
-            legacy.elements[0] = .init(key: "isMaster", value: 1)
-            return try run(legacy, on: slot, socketTimeout: request.socketTimeout, authenticated: !request.onMonitor)
+        } catch {
+            guard let legacy = legacyRequest(replacing: request, after: error) else { throw error }
+            return try run(legacy.document, on: slot, socketTimeout: request.socketTimeout, authenticated: !request.onMonitor)
         }
+    }
+
+    /// Servers before 4.4.2 answer `hello` with 59 (CommandNotFound): from then on the node gets
+    /// `isMaster`, and this request is sent again as one. Nil for any other failure.
+    private func legacyRequest(replacing request: Request, after error: MongoError) -> Request? {
+        guard error.hasCode(.commandNotFound), request.document.firstKey == "hello" else { return nil }
+        legacyHello.withLockedValue { $0 = true }
+        var legacy = request
+        legacy.document.elements[0] = .init(key: "isMaster", value: 1)
+        return legacy
     }
 
     /// The answer to `request` (from `send`) in the model.
@@ -324,14 +325,15 @@ final class NodeConnections: Sendable {
         legacyHello.withLockedValue { $0 } ? ["isMaster": 1] : ["hello": 1]
     }
 
-    /// A node that refused the last attempt is probed until it listens, for up to
-    /// `listenerWait`, instead of being asked through libmongoc hundreds of times a second; one
-    /// refusal is reported when it keeps refusing. Only a plain host is probed (MongoClient
+    /// A node that refused the last attempt is probed until it listens (at `addresses`, or
+    /// those its name resolves to now), for up to `listenerWait`, instead of being asked hundreds
+    /// of times a second; one refusal is reported when it keeps refusing. Only a plain host is probed (MongoClient
     /// refuses the others).
-    private func waitForListenerAfterRefusal() throws(MongoError) {
+    private func waitForListenerAfterRefusal(at addresses: [SocketAddress]? = nil) throws(MongoError) {
         guard options.listenerWait > .zero, host.isPlain, refused.withLockedValue({ $0 }) else { return }
         let wait = ListenerWait(interval: ListenerWait.defaultInterval, budget: options.listenerWait)
-        if wait.wait(for: host, stop: { closed.withLockedValue { $0 } }) == .refused {
+        let stop = { self.closed.withLockedValue { $0 } }
+        if (addresses.map { wait.wait(for: $0, stop: stop) } ?? wait.wait(for: host, stop: stop)) == .refused {
             throw MongoError(.connectionRefused, host: host, message: "connection refused")
         }
     }

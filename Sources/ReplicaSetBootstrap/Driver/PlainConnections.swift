@@ -101,10 +101,9 @@ final class PlainConnections: Sendable {
                 Self.closeDescriptor(&state.sockets[index])
             }
             state.nextRequestID &+= 1
-            var exchange = Exchange(token: call.token, completion: done, message: OpMsg.request(bytes, requestID: state.nextRequestID),
-                                    requestID: state.nextRequestID, socketTimeout: socketTimeout, addresses: addresses)
-            exchange.firstReplyTimeout = firstReplyTimeout
-            state.sockets[index].call = exchange
+            state.sockets[index].call = Exchange(token: call.token, completion: done, message: OpMsg.request(bytes, requestID: state.nextRequestID),
+                                                 requestID: state.nextRequestID, socketTimeout: socketTimeout,
+                                                 firstReplyTimeout: firstReplyTimeout, addresses: addresses)
             if !state.started {
                 state.started = true
                 DispatchQueue(label: "mongo-rs-bootstrap.plain-connections").async { self.run() }
@@ -198,6 +197,8 @@ final class PlainConnections: Sendable {
         let message: [UInt8]
         let requestID: Int32
         let socketTimeout: Duration
+        /// See `start`; applies once this exchange has connected the socket itself.
+        let firstReplyTimeout: Duration?
         /// Left to try, in getaddrinfo's order, as libmongoc tries them.
         var addresses: [SocketAddress]
         var phase = Phase.queued
@@ -206,24 +207,12 @@ final class PlainConnections: Sendable {
         var received: [UInt8] = []
         /// Why the last address failed, for when none is left.
         var lastConnectError: Int32 = 0
-        /// See `start`; applies once this exchange has connected the socket itself.
-        var firstReplyTimeout: Duration?
         var connectedHere = false
 
         /// How long the reply may take once the socket is connected.
         var replyTimeout: Duration {
             guard connectedHere, let firstReplyTimeout else { return socketTimeout }
             return min(firstReplyTimeout, socketTimeout)
-        }
-
-        init(token: UInt64, completion: @escaping @Sendable (Result<[UInt8], MongoError>) -> Void, message: [UInt8],
-             requestID: Int32, socketTimeout: Duration, addresses: [SocketAddress]) {
-            self.token = token
-            self.completion = completion
-            self.message = message
-            self.requestID = requestID
-            self.socketTimeout = socketTimeout
-            self.addresses = addresses
         }
     }
 
@@ -438,19 +427,28 @@ struct SocketAddress: @unchecked Sendable {
     private let storage: sockaddr_storage
     private let length: socklen_t
 
-    /// The addresses of `host`, in getaddrinfo's order. `numericOnly`: nil unless the host is
-    /// an IP address (then nothing is looked up, and the call never blocks).
-    static func resolve(_ host: HostAddress, numericOnly: Bool) -> Result<[SocketAddress], MongoError>? {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        if numericOnly { hints.ai_flags = AI_NUMERICHOST }
-        var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host.host, String(host.port), &hints, &found) == 0, let first = found else {
-            if numericOnly { return nil }
+    /// The addresses of `host`, in getaddrinfo's order; a name is looked up, which blocks.
+    static func resolve(_ host: HostAddress) -> Result<[SocketAddress], MongoError> {
+        guard let addresses = addresses(of: host, flags: 0) else {
             // As libmongoc's failure reads (MongoError's `networkCause`).
             return .failure(MongoError(.nameNotResolved, host: host, message: "name does not resolve (DNS has no address for \(host.host) yet)"))
         }
+        return .success(addresses)
+    }
+
+    /// The addresses of `host` when it is an IP address, nil for a name: nothing is looked up,
+    /// and the call never blocks.
+    static func numeric(_ host: HostAddress) -> [SocketAddress]? {
+        addresses(of: host, flags: AI_NUMERICHOST)
+    }
+
+    private static func addresses(of host: HostAddress, flags: Int32) -> [SocketAddress]? {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = flags
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host.host, String(host.port), &hints, &found) == 0, let first = found else { return nil }
         defer { freeaddrinfo(first) }
         var addresses: [SocketAddress] = []
         var entry: UnsafeMutablePointer<addrinfo>? = first
@@ -461,7 +459,7 @@ struct SocketAddress: @unchecked Sendable {
             addresses.append(SocketAddress(family: current.ai_family, storage: storage, length: socklen_t(length)))
             entry = current.ai_next
         }
-        return .success(addresses)
+        return addresses
     }
 
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {

@@ -103,8 +103,8 @@ struct DriverErrorTests {
         let unresponsive = try SilentListener.unresponsive()
         let silent = try SilentListener()
         let host = HostAddress(host: "127.0.0.1", port: Int(unresponsive.port))
-        let first = try #require(SocketAddress.resolve(host, numericOnly: true)).get()
-        let second = try #require(SocketAddress.resolve(HostAddress(host: "127.0.0.1", port: Int(silent.port)), numericOnly: true)).get()
+        let first = try #require(SocketAddress.numeric(host))
+        let second = try #require(SocketAddress.numeric(HostAddress(host: "127.0.0.1", port: Int(silent.port))))
         let plain = PlainConnections(connectTimeout: .milliseconds(200))
         defer { _ = plain.close(within: .seconds(1)) }
         func hello(_ addresses: [SocketAddress]) async -> Result<UnreadReply, MongoError> {
